@@ -1,0 +1,1 @@
+"""posbot: a support assistant for merchants whose bank-card POS terminals fail."""

@@ -1,0 +1,165 @@
+"""posbot: one command line for admins, CI and developers over the same core."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from bot.core.errors import ContentError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except ContentError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(error.problems)} problem(s) in the content; nothing was changed.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `posbot match - | head`
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posbot", description=__doc__)
+    parser.add_argument("--content", metavar="DIR", type=Path, default=None,
+                        help="the intents/ directory to load (default: the one shipped with posbot)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = commands.add_parser("chat", help="talk to the real engine in the console (or from a pipe)")
+    chat.set_defaults(run=_chat)
+
+    match = commands.add_parser("match", help="show how a question is understood")
+    match.add_argument("text", help="the question, or - to read one question per line from stdin")
+    match.add_argument("--json", action="store_true", help="print JSON (always on with -)")
+    match.set_defaults(run=_match)
+
+    intents = commands.add_parser("intents", help="list every intent")
+    intents.add_argument("--json", action="store_true")
+    intents.set_defaults(run=_intents)
+
+    validate = commands.add_parser("validate", help="check the content; non-zero exit on any problem")
+    validate.add_argument("dir", nargs="?", type=Path, default=None, help="intents/ directory")
+    validate.set_defaults(run=_validate)
+
+    evaluate = commands.add_parser("eval", help="score the engine on a YAML list of {q, gold}")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    evaluate.add_argument("--misses", type=int, default=30, metavar="N", help="misses to list (default 30)")
+    evaluate.set_defaults(run=_eval)
+    return parser
+
+
+def _engine(args: argparse.Namespace):
+    from bot.core.engine import Engine
+
+    return Engine.load(args.content)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.console import ConsoleChat
+    from bot.core.dialog import Dialog
+
+    return ConsoleChat(Dialog(_engine(args))).run(sys.stdin)
+
+
+def _match(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if args.text == "-":
+        for line in sys.stdin:
+            question = line.rstrip("\n")
+            print(json.dumps(engine.understand(question).as_json(), ensure_ascii=False), flush=True)
+        return 0
+    understanding = engine.understand(args.text)
+    if args.json:
+        print(json.dumps(understanding.as_json(), ensure_ascii=False, indent=2))
+        return 0
+    analysis, decision = understanding.analysis, understanding.decision
+    print(f"question:   {analysis.query}")
+    print(f"normalised: {analysis.normalised}")
+    print(f"words:      {' / '.join(analysis.tokens) or '(none)'}")
+    if analysis.codes or analysis.vendor_codes:
+        print(f"codes:      {', '.join(analysis.codes) or '-'}  vendor codes: {', '.join(analysis.vendor_codes) or '-'}")
+    print("candidates:")
+    for candidate in analysis.candidates:
+        intent = engine.content.by_id[candidate.intent]
+        print(f"  {candidate.score:.3f}  {candidate.intent:<22} {intent.title}  [{candidate.via}: {candidate.phrase}]")
+    if not analysis.candidates:
+        print("  (none)")
+    if analysis.symptom is not None:
+        print(f"symptom:    {analysis.symptom.intent} ({analysis.symptom.score:.3f})")
+    target = decision.intent or ", ".join(c.intent for c in decision.choices)
+    print(f"decision:   {decision.kind}{' -> ' + target if target else ''}")
+    return 0
+
+
+def _intents(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    rows = [{"id": i.id, "kind": i.kind, "code": getattr(i, "code", None), "name": i.name,
+             "examples": list(i.examples)} for i in engine.content.intents]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['id']:<22} {row['kind']:<8} {row['code'] or '-':<3} {row['name']}  ({len(row['examples'])} examples)")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from bot.core.checks import check_content
+    from bot.core.loader import load_content
+
+    content = load_content(args.dir if args.dir is not None else args.content)
+    problems = check_content(content)
+    for problem in problems:
+        print(problem)
+    examples = sum(len(i.examples) for i in content.intents)
+    summary = (f"{len(content.codes)} code intents, {len(content.symptoms)} symptom intents, "
+               f"{examples} examples, version {content.version}")
+    if problems:
+        print(f"{len(problems)} problem(s); {summary}", file=sys.stderr)
+        return 1
+    print(f"OK: {summary}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from bot.core.evaluate import evaluate, load_cases
+
+    engine = _engine(args)
+    cases = load_cases(args.file, engine.content)
+
+    def understand(question: str):
+        understanding = engine.understand(question)
+        return understanding.decision, understanding.analysis.candidates
+
+    report = evaluate(cases, understand)
+    summary = report.summary()
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
+    for key, value in summary.items():
+        print(f"{key:<20} {value}")
+    misses = report.misses()
+    print(f"\nmisses ({len(misses)}):")
+    for outcome in misses[: args.misses]:
+        top = outcome.candidates[0] if outcome.candidates else None
+        got = f"{top.intent} {top.score:.2f}" if top else "nothing"
+        print(f"  gold={outcome.case.label:<20} got={got:<28} [{outcome.decision.kind}] {outcome.case.question}")
+    pairs = report.confused_pairs()
+    if pairs:
+        print("\nmost confused (gold -> top-1):")
+        for (gold, got), count in pairs:
+            print(f"  {count:>3}  {gold} -> {got}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The console front end: renders Replies as text and reads questions or option numbers."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.core.dialog import Dialog, DialogState, StaleChoice, Turn
+from bot.core.reply import Reply
+
+QUIT = {"/quit", "/exit", "/q", "退出"}
+
+
+def render(reply: Reply) -> str:
+    """A Reply as console text; options are numbered so typing the number picks one."""
+    parts: list[str] = []
+    if reply.title:
+        parts.append(f"【{reply.title}】")
+    if reply.text:
+        parts.append(reply.text)
+    for number, option in enumerate(reply.options, 1):
+        parts.append(f"  [{number}] {option.label}")
+    return "\n".join(parts)
+
+
+class ConsoleChat:
+    """One merchant's conversation in a terminal or from a pipe, with the real engine."""
+
+    def __init__(self, dialog: Dialog, out: TextIO = sys.stdout) -> None:
+        self.dialog = dialog
+        self.out = out
+        self.state = DialogState()
+        self.options: tuple[str, ...] = ()
+
+    def show(self, reply: Reply) -> None:
+        self.options = tuple(option.action for option in reply.options)
+        print(render(reply), file=self.out, flush=True)
+
+    def handle(self, line: str) -> None:
+        """A typed line: an option number when options are showing, a command, or a question."""
+        text = line.strip()
+        if text in {"/start", "/menu"}:
+            self.show(self.dialog.welcome())
+            return
+        if text.isdigit() and len(text) == 1 and 1 <= int(text) <= len(self.options):
+            action = self.options[int(text) - 1]
+            try:
+                turn: Turn = self.dialog.on_action(action, self.state)
+            except StaleChoice:
+                self.show(self.dialog.expired())
+                return
+        else:
+            turn = self.dialog.on_text(text, self.state)
+        self.state = turn.state
+        self.show(turn.reply)
+
+    def run(self, source: TextIO = sys.stdin) -> int:
+        interactive = source.isatty()
+        self.show(self.dialog.welcome())
+        while True:
+            if interactive:
+                try:
+                    line = input("\n你> ")
+                except (EOFError, KeyboardInterrupt):
+                    print(file=self.out)
+                    return 0
+            else:
+                line = source.readline()
+                if not line:
+                    return 0
+                line = line.rstrip("\n")
+                print(f"\n你> {line}", file=self.out)
+            if line.strip() in QUIT:
+                return 0
+            self.handle(line)

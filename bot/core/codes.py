@@ -1,0 +1,105 @@
+"""Find terminal response codes (银联 field 39: 03, 51, A0 …) in what a merchant typed.
+
+Chinese has no word boundaries, so `\\b` is useless here: a code is a run of ASCII letters and digits
+judged by its neighbours. Dates, times, amounts, counts, phone and card numbers are rejected by the
+characters around them ("2024年03月", "12:03", "300元", "0.01", "刷了10次").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Collection
+
+_RUN = re.compile(r"[0-9a-z]+")
+UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天台位米度周斤件瓶份人遍纸寸倍折%")
+"""A number followed by one of these is a quantity, not a code."""
+NUMERIC_JOINERS = frozenset(".:/-,")
+"""Between two digits these make a decimal, a time, a date or a range."""
+BEFORE_QUANTITY = frozenset("第年月¥$+")
+CUES = ("错误码", "返回码", "应答码", "响应码", "代码", "码", "报错", "报", "显示", "提示", "出现", "返回",
+        "错误", "出", "跳")
+"""Words merchants put right before a code; a cue lets a single digit ("报3") count as "03"."""
+MAX_VENDOR_CODE = 5
+
+
+@dataclass(frozen=True)
+class CodeHit:
+    """A code found in the text. `known` is False for vendor codes such as S3 or E001."""
+
+    code: str
+    start: int
+    end: int
+    known: bool
+    cued: bool
+
+
+def find_codes(text: str, known: Collection[str]) -> list[CodeHit]:
+    """Codes in `text` (already width/case folded by `normalise.prepare`), in order, without repeats.
+
+    A two-character run is a code when it is in `known` and its neighbours do not make it a
+    quantity. A single character counts only right after a cue ("报3" -> "03") or when two single
+    characters are split by a space ("5 1" -> "51"). An unknown letter-digit run right after a cue
+    ("显示E001") is reported with known=False so the bot can say it is a vendor code.
+    """
+    runs = list(_RUN.finditer(text))
+    hits: list[CodeHit] = []
+    skip = -1
+    for index, run in enumerate(runs):
+        if index <= skip:
+            continue
+        value, start, end = run.group(), run.start(), run.end()
+        if _is_quantity(text, start, end):
+            continue
+        cued = _cued(text, start)
+        if len(value) == 1:
+            nxt = runs[index + 1] if index + 1 < len(runs) else None
+            if (nxt is not None and len(nxt.group()) == 1 and text[end:nxt.start()].isspace()
+                    and not _in_chain(text, runs, index)):
+                joined = (value + nxt.group()).upper()
+                if joined in known and not _is_quantity(text, start, nxt.end()):
+                    hits.append(CodeHit(joined, start, nxt.end(), True, cued))
+                    skip = index + 1
+                    continue
+            if cued and value.isdigit() and ("0" + value) in known:
+                hits.append(CodeHit("0" + value, start, end, True, True))
+            continue
+        code = value.upper()
+        if len(value) == 2 and code in known:
+            hits.append(CodeHit(code, start, end, True, cued))
+        elif (cued and len(value) <= MAX_VENDOR_CODE and re.search(r"[a-z]", value)
+              and re.search(r"[0-9]", value)):
+            hits.append(CodeHit(code, start, end, False, True))
+    unique: list[CodeHit] = []
+    for hit in hits:
+        if all(hit.code != seen.code for seen in unique):
+            unique.append(hit)
+    return unique
+
+
+def _is_quantity(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    after2 = text[end + 1] if end + 1 < len(text) else ""
+    before2 = text[start - 2] if start > 1 else ""
+    if after in UNITS or before in BEFORE_QUANTITY:
+        return True
+    if after in NUMERIC_JOINERS and after2.isdigit():
+        return True
+    if before in NUMERIC_JOINERS and before2.isdigit():
+        return True
+    return False
+
+
+def _cued(text: str, start: int) -> bool:
+    window = text[max(0, start - 6):start].rstrip(" :=是为【[(\"'“")
+    return window.endswith(CUES)
+
+
+def _in_chain(text: str, runs: list[re.Match[str]], index: int) -> bool:
+    """True when single characters continue before or after the pair ("1 2 3 4"): not a code."""
+    if index > 0 and text[runs[index - 1].end():runs[index].start()].isspace():
+        return True
+    if index + 2 < len(runs) and text[runs[index + 1].end():runs[index + 2].start()].isspace():
+        return True
+    return False

@@ -1,0 +1,51 @@
+"""The understanding pipeline in one call: content -> matcher -> decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.decide import Decision, decide
+from bot.core.loader import Content, load_content
+from bot.core.match import Analysis, Matcher
+
+
+@dataclass(frozen=True)
+class Understanding:
+    analysis: Analysis
+    decision: Decision
+
+    def as_json(self) -> dict[str, object]:
+        """The shape `posbot match --json` prints (documented in the README)."""
+        top = self.analysis.candidates[0] if self.analysis.candidates else None
+        answered = self.decision.kind == "answer"
+        chosen = next((c for c in self.analysis.candidates if c.intent == self.decision.intent), None)
+        return {
+            "query": self.analysis.query,
+            "decision": self.decision.kind,
+            "intent": self.decision.intent if answered else None,
+            "code": chosen.code if answered and chosen else None,
+            "score": round(top.score, 4) if top else 0.0,
+            "candidates": [{"intent": c.intent, "code": c.code, "score": round(c.score, 4)}
+                           for c in self.analysis.candidates],
+        }
+
+
+class Engine:
+    """Holds one content version and its matcher; build a new Engine to change content."""
+
+    def __init__(self, content: Content) -> None:
+        self.content = content
+        self.matcher = Matcher(content)
+
+    @classmethod
+    def load(cls, root: Path | str | None = None) -> "Engine":
+        return cls(load_content(root))
+
+    @property
+    def version(self) -> str:
+        return self.content.version
+
+    def understand(self, text: str) -> Understanding:
+        analysis = self.matcher.analyse(text)
+        return Understanding(analysis, decide(analysis.candidates))

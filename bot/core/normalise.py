@@ -1,0 +1,125 @@
+"""Turn what a merchant typed (and every example admins wrote) into one comparable form.
+
+`fold` is content-free: full-width to half-width, traditional to simplified, lower case, emoji,
+punctuation and control characters to spaces. `Normaliser` adds what the content knows: typos,
+sound-alike misspellings of domain words (签倒 -> 签到, found by pinyin, not by a hand table) and
+synonyms. Questions and examples always go through the same `Normaliser.normalise`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Iterable, Mapping
+
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+_T2S = opencc.OpenCC("t2s")
+_SPACES = re.compile(r"\s+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+MAX_INPUT_CHARS = 2000
+"""Longer questions are cut: no merchant question needs more, and it bounds the work per message."""
+
+
+def prepare(text: str) -> str:
+    """Width, script and case folding only; punctuation is kept (code extraction reads it)."""
+    text = unicodedata.normalize("NFKC", text[:MAX_INPUT_CHARS])
+    return _T2S.convert(text).lower()
+
+
+def _is_kept(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category[0] in "LN" or char.isspace()
+
+
+def strip_symbols(text: str) -> str:
+    """Emoji, punctuation, symbols and control characters become spaces; runs of space collapse."""
+    return _SPACES.sub(" ", "".join(c if _is_kept(c) else " " for c in text)).strip()
+
+
+def fold(text: str) -> str:
+    """The content-free normal form."""
+    return strip_symbols(prepare(text))
+
+
+@lru_cache(maxsize=20000)
+def _char_sound(char: str) -> str:
+    """Toneless pinyin of one character in its default reading (the same on both sides)."""
+    return lazy_pinyin(char, style=Style.NORMAL)[0]
+
+
+def sound_key(word: str) -> tuple[str, ...]:
+    return tuple(_char_sound(c) for c in word)
+
+
+class Normaliser:
+    """Content-aware normalisation: typos, sound-alike domain words, synonyms.
+
+    `vocabulary` are the correctly spelled domain words a sound-alike slip may be corrected to
+    (lexicon words, intent names and aliases). Only all-Chinese words of 2..6 characters take part:
+    a single character has too many homophones to correct safely.
+    """
+
+    MIN_SOUNDALIKE = 2
+    MAX_SOUNDALIKE = 6
+
+    def __init__(self, *, vocabulary: Iterable[str] = (), synonyms: Iterable[Iterable[str]] = (),
+                 typos: Mapping[str, str] | None = None) -> None:
+        self._typos = _replacer({fold(k): fold(v) for k, v in (typos or {}).items() if fold(k)})
+        rewrites: dict[str, str] = {}
+        for group in synonyms:
+            folded = [fold(word) for word in group if fold(word)]
+            for word in folded:
+                rewrites[word] = folded[0]
+        self._synonyms = _replacer(rewrites)
+        self._words: set[str] = set()
+        by_sound: dict[tuple[str, ...], set[str]] = {}
+        for word in vocabulary:
+            word = fold(word)
+            if self.MIN_SOUNDALIKE <= len(word) <= self.MAX_SOUNDALIKE and _CJK.fullmatch(word):
+                self._words.add(word)
+                by_sound.setdefault(sound_key(word), set()).add(word)
+        # a sound shared by two domain words is ambiguous: never guess between them
+        self._by_sound = {key: next(iter(words)) for key, words in by_sound.items() if len(words) == 1}
+
+    def normalise(self, text: str) -> str:
+        """fold, then fix typos and sound-alike slips, then rewrite synonyms to their canonical form."""
+        return self.normalise_folded(fold(text))
+
+    def normalise_folded(self, folded: str) -> str:
+        text = self._typos(folded)
+        text = _CJK.sub(lambda m: self._fix_sounds(m.group()), text)
+        return self._synonyms(text)
+
+    def _fix_sounds(self, run: str) -> str:
+        if len(run) < self.MIN_SOUNDALIKE or not self._by_sound:
+            return run
+        sounds = [_char_sound(c) for c in run]
+        out: list[str] = []
+        i = 0
+        while i < len(run):
+            for length in range(min(self.MAX_SOUNDALIKE, len(run) - i), self.MIN_SOUNDALIKE - 1, -1):
+                piece = run[i:i + length]
+                if piece in self._words:
+                    out.append(piece)
+                    break
+                word = self._by_sound.get(tuple(sounds[i:i + length]))
+                if word is not None:
+                    out.append(word)
+                    break
+            else:
+                out.append(run[i])
+                length = 1
+            i += length
+        return "".join(out)
+
+
+def _replacer(mapping: Mapping[str, str]):
+    """A function replacing every key by its value, longest key first, in one pass."""
+    mapping = {k: v for k, v in mapping.items() if k}
+    if not mapping:
+        return lambda text: text
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)))
+    return lambda text: pattern.sub(lambda m: mapping[m.group()], text)

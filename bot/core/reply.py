@@ -1,0 +1,30 @@
+"""What the core says back, independent of any front end (console, Telegram)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ReplyKind = Literal["welcome", "answer", "clarify", "fallback", "human", "expired", "info"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice the merchant can tap (Telegram) or type the number of (console).
+
+    `action` is a short ASCII id string (Telegram callback data is capped at 64 bytes), never text.
+    """
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Plain text; renderers add markup and escaping. `title` is shown emphasised when present."""
+
+    kind: ReplyKind
+    text: str
+    title: str = ""
+    options: tuple[Option, ...] = ()
+    intent: str | None = None

@@ -1,0 +1,91 @@
+"""Code extraction: the forms merchants type, and the numbers that are not codes."""
+
+import pytest
+from hypothesis import given, strategies as st
+
+from bot.core.codes import find_codes
+from bot.core.normalise import prepare
+
+KNOWN = frozenset({"00", "01", "03", "05", "10", "12", "30", "51", "55", "61", "96", "A0", "Z1", "C1"})
+
+
+def codes(text: str) -> list[str]:
+    return [hit.code for hit in find_codes(prepare(text), KNOWN) if hit.known]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("03", ["03"]),
+    ("０３", ["03"]),
+    ("a0", ["A0"]),
+    ("Ａ０", ["A0"]),
+    ("错误码:51", ["51"]),
+    ("错误码：51", ["51"]),
+    ("返回码 Z1", ["Z1"]),
+    ("报96", ["96"]),
+    ("【03】", ["03"]),
+    ("5 1", ["51"]),
+    ("pos机显示03", ["03"]),
+    ("刷卡出现A0咋办", ["A0"]),
+    ("提示码是55", ["55"]),
+    ("扣钱了但显示96", ["96"]),
+    ("先报03后来又报51", ["03", "51"]),
+    ("51 51 51", ["51"]),
+    ("报3", ["03"]),
+    ("显示5", ["05"]),
+    ("刷了5000块 提示61", ["61"]),
+])
+def test_finds_codes(text: str, expected: list[str]) -> None:
+    assert codes(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "2024年03月的钱还没到账",
+    "12:03刷的卡扣了两次",
+    "刷了300元没出小票",
+    "收了0.01",
+    "6222021234567890123",
+    "6222 0212 3456 7890",
+    "13812345678",
+    "刷了10次都不行",
+    "等了30分钟",
+    "收了51块钱",
+    "3月05日",
+    "第03笔",
+    "2024-03-05",
+    "1 2 3 4",
+    "费率0.55",
+    "我有3台机器",
+    "机器是第5代",
+])
+def test_ignores_numbers_that_are_not_codes(text: str) -> None:
+    assert codes(text) == []
+
+
+def test_vendor_codes_after_a_cue_are_reported_as_unknown() -> None:
+    hits = find_codes(prepare("屏幕显示E001"), KNOWN)
+    assert [(h.code, h.known) for h in hits] == [("E001", False)]
+    assert find_codes(prepare("报S3"), KNOWN)[0].code == "S3"
+
+
+def test_letter_runs_without_a_cue_are_not_vendor_codes() -> None:
+    assert find_codes(prepare("机器型号A920"), KNOWN) == []
+
+
+@given(st.text(max_size=200))
+def test_never_crashes_and_hits_are_inside_the_text(text: str) -> None:
+    prepared = prepare(text)
+    for hit in find_codes(prepared, KNOWN):
+        assert 0 <= hit.start < hit.end <= len(prepared)
+        assert hit.known == (hit.code in KNOWN)
+
+
+@given(st.integers(min_value=100, max_value=10**19))
+def test_long_numbers_are_never_codes(number: int) -> None:
+    assert codes(f"卡号{number}") == []
+    assert codes(f"{number}元") == []
+
+
+@given(st.sampled_from(sorted(KNOWN)), st.sampled_from(["显示", "报", "错误码:", "pos机显示", "刷卡提示", ""]),
+       st.sampled_from(["", "咋办", "是什么意思", "了", " 怎么回事"]))
+def test_a_known_code_in_a_sentence_is_found(code: str, before: str, after: str) -> None:
+    assert codes(before + code + after) == [code]
