@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.decide import decide
 from bot.core.errors import Problem
 from bot.core.loader import Content
 from bot.core.match import Matcher
@@ -13,8 +14,8 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
 
     - required symptom ids are present; related codes exist
     - no alias or example is shared by two intents (after normalisation)
-    - every example is understood as its own intent when it is left out of the index
-      (otherwise it teaches the matcher the wrong thing, or another intent needs rewording)
+    - no example, left out of the index, would be answered outright as another intent: such an
+      example sits in another intent's territory and teaches the matcher to confuse the two
     """
     matcher = matcher or Matcher(content)
     problems: list[Problem] = []
@@ -47,14 +48,13 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
     for intent in content.intents:
         for index, example in enumerate(intent.examples):
             analysis = matcher.analyse(example, exclude=(intent.id, f"examples.{index}"))
-            if not analysis.candidates:
-                continue
-            top = analysis.candidates[0]
-            if top.intent != intent.id:
-                own = next((c.score for c in analysis.candidates if c.intent == intent.id), 0.0)
+            decision = decide(analysis.candidates)
+            if decision.kind == "answer" and decision.intent != intent.id:
+                top = analysis.candidates[0]
+                own = next((f"{c.score:.2f}" for c in analysis.candidates if c.intent == intent.id), "not in top 5")
                 where = content.locate(intent.id, "examples", index)
                 problems.append(Problem(
                     where.file, where.line, f"{intent.id}.examples[{index}]",
-                    f"{example!r} matches {top.intent} ({top.score:.2f}) better than its own intent "
-                    f"({own:.2f}); reword it, or move it"))
+                    f"{example!r} would be answered as {top.intent} ({top.score:.2f}; own intent {own}) "
+                    f"if it were not an example; reword it, move it, or reword {top.intent}"))
     return problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.core.codes import CodeHit, find_codes
@@ -16,16 +17,22 @@ from bot.core.segment import Segmenter
 Via = Literal["code", "fuzzy", "vendor_code"]
 
 MAX_CANDIDATES = 5
-PHRASES_CONSIDERED = 60
-"""Best-scoring phrases looked at before collapsing to one score per intent; far more than the
-number of intents ever within reach of the top, so the ranking is the same as scoring them all."""
 MIN_PHRASE_SCORE = 30.0
-"""rapidfuzz score (0..100) below which a phrase is noise; saves sorting hundreds of weak hits."""
+"""Blended score (0..100) below which an intent is noise and not listed as a candidate."""
 VENDOR_CODE_SCORE = 0.9
 """A vendor code (S3, E001) after a cue word is strong evidence the question is unknown_decline."""
 VENDOR_CODE_INTENT = "unknown_decline"
-SCORER = fuzz.token_set_ratio
-"""How a phrase is compared with a question (0..100); chosen by benchmarks/accuracy.py --scorers."""
+GENERIC_SHARE = 0.08
+"""A word found in the phrases of more than this share of intents (卡, 刷卡, pos机) says nothing
+about which one is meant; text left beside a code must hold another word to suggest a symptom."""
+MAX_NAME_WORD = 4
+"""Intent names and aliases up to this many characters join jieba's dictionary."""
+SCORERS = ((fuzz.token_set_ratio, 0.3), (fuzz.token_sort_ratio, 0.7))
+"""How a question is compared with an intent's phrases: each scorer's best phrase per intent,
+blended with these weights. token_set_ratio forgives extra words ("刷卡时" + a known phrase) but
+scores any subset 100, so alone it cannot tell off-topic questions apart; token_sort_ratio
+penalises what does not match. The blend beat every single rapidfuzz scorer on top-1 and on
+out-of-scope rejection in benchmarks/accuracy.py --scorers (numbers in the README)."""
 
 
 @dataclass(frozen=True)
@@ -50,14 +57,8 @@ class Analysis:
     vendor_codes: tuple[str, ...]
     candidates: tuple[Candidate, ...]
     symptom: Candidate | None = None
-    """With a code in the question, the best symptom found in the rest of it ("扣钱了但显示96")."""
-
-
-@dataclass(frozen=True)
-class _Phrase:
-    intent: Intent
-    text: str
-    source: str
+    """With a code in the question, the best symptom found in the rest of it ("扣钱了但显示96"),
+    if the rest holds any word more specific than the generic ones."""
 
 
 class Matcher:
@@ -66,28 +67,42 @@ class Matcher:
     def __init__(self, content: Content) -> None:
         self.content = content
         lexicon = content.lexicon
-        vocabulary = set(lexicon.words) | set(lexicon.typos.values())
-        for intent in content.intents:
-            vocabulary.add(intent.name)
-            vocabulary.update(intent.aliases)
-        vocabulary.update(group[0] for group in lexicon.synonyms)
-        self.normaliser = Normaliser(vocabulary=vocabulary, synonyms=lexicon.synonyms, typos=lexicon.typos)
-        self.segmenter = Segmenter(self.normaliser.normalise(word) for word in vocabulary)
+        words = set(lexicon.words) | set(lexicon.typos.values()) | {group[0] for group in lexicon.synonyms}
+        names = {intent.name for intent in content.intents} | {a for i in content.intents for a in i.aliases}
+        self.normaliser = Normaliser(vocabulary=words | names, synonyms=lexicon.synonyms, typos=lexicon.typos)
+        # long names and aliases would become single jieba tokens and hide their parts
+        # ("申请刷卡机" must still share 刷卡机 with other phrases), so only short ones are words
+        short_names = {name for name in names if len(name) <= MAX_NAME_WORD}
+        self.segmenter = Segmenter(self.normaliser.normalise(word) for word in words | short_names)
         self.stopwords = frozenset(self.normaliser.normalise(word) for word in lexicon.stopwords)
         self.known_codes = frozenset(content.by_code)
-        self._phrases: dict[int, _Phrase] = {}
-        self._choices: dict[int, str] = {}
+        # phrases of one intent are contiguous, so an intent's best score is one reduceat slice
+        self._intents: list[Intent] = []
+        self._texts: list[str] = []
+        self._sources: list[tuple[str, str]] = []
+        starts: list[int] = []
         for intent in content.intents:
-            for source, text in _phrases_of(intent):
-                form = self.match_form(text)
-                if form:
-                    key = len(self._phrases)
-                    self._phrases[key] = _Phrase(intent, form, source)
-                    self._choices[key] = form
+            forms = [(source, self.match_form(text)) for source, text in _phrases_of(intent)]
+            forms = [(source, form) for source, form in forms if form]
+            if not forms:
+                continue
+            self._intents.append(intent)
+            starts.append(len(self._texts))
+            for source, form in forms:
+                self._texts.append(form)
+                self._sources.append((intent.id, source))
+        self._starts = np.array(starts, dtype=np.intp)
+        intents_with: dict[str, set[str]] = {}
+        for (intent_id, _source), text in zip(self._sources, self._texts):
+            for token in text.split():
+                intents_with.setdefault(token, set()).add(intent_id)
+        limit = max(1, int(GENERIC_SHARE * len(self._intents)))
+        self.generic = frozenset(t for t, owners in intents_with.items() if len(owners) > limit)
+        self._stops = np.append(self._starts[1:], len(self._texts)).astype(np.intp)
 
     @property
     def phrase_count(self) -> int:
-        return len(self._choices)
+        return len(self._texts)
 
     def tokens(self, text: str) -> list[str]:
         """Normalised words of `text` without stopwords."""
@@ -112,7 +127,7 @@ class Matcher:
         ranked: list[Candidate] = [
             Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code) for h in known]
         symptom = None
-        if known:
+        if known and any(t not in self.generic for t in tokens):
             symptom = next((c for c in fuzzy if c.code is None), None)
         if vendor and not known and VENDOR_CODE_INTENT in self.content.by_id:
             ranked.append(Candidate(VENDOR_CODE_INTENT, None, VENDOR_CODE_SCORE, "vendor_code", vendor[0]))
@@ -134,20 +149,35 @@ class Matcher:
         )
 
     def _rank(self, form: str, *, exclude: tuple[str, str] | None) -> list[Candidate]:
+        """Score every phrase with each scorer, keep each intent's best per scorer, blend them."""
         if not form:
             return []
-        results = process.extract(form, self._choices, scorer=SCORER, processor=None,
-                                  limit=PHRASES_CONSIDERED, score_cutoff=MIN_PHRASE_SCORE)
-        best: dict[str, Candidate] = {}
-        for _text, value, key in results:
-            phrase = self._phrases[key]
-            if exclude is not None and (phrase.intent.id, phrase.source) == exclude:
-                continue
-            if phrase.intent.id not in best:
-                code = phrase.intent.code if isinstance(phrase.intent, CodeIntent) else None
-                best[phrase.intent.id] = Candidate(phrase.intent.id, code, round(value / 100, 4), "fuzzy",
-                                                   phrase.text)
-        return list(best.values())
+        blended = np.zeros(len(self._intents))
+        best_rows: list[np.ndarray] = []
+        for scorer, weight in SCORERS:
+            row = process.cdist([form], self._texts, scorer=scorer, processor=None, dtype=np.float32,
+                                workers=1)[0]
+            if exclude is not None:
+                row[self._excluded(exclude)] = 0.0
+            best = np.maximum.reduceat(row, self._starts)
+            blended += weight * best
+            best_rows.append(row)
+        blended /= 100.0
+        order = np.argsort(-blended, kind="stable")[:MAX_CANDIDATES * 2]
+        candidates = []
+        for index in order:
+            value = float(blended[index])
+            if value * 100 < MIN_PHRASE_SCORE:
+                break
+            intent = self._intents[index]
+            start, stop = self._starts[index], self._stops[index]
+            phrase_index = start + int(np.argmax(best_rows[0][start:stop]))
+            code = intent.code if isinstance(intent, CodeIntent) else None
+            candidates.append(Candidate(intent.id, code, round(value, 4), "fuzzy", self._texts[phrase_index]))
+        return candidates
+
+    def _excluded(self, exclude: tuple[str, str]) -> list[int]:
+        return [n for n, (intent_id, source) in enumerate(self._sources) if (intent_id, source) == exclude]
 
 
 def _phrases_of(intent: Intent) -> Iterable[tuple[str, str]]:

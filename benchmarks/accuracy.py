@@ -1,0 +1,151 @@
+"""Accuracy on the evaluation set, side by side with a TF-IDF baseline, and the threshold sweep
+that the constants in bot/core/decide.py come from.
+
+    python benchmarks/accuracy.py                  # posbot vs baseline, current thresholds
+    python benchmarks/accuracy.py --sweep          # + answer_at / margin / clarify_at sweep
+    python benchmarks/accuracy.py --scorers        # + rapidfuzz scorer comparison
+
+Needs the dev extra (scikit-learn) for the baseline only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rapidfuzz import fuzz  # noqa: E402
+
+from bot.core import decide as decide_module  # noqa: E402
+from bot.core import match as match_module  # noqa: E402
+from bot.core.decide import Decision, decide  # noqa: E402
+from bot.core.engine import Engine  # noqa: E402
+from bot.core.evaluate import Report, evaluate, load_cases  # noqa: E402
+from bot.core.match import Candidate  # noqa: E402
+from bot.core.normalise import fold  # noqa: E402
+
+EVAL_SET = ROOT / "tests" / "eval" / "questions.yaml"
+MIN_ANSWER_PRECISION = 0.95
+MIN_FALLBACK_RECALL = 0.90
+
+
+def posbot_report(engine: Engine, cases, **thresholds) -> Report:
+    analyses = {case.question: engine.matcher.analyse(case.question) for case in cases}
+    return evaluate(cases, lambda q: (decide(analyses[q].candidates, **thresholds), analyses[q].candidates))
+
+
+def baseline_report(engine: Engine, cases) -> tuple[Report, float]:
+    """Character 1-3-gram TF-IDF, cosine nearest neighbour over the same phrases posbot indexes.
+    Its fallback threshold is the best one for it on this very set (its most flattering setting)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    phrases, owners = [], []
+    for intent in engine.content.intents:
+        for text in (intent.name, *intent.aliases, *intent.examples):
+            phrases.append(fold(text))
+            owners.append(intent.id)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3))
+    matrix = vectorizer.fit_transform(phrases)
+    similarities = cosine_similarity(vectorizer.transform([fold(c.question) for c in cases]), matrix)
+    ranked: dict[str, list[Candidate]] = {}
+    for case, row in zip(cases, similarities):
+        best: dict[str, float] = {}
+        for index in row.argsort()[::-1][:60]:
+            best.setdefault(owners[index], float(row[index]))
+        ranked[case.question] = [Candidate(i, None, s, "fuzzy") for i, s in list(best.items())[:5]]
+
+    def run(threshold: float) -> Report:
+        def understand(q: str):
+            cands = ranked[q]
+            if not cands or cands[0].score < threshold:
+                return Decision("fallback"), cands
+            return Decision("answer", intent=cands[0].intent), cands
+        return evaluate(cases, understand)
+
+    best_threshold = max((t / 100 for t in range(5, 95, 5)),
+                         key=lambda t: (run(t).fallback_recall >= MIN_FALLBACK_RECALL, run(t).resolved_rate))
+    return run(best_threshold), best_threshold
+
+
+def sweep(engine: Engine, cases) -> None:
+    analyses = {case.question: engine.matcher.analyse(case.question) for case in cases}
+    rows = []
+    for answer_at, margin, clarify_at in itertools.product(
+            [x / 100 for x in range(50, 100, 5)], [0.0, 0.02, 0.05, 0.08, 0.1, 0.15],
+            [x / 100 for x in range(30, 80, 5)]):
+        if clarify_at > answer_at:
+            continue
+        thresholds = dict(answer_at=answer_at, margin=margin, clarify_at=clarify_at)
+        report = evaluate(cases, lambda q: (decide(analyses[q].candidates, **thresholds), analyses[q].candidates))
+        rows.append((thresholds, report))
+    ok = [r for r in rows if r[1].answer_precision >= MIN_ANSWER_PRECISION
+          and r[1].fallback_recall >= MIN_FALLBACK_RECALL]
+    print(f"\nthreshold sweep: {len(rows)} settings, {len(ok)} keep answer precision >= "
+          f"{MIN_ANSWER_PRECISION} and fallback recall >= {MIN_FALLBACK_RECALL}")
+    print("best by resolved rate (answered right, or right choice offered), then answer rate:")
+    print(f"  {'answer_at':>9} {'margin':>6} {'clarify':>7} | {'resolved':>8} {'answered':>8} "
+          f"{'ans.prec':>8} {'fb.rec':>6} {'fb.prec':>7}")
+    for thresholds, report in sorted(ok, key=lambda r: (r[1].resolved_rate, r[1].answer_rate), reverse=True)[:10]:
+        print(f"  {thresholds['answer_at']:>9.2f} {thresholds['margin']:>6.2f} {thresholds['clarify_at']:>7.2f} | "
+              f"{report.resolved_rate:>8.3f} {report.answer_rate:>8.3f} {report.answer_precision:>8.3f} "
+              f"{report.fallback_recall:>6.3f} {report.fallback_precision:>7.3f}")
+
+
+def compare_scorers(cases) -> None:
+    print("\nscorer comparison (same content, same thresholds):")
+    original = match_module.SCORERS
+    blends = [((getattr(fuzz, name), 1.0),) for name in
+              ("token_set_ratio", "token_sort_ratio", "ratio", "WRatio", "QRatio", "partial_ratio")]
+    blends += [((fuzz.token_set_ratio, w), (fuzz.token_sort_ratio, 1 - w)) for w in (0.3, 0.5, 0.7)]
+    blends += [((fuzz.token_set_ratio, 0.3), (fuzz.ratio, 0.7))]
+    try:
+        for blend in blends:
+            match_module.SCORERS = blend
+            report = posbot_report(Engine.load(), cases)
+            name = " + ".join(f"{weight:.1f} {scorer.__name__}" for scorer, weight in blend)
+            print(f"  {name:<46} top1 {report.top1:.3f}  top3 {report.top3:.3f}  "
+                  f"resolved {report.resolved_rate:.3f}  fallback recall {report.fallback_recall:.3f}")
+    finally:
+        match_module.SCORERS = original
+
+
+def line(name: str, report: Report) -> str:
+    s = report.summary()
+    return (f"| {name} | {s['top1']:.3f} | {s['top3']:.3f} | {s['answer_precision']:.3f} | {s['answer_rate']:.3f} "
+            f"| {s['resolved_rate']:.3f} | {s['fallback_precision']:.3f} | {s['fallback_recall']:.3f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--scorers", action="store_true")
+    parser.add_argument("--file", type=Path, default=EVAL_SET)
+    args = parser.parse_args()
+    engine = Engine.load()
+    cases = load_cases(args.file, engine.content)
+    ours = posbot_report(engine, cases)
+    print(f"evaluation set: {len(cases)} questions ({len(ours.in_scope)} in scope, {len(ours.out_of_scope)} out of scope)")
+    print(f"posbot thresholds: answer_at={decide_module.ANSWER_AT} margin={decide_module.MARGIN} "
+          f"clarify_at={decide_module.CLARIFY_AT}; scorers "
+          f"{', '.join(f'{w} {s.__name__}' for s, w in match_module.SCORERS)}\n")
+    print("| matcher | top-1 | top-3 | answer precision | answer rate | resolved | fallback precision | fallback recall |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(line("posbot (jieba + rapidfuzz)", ours))
+    try:
+        baseline, threshold = baseline_report(engine, cases)
+        print(line(f"TF-IDF char 1-3-gram NN (fallback < {threshold:.2f})", baseline))
+    except ImportError:
+        print("(scikit-learn not installed: baseline skipped; pip install -e '.[dev]')")
+    if args.sweep:
+        sweep(engine, cases)
+    if args.scorers:
+        compare_scorers(cases)
+
+
+if __name__ == "__main__":
+    main()

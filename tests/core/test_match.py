@@ -1,0 +1,88 @@
+"""The matcher and the decision, on the tiny fixture content and on the real content."""
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bot.core.decide import CLARIFY_AT, Decision, decide
+from bot.core.engine import Engine
+from bot.core.match import Candidate
+
+
+def fuzzy(intent: str, score: float) -> Candidate:
+    return Candidate(intent, None, score, "fuzzy")
+
+
+def test_decide_answers_when_sure_and_clear() -> None:
+    assert decide([fuzzy("a", 0.95), fuzzy("b", 0.5)]) == Decision("answer", intent="a")
+
+
+def test_decide_clarifies_when_two_are_close() -> None:
+    decision = decide([fuzzy("a", 0.9), fuzzy("b", 0.89), fuzzy("c", 0.8), fuzzy("d", 0.7)],
+                      answer_at=0.8, margin=0.05, clarify_at=0.5)
+    assert decision.kind == "clarify"
+    assert [c.intent for c in decision.choices] == ["a", "b", "c"]
+
+
+def test_decide_falls_back_below_clarify_threshold() -> None:
+    assert decide([fuzzy("a", CLARIFY_AT - 0.01)]).kind == "fallback"
+    assert decide([]).kind == "fallback"
+
+
+def test_decide_two_codes_ask_which() -> None:
+    codes = [Candidate("code_51", "51", 1.0, "code"), Candidate("code_55", "55", 1.0, "code")]
+    decision = decide(codes)
+    assert decision.kind == "clarify"
+    assert [c.code for c in decision.choices] == ["51", "55"]
+
+
+def test_exact_code_outranks_fuzzy(mini_engine: Engine) -> None:
+    analysis = mini_engine.matcher.analyse("签到失败显示A0")
+    assert analysis.candidates[0].intent == "code_a0"
+    assert analysis.candidates[0].via == "code"
+    assert analysis.symptom is not None and analysis.symptom.intent == "signin_failure"
+
+
+def test_code_and_symptom_answer_the_code_and_offer_the_symptom(engine: Engine) -> None:
+    understanding = engine.understand("扣钱了但显示96")
+    assert understanding.decision == Decision("answer", intent="code_96")
+    assert understanding.analysis.symptom is not None
+    assert understanding.analysis.symptom.intent == "charged_but_failed"
+
+
+def test_exact_name_is_a_full_score(engine: Engine) -> None:
+    top = engine.matcher.analyse("余额不足").candidates[0]
+    assert (top.intent, top.score) == ("code_51", 1.0)
+
+
+def test_scores_are_ranked_and_within_bounds(engine: Engine) -> None:
+    candidates = engine.matcher.analyse("打印机打出来的小票是白纸").candidates
+    scores = [c.score for c in candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert len({c.intent for c in candidates}) == len(candidates) <= 5
+
+
+def test_vendor_code_goes_to_unknown_decline(engine: Engine) -> None:
+    understanding = engine.understand("屏幕显示E001")
+    assert understanding.analysis.vendor_codes == ("E001",)
+    assert understanding.decision.intent == "unknown_decline"
+
+
+BAD_INPUTS = ["", "   ", "\n\t", "😀😀😀", "好" * 10_000, "\x00\x01\x02", "<script>alert(1)</script>",
+              "'; DROP TABLE tickets; --", "\ud7ff\ufffd\uffff", "0" * 500, "a" * 3000]
+
+
+def test_bad_input_always_gets_a_decision(engine: Engine) -> None:
+    for text in BAD_INPUTS:
+        understanding = engine.understand(text)
+        assert understanding.decision.kind in {"answer", "clarify", "fallback"}
+    assert engine.understand("").decision.kind == "fallback"
+    assert engine.understand("😀😀😀").decision.kind == "fallback"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=400))
+def test_any_text_gets_a_decision(engine: Engine, text: str) -> None:
+    understanding = engine.understand(text)
+    assert understanding.decision.kind in {"answer", "clarify", "fallback"}
+    if understanding.decision.kind == "answer":
+        assert understanding.decision.intent in engine.content.by_id

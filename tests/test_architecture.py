@@ -1,0 +1,31 @@
+"""The core never imports aiogram: it is plain Python that every front end drives the same way."""
+
+import ast
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[1] / "bot" / "core"
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_core_does_not_import_aiogram() -> None:
+    files = sorted(CORE.rglob("*.py"))
+    assert files, "bot/core has no modules?"
+    offenders = {str(p.relative_to(CORE)): sorted(m for m in imported_modules(p) if m.split(".")[0] == "aiogram")
+                 for p in files}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_core_does_not_import_front_ends() -> None:
+    for path in CORE.rglob("*.py"):
+        for module in imported_modules(path):
+            assert not module.startswith(("bot.telegram", "bot.console", "bot.cli")), (path, module)

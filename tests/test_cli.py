@@ -1,0 +1,120 @@
+"""The posbot command line, in process and as the installed console script."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+MINI = ROOT / "tests" / "fixtures" / "mini"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_match_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "match", "pos机显示03", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert set(data) == {"query", "decision", "intent", "code", "score", "candidates"}
+    assert (data["decision"], data["intent"], data["code"], data["score"]) == ("answer", "code_03", "03", 1.0)
+    assert 1 <= len(data["candidates"]) <= 5
+    assert set(data["candidates"][0]) == {"intent", "code", "score"}
+
+
+def test_match_for_admins_shows_words_candidates_and_decision(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "match", "签倒失败咋办")
+    assert code == 0
+    assert "words:" in out and "签到" in out
+    assert "candidates:" in out
+    assert "decision:" in out
+
+
+def test_match_stdin_writes_one_json_line_per_question(monkeypatch, capsys) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("A0\n\n今天天气\n"))
+    code, out, _ = run(capsys, "match", "-")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [line["query"] for line in lines] == ["A0", "", "今天天气"]
+    assert lines[0]["code"] == "A0"
+    assert lines[1]["decision"] == "fallback"
+
+
+def test_intents_json_lists_everything(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "intents", "--json")
+    rows = json.loads(out)
+    assert code == 0
+    assert len([r for r in rows if r["kind"] == "code"]) == 86
+    assert {"id", "kind", "code", "name", "examples"} <= set(rows[0])
+
+
+def test_validate_shipped_content_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "validate")
+    assert (code, err) == (0, ""), out
+    assert out.startswith("OK: 86 code intents, 20 symptom intents")
+
+
+def test_validate_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    root = tmp_path / "intents"
+    shutil.copytree(MINI, root)
+    path = root / "codes" / "common.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("party: terminal", "party: nobody"), encoding="utf-8")
+    code, _, err = run(capsys, "validate", str(root))
+    assert code == 2
+    assert "intents/codes/common.yaml:21: codes[1].party:" in err
+
+
+def test_validate_flags_examples_that_belong_elsewhere(tmp_path: Path, capsys) -> None:
+    import shutil
+
+    root = tmp_path / "intents"
+    shutil.copytree(MINI, root)
+    path = root / "symptoms" / "common.yaml"
+    text = path.read_text(encoding="utf-8").replace("      - 机器签不上到\n", "      - 机器签不上到\n      - 小票打出来是白的\n")
+    path.write_text(text, encoding="utf-8")
+    code, out, _ = run(capsys, "validate", str(root))
+    assert code == 1
+    assert "signin_failure.examples[2]" in out and "is also in printer_problem" in out
+
+
+def test_eval_prints_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text('- {q: "显示51", gold: "51"}\n- {q: "今天天气", gold: none}\n'
+                     '- {q: "签到失败", gold: signin_failure}\n', encoding="utf-8")
+    code, out, _ = run(capsys, "eval", str(cases), "--json")
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["questions"] == 3 and summary["top1"] == 1.0 and summary["fallback_recall"] == 1.0
+    code, out, _ = run(capsys, "eval", str(cases))
+    assert "top3" in out and "misses (0)" in out
+
+
+def test_eval_rejects_unknown_gold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text('- {q: "x", gold: "no_such_intent"}\n', encoding="utf-8")
+    code, _, err = run(capsys, "eval", str(cases))
+    assert code == 2 and "unknown intent or code 'no_such_intent'" in err
+
+
+def test_console_chat_from_a_pipe() -> None:
+    """The installed entry point, scripted line by line: a code, a clarification pick, a fallback."""
+    script = "显示51\n1\n今天天气怎么样\n1\n/quit\n"
+    result = subprocess.run([sys.executable, "-m", "bot", "chat"], input=script, capture_output=True,
+                            text=True, cwd=ROOT, timeout=60, check=True)
+    out = result.stdout
+    assert "POS 机故障助手" in out
+    assert "应答码 51：" in out
+    assert "没看懂" in out
+    assert "人工客服" in out  # "1" after the fallback picked 转人工
+    assert result.stderr == ""
