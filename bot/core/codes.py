@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Collection
 
 _RUN = re.compile(r"[0-9a-z]+")
-UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天台位米度周斤件瓶份人遍纸寸倍折%")
+UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天台位米度周斤件瓶份人遍纸寸倍折卷盒包箱条根把只节页部家%")
 """A number followed by one of these is a quantity, not a code."""
 NUMERIC_JOINERS = frozenset(".:/-,")
 """Between two digits these make a decimal, a time, a date or a range."""

@@ -48,4 +48,6 @@ class Engine:
 
     def understand(self, text: str) -> Understanding:
         analysis = self.matcher.analyse(text)
+        if analysis.refused:
+            return Understanding(analysis, Decision("fallback", refused=True))
         return Understanding(analysis, decide(analysis.candidates))

@@ -59,6 +59,8 @@ class Analysis:
     symptom: Candidate | None = None
     """With a code in the question, the best symptom found in the rest of it ("扣钱了但显示96"),
     if the rest holds any word more specific than the generic ones."""
+    refused: bool = False
+    """The question asks for something on the red lines (lexicon `refuse`: 套现, 规避风控 …)."""
 
 
 class Matcher:
@@ -73,8 +75,10 @@ class Matcher:
         # long names and aliases would become single jieba tokens and hide their parts
         # ("申请刷卡机" must still share 刷卡机 with other phrases), so only short ones are words
         short_names = {name for name in names if len(name) <= MAX_NAME_WORD}
-        self.segmenter = Segmenter(self.normaliser.normalise(word) for word in words | short_names)
+        synonyms = {word for group in lexicon.synonyms for word in group}
+        self.segmenter = Segmenter(self.normaliser.normalise(w) for w in words | short_names | synonyms)
         self.stopwords = frozenset(self.normaliser.normalise(word) for word in lexicon.stopwords)
+        self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.known_codes = frozenset(content.by_code)
         # phrases of one intent are contiguous, so an intent's best score is one reduceat slice
         self._intents: list[Intent] = []
@@ -106,7 +110,11 @@ class Matcher:
 
     def tokens(self, text: str) -> list[str]:
         """Normalised words of `text` without stopwords."""
-        return [t for t in self.segmenter.cut(self.normaliser.normalise(text)) if t not in self.stopwords]
+        return self._words(self.normaliser.normalise(text))
+
+    def _words(self, normalised: str) -> list[str]:
+        words = (self.normaliser.canonical(t) for t in self.segmenter.cut(normalised))
+        return [w for w in words if w not in self.stopwords]
 
     def match_form(self, text: str) -> str:
         """The string rapidfuzz compares: normalised words without stopwords, space-separated."""
@@ -121,8 +129,9 @@ class Matcher:
         vendor = [h.code for h in hits if not h.known]
         rest = _without(prepared, hits)
         normalised = self.normaliser.normalise_folded(strip_symbols(rest))
-        tokens = tuple(t for t in self.segmenter.cut(normalised) if t not in self.stopwords)
-        fuzzy = self._rank(" ".join(tokens), exclude=exclude)
+        tokens = tuple(self._words(normalised))
+        refused = any(word in normalised for word in self.refuse)
+        fuzzy = [] if refused else self._rank(" ".join(tokens), exclude=exclude)
 
         ranked: list[Candidate] = [
             Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code) for h in known]
@@ -146,6 +155,7 @@ class Matcher:
             vendor_codes=tuple(vendor),
             candidates=tuple(ranked[:MAX_CANDIDATES]),
             symptom=symptom,
+            refused=refused,
         )
 
     def _rank(self, form: str, *, exclude: tuple[str, str] | None) -> list[Candidate]:

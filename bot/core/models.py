@@ -126,12 +126,14 @@ class IntentFile(_Model):
 
 
 class Lexicon(_Model):
-    """intents/lexicon.yaml: words for jieba, synonyms, stopwords and typos."""
+    """intents/lexicon.yaml: words for jieba, synonyms, stopwords, typos and red-line words."""
 
     words: tuple[Text, ...] = ()
     synonyms: tuple[tuple[Text, ...], ...] = ()
     stopwords: tuple[Text, ...] = ()
     typos: dict[Text, Text] = Field(default_factory=dict)
+    refuse: tuple[Text, ...] = ()
+    """Words that mark a request posbot must decline (red lines), whatever else the question says."""
 
     @field_validator("synonyms")
     @classmethod

@@ -3,7 +3,8 @@
 `fold` is content-free: full-width to half-width, traditional to simplified, lower case, emoji,
 punctuation and control characters to spaces. `Normaliser` adds what the content knows: typos,
 sound-alike misspellings of domain words (签倒 -> 签到, found by pinyin, not by a hand table) and
-synonyms. Questions and examples always go through the same `Normaliser.normalise`.
+synonyms (`canonical`, applied word by word after segmentation). Questions and examples always go
+through the same steps.
 """
 
 from __future__ import annotations
@@ -68,12 +69,11 @@ class Normaliser:
     def __init__(self, *, vocabulary: Iterable[str] = (), synonyms: Iterable[Iterable[str]] = (),
                  typos: Mapping[str, str] | None = None) -> None:
         self._typos = _replacer({fold(k): fold(v) for k, v in (typos or {}).items() if fold(k)})
-        rewrites: dict[str, str] = {}
+        self.synonyms: dict[str, str] = {}
         for group in synonyms:
             folded = [fold(word) for word in group if fold(word)]
             for word in folded:
-                rewrites[word] = folded[0]
-        self._synonyms = _replacer(rewrites)
+                self.synonyms[word] = folded[0]
         self._words: set[str] = set()
         by_sound: dict[tuple[str, ...], set[str]] = {}
         for word in vocabulary:
@@ -85,13 +85,17 @@ class Normaliser:
         self._by_sound = {key: next(iter(words)) for key, words in by_sound.items() if len(words) == 1}
 
     def normalise(self, text: str) -> str:
-        """fold, then fix typos and sound-alike slips, then rewrite synonyms to their canonical form."""
+        """fold, then fix typos and sound-alike slips."""
         return self.normalise_folded(fold(text))
 
     def normalise_folded(self, folded: str) -> str:
         text = self._typos(folded)
-        text = _CJK.sub(lambda m: self._fix_sounds(m.group()), text)
-        return self._synonyms(text)
+        return _CJK.sub(lambda m: self._fix_sounds(m.group()), text)
+
+    def canonical(self, word: str) -> str:
+        """A synonym's canonical form (刷卡机 -> pos机). Applied to whole words after segmentation,
+        never to substrings, so 机器 is rewritten but 机器人 is not."""
+        return self.synonyms.get(word, word)
 
     def _fix_sounds(self, run: str) -> str:
         if len(run) < self.MIN_SOUNDALIKE or not self._by_sound:

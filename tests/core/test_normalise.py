@@ -32,14 +32,19 @@ def test_fold(raw: str, folded: str) -> None:
     ("签倒失败", "签到失败"),
     ("通迅失败", "通讯失败"),
     ("余额不组", "余额不足"),
-    ("签购但没出来", "小票没出来"),
-    ("刷卡机坏了", "pos机坏了"),
-    ("POS机器不行", "pos机不行"),
-    ("票子打不出来", "小票打不出来"),
+    ("签购但没出来", "签购单没出来"),
     ("簽倒", "签到"),
 ])
-def test_normalise_fixes_slips_and_rewrites_synonyms(raw: str, normalised: str) -> None:
+def test_normalise_fixes_typos_and_sound_alike_slips(raw: str, normalised: str) -> None:
     assert NORMALISER.normalise(raw) == normalised
+
+
+@pytest.mark.parametrize("word, canonical", [
+    ("刷卡机", "pos机"), ("pos机器", "pos机"), ("票子", "小票"), ("签购单", "小票"), ("机器人", "机器人"),
+    ("小票", "小票"),
+])
+def test_synonyms_map_whole_words(word: str, canonical: str) -> None:
+    assert NORMALISER.canonical(word) == canonical
 
 
 def test_words_already_right_are_left_alone() -> None:
