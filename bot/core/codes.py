@@ -14,13 +14,19 @@ from typing import Collection
 _RUN = re.compile(r"[0-9a-z]+")
 UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天台位米度周斤件瓶份人遍纸寸倍折卷盒包箱条根把只节页部家%")
 """A number followed by one of these is a quantity, not a code."""
-NUMERIC_JOINERS = frozenset(".:/-,")
-"""Between two digits these make a decimal, a time, a date or a range."""
+NUMERIC_JOINERS = frozenset(".:/-,*x×")
+"""Between two digits these make a decimal, a time, a date, a range or a size (57*50 paper)."""
 BEFORE_QUANTITY = frozenset("第年月¥$+")
+NOT_CODE_AFTER = ("操作员", "员工号", "工号", "尾号", "型号", "号码", "编号", "店号", "扣", "收", "付", "花", "退",
+                  "转", "刷了", "充", "乘", "乘以", "除以", "加", "减")
+"""A number right after these is an operator number, a card tail, a model or an amount
+("操作员01", "刷一万扣60"), not a code, unless a cue word stands between them."""
+CHINESE_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")
 CUES = ("错误码", "返回码", "应答码", "响应码", "代码", "码", "报错", "报", "显示", "提示", "出现", "返回",
         "错误", "出", "跳")
 """Words merchants put right before a code; a cue lets a single digit ("报3") count as "03"."""
 MAX_VENDOR_CODE = 5
+_SPOKEN_CODE = re.compile("(" + "|".join(CUES) + ")([零〇一二三四五六七八九]{2})(?![零〇一二三四五六七八九十百千万])")
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ def find_codes(text: str, known: Collection[str]) -> list[CodeHit]:
     characters are split by a space ("5 1" -> "51"). An unknown letter-digit run right after a cue
     ("显示E001") is reported with known=False so the bot can say it is a vendor code.
     """
+    text = _chinese_digits_after_cues(text)
     runs = list(_RUN.finditer(text))
     hits: list[CodeHit] = []
     skip = -1
@@ -77,7 +84,17 @@ def find_codes(text: str, known: Collection[str]) -> list[CodeHit]:
     return unique
 
 
+def _chinese_digits_after_cues(text: str) -> str:
+    """"报零三" -> "报03": two Chinese digits right after a cue are a code read aloud. Same length,
+    so positions in the result are positions in the text."""
+    def convert(match: re.Match[str]) -> str:
+        return match.group(1) + match.group(2).translate(CHINESE_DIGITS)
+    return _SPOKEN_CODE.sub(convert, text)
+
+
 def _is_quantity(text: str, start: int, end: int) -> bool:
+    if text[max(0, start - 3):start].endswith(NOT_CODE_AFTER):
+        return True
     before = text[start - 1] if start > 0 else ""
     after = text[end] if end < len(text) else ""
     after2 = text[end + 1] if end + 1 < len(text) else ""

@@ -33,6 +33,9 @@ def codes(text: str) -> list[str]:
     ("报3", ["03"]),
     ("显示5", ["05"]),
     ("刷了5000块 提示61", ["61"]),
+    ("报零三", ["03"]),
+    ("显示五一咋办", ["51"]),
+    ("操作员01签到提示A0", ["A0"]),
 ])
 def test_finds_codes(text: str, expected: list[str]) -> None:
     assert codes(text) == expected
@@ -56,6 +59,11 @@ def test_finds_codes(text: str, expected: list[str]) -> None:
     "费率0.55",
     "我有3台机器",
     "机器是第5代",
+    "操作员01密码也没输错",
+    "换了卷新的57*50热敏纸",
+    "刷一万扣60正常吗",
+    "卡尾号0551",
+    "报零三十块",
 ])
 def test_ignores_numbers_that_are_not_codes(text: str) -> None:
     assert codes(text) == []
