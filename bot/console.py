@@ -56,6 +56,11 @@ class ConsoleChat:
 
     def run(self, source: TextIO = sys.stdin) -> int:
         interactive = source.isatty()
+        if interactive:
+            try:  # line editing and history for input(); absent on some platforms
+                import readline  # noqa: F401
+            except ImportError:
+                pass
         self.show(self.dialog.welcome())
         while True:
             if interactive:
