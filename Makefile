@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 .PHONY: chat test eval validate bench clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+		{ $(PYTHON) -m pip install --quiet --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -25,9 +26,10 @@ eval: $(STAMP)
 	$(BIN)/posbot eval tests/eval/questions.yaml
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/accuracy.py --sweep --scorers
+	$(BIN)/python benchmarks/accuracy.py --file tests/eval/holdout.yaml
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/startup.py
-	$(BIN)/python benchmarks/accuracy.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
