@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -30,10 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posbot", description=__doc__)
     parser.add_argument("--content", metavar="DIR", type=Path, default=None,
-                        help="the intents/ directory to load (default: the one shipped with posbot)")
+                        help="the content root holding intents/ and knowledge/ (default: the one shipped with posbot)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     chat = commands.add_parser("chat", help="talk to the real engine in the console (or from a pipe)")
+    chat.add_argument("--data-dir", type=Path, default=None,
+                      help="where flow outcomes are recorded (default: $DATA_DIR or ./data)")
     chat.set_defaults(run=_chat)
 
     match = commands.add_parser("match", help="show how a question is understood")
@@ -46,8 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     intents.set_defaults(run=_intents)
 
     validate = commands.add_parser("validate", help="check the content; non-zero exit on any problem")
-    validate.add_argument("dir", nargs="?", type=Path, default=None, help="intents/ directory")
+    validate.add_argument("dir", nargs="?", type=Path, default=None,
+                          help="content root holding intents/ and knowledge/")
     validate.set_defaults(run=_validate)
+
+    flow = commands.add_parser("flow", help="print a troubleshooting flow for review (or list them)")
+    flow.add_argument("id", nargs="?", help="flow id; without it, list every flow")
+    flow.add_argument("--mermaid", action="store_true", help="print a Mermaid flowchart instead of a tree")
+    flow.set_defaults(run=_flow)
 
     evaluate = commands.add_parser("eval", help="score the engine on a YAML list of {q, gold}")
     evaluate.add_argument("file", type=Path)
@@ -66,8 +75,14 @@ def _engine(args: argparse.Namespace):
 def _chat(args: argparse.Namespace) -> int:
     from bot.console import ConsoleChat
     from bot.core.dialog import Dialog
+    from bot.storage.outcomes import SQLiteOutcomeLog
 
-    return ConsoleChat(Dialog(_engine(args))).run(sys.stdin)
+    data_dir = args.data_dir or Path(os.environ.get("DATA_DIR") or "data")
+    outcomes = SQLiteOutcomeLog(data_dir / "posbot.sqlite3")
+    try:
+        return ConsoleChat(Dialog(_engine(args)), outcomes=outcomes).run(sys.stdin)
+    finally:
+        outcomes.close()
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -112,6 +127,23 @@ def _intents(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flow(args: argparse.Namespace) -> int:
+    from bot.core.flowview import as_mermaid, as_tree
+    from bot.core.loader import load_content
+
+    content = load_content(args.content)
+    if args.id is None:
+        for flow in content.flows:
+            print(f"{flow.id:<24} {len(flow.steps):>2} steps  {flow.title}")
+        return 0
+    flow = content.flows_by_id.get(args.id)
+    if flow is None:
+        print(f"no flow {args.id!r}; `posbot flow` lists them", file=sys.stderr)
+        return 2
+    print(as_mermaid(flow) if args.mermaid else as_tree(flow))
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from bot.core.checks import check_content
     from bot.core.loader import load_content
@@ -121,8 +153,10 @@ def _validate(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     examples = sum(len(i.examples) for i in content.intents)
+    steps = sum(len(flow.steps) for flow in content.flows)
     summary = (f"{len(content.codes)} code intents, {len(content.symptoms)} symptom intents, "
-               f"{examples} examples, version {content.version}")
+               f"{examples} examples, {len(content.flows)} flows ({steps} steps), "
+               f"{len(content.scripts)} scripts, version {content.version}")
     if problems:
         print(f"{len(problems)} problem(s); {summary}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from bot.core.dialog import Dialog, DialogState, StaleChoice, Turn
 from bot.core.reply import Reply
+from bot.storage.outcomes import OutcomeLog
 
 QUIT = {"/quit", "/exit", "/q", "退出"}
 
@@ -16,7 +17,9 @@ def render(reply: Reply) -> str:
     parts: list[str] = []
     if reply.title:
         parts.append(f"【{reply.title}】")
-    if reply.text:
+    if reply.text and reply.kind == "script":
+        parts.extend(f"  “{line}”" for line in reply.text.splitlines())
+    elif reply.text:
         parts.append(reply.text)
     for number, option in enumerate(reply.options, 1):
         parts.append(f"  [{number}] {option.label}")
@@ -26,9 +29,12 @@ def render(reply: Reply) -> str:
 class ConsoleChat:
     """One merchant's conversation in a terminal or from a pipe, with the real engine."""
 
-    def __init__(self, dialog: Dialog, out: TextIO = sys.stdout) -> None:
+    USER_ID = "console"
+
+    def __init__(self, dialog: Dialog, out: TextIO = sys.stdout, outcomes: OutcomeLog | None = None) -> None:
         self.dialog = dialog
         self.out = out
+        self.outcomes = outcomes
         self.state = DialogState()
         self.options: tuple[str, ...] = ()
 
@@ -52,6 +58,9 @@ class ConsoleChat:
         else:
             turn = self.dialog.on_text(text, self.state)
         self.state = turn.state
+        if self.outcomes is not None:
+            for event in turn.events:
+                self.outcomes.record(self.USER_ID, event)
         self.show(turn.reply)
 
     def run(self, source: TextIO = sys.stdin) -> int:

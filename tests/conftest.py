@@ -16,8 +16,8 @@ MINI = ROOT / "tests" / "fixtures" / "mini"
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
-    """The real content shipped in intents/."""
-    return Engine.load(ROOT / "intents")
+    """The real content shipped in intents/ and knowledge/."""
+    return Engine.load(ROOT)
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +33,6 @@ def dialog(engine: Engine) -> Dialog:
 @pytest.fixture
 def mini_copy(tmp_path: Path) -> Path:
     """A writable copy of the fixture content, for tests that break it on purpose."""
-    target = tmp_path / "intents"
+    target = tmp_path / "content"
     shutil.copytree(MINI, target)
     return target

@@ -66,9 +66,9 @@ def test_validate_shipped_content_is_clean(capsys: pytest.CaptureFixture[str]) -
 def test_validate_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import shutil
 
-    root = tmp_path / "intents"
+    root = tmp_path / "content"
     shutil.copytree(MINI, root)
-    path = root / "codes" / "common.yaml"
+    path = root / "intents" / "codes" / "common.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("party: terminal", "party: nobody"), encoding="utf-8")
     code, _, err = run(capsys, "validate", str(root))
     assert code == 2
@@ -78,9 +78,9 @@ def test_validate_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFi
 def test_validate_flags_examples_that_belong_elsewhere(tmp_path: Path, capsys) -> None:
     import shutil
 
-    root = tmp_path / "intents"
+    root = tmp_path / "content"
     shutil.copytree(MINI, root)
-    path = root / "symptoms" / "common.yaml"
+    path = root / "intents" / "symptoms" / "common.yaml"
     text = path.read_text(encoding="utf-8").replace("      - 机器签不上到\n", "      - 机器签不上到\n      - 小票打出来是白的\n")
     path.write_text(text, encoding="utf-8")
     code, out, _ = run(capsys, "validate", str(root))

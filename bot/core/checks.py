@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.core.decide import decide
 from bot.core.errors import Problem
 from bot.core.loader import Content
 from bot.core.match import Matcher
-from bot.core.models import REQUIRED_SYMPTOMS
+from bot.core.models import REQUIRED_SYMPTOMS, Flow
+from bot.core.slots import SLOT_BLANKS
 
 
 def check_content(content: Content, matcher: Matcher | None = None) -> list[Problem]:
@@ -18,7 +21,7 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
       example sits in another intent's territory and teaches the matcher to confuse the two
     """
     matcher = matcher or Matcher(content)
-    problems: list[Problem] = []
+    problems: list[Problem] = check_knowledge(content)
 
     for symptom_id in REQUIRED_SYMPTOMS:
         if symptom_id not in content.by_id:
@@ -58,3 +61,65 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
                     f"{example!r} would be answered as {top.intent} ({top.score:.2f}; own intent {own}) "
                     f"if it were not an example; reword it, move it, or reword {top.intent}"))
     return problems
+
+
+def check_knowledge(content: Content) -> list[Problem]:
+    """Flows and scripts: every intent leads to a flow; every step is reachable from the first and
+    can reach an end (resolved, escalate, a script or another flow); scripts use only the known
+    placeholders and never hold a card number or ask for a PIN. (References were checked on load.)"""
+    problems: list[Problem] = []
+    for intent in content.intents:
+        if content.flow_for(intent.id) is None:
+            where = content.locate(intent.id)
+            problems.append(Problem(where.file, where.line, intent.id,
+                                    "leads to no flow: name it in a flow's intents (or, for a code, "
+                                    "give its party a default flow)"))
+    for flow in content.flows:
+        key = f"flow:{flow.id}"
+        reachable = _reachable(flow)
+        finishing = _can_finish(flow)
+        for index, step in enumerate(flow.steps):
+            where = content.locate(key, "steps", index)
+            if step.id not in reachable:
+                problems.append(Problem(where.file, where.line, f"{flow.id}.{step.id}",
+                                        "cannot be reached from the first step"))
+            elif step.id not in finishing:
+                problems.append(Problem(where.file, where.line, f"{flow.id}.{step.id}",
+                                        "dead end: no path from here reaches resolved, escalate, a script or a flow"))
+    for script in content.scripts:
+        where = content.locate(f"script:{script.id}")
+        for move in script.MOVES:
+            line = getattr(script, move)
+            unknown = set(re.findall(r"\{([^}]*)\}", line)) - set(SLOT_BLANKS)
+            if unknown:
+                problems.append(Problem(where.file, where.line, f"{script.id}.{move}",
+                                        f"unknown placeholder(s) {sorted(unknown)}; use {{amount}}, {{time}} or {{last4}}"))
+            if re.search(r"[0-9]{13,}", line) or re.search(r"(告诉|说出|报给?|念).{0,3}密码", line):
+                problems.append(Problem(where.file, where.line, f"{script.id}.{move}",
+                                        "a script never holds a card number or asks for a PIN"))
+    return problems
+
+
+def _reachable(flow: Flow) -> set[str]:
+    seen, todo = {flow.start.id}, [flow.start]
+    while todo:
+        for choice in todo.pop().choices:
+            kind, target = choice.target
+            if kind == "next" and target not in seen:
+                seen.add(target)
+                step = flow.step(target)
+                if step is not None:
+                    todo.append(step)
+    return seen
+
+
+def _can_finish(flow: Flow) -> set[str]:
+    finishing = {step.id for step in flow.steps if any(c.target[0] != "next" for c in step.choices)}
+    changed = True
+    while changed:
+        changed = False
+        for step in flow.steps:
+            if step.id not in finishing and any(c.target in {("next", f) for f in finishing} for c in step.choices):
+                finishing.add(step.id)
+                changed = True
+    return finishing

@@ -1,24 +1,31 @@
 """The dialog engine: a question or a tapped choice in, a Reply and the next state out.
 
 The console chat, the Telegram layer and the tests all drive this same object. The per-user state is
-a tiny serialisable value, so any front end can keep it wherever it keeps state.
+a tiny serialisable value (content version, flow, step, the steps behind it for 上一步, details the
+merchant gave), so any front end can keep it wherever it keeps state. Flows are data (knowledge/)
+walked by this one generic engine.
+
+Actions are short ASCII ids (Telegram callback data holds 64 bytes):
+    i:INTENT  answer          f:FLOW  start a flow        c:FLOW:STEP:N  pick choice N of a step
+    b:FLOW:STEP  back         r:FLOW  restart             s:SCRIPT  show a customer script
+    y:FLOW / n:FLOW  it helped / it did not               g  back to the current step
+    x  none of these          h  a human                  m  the menu
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, Mapping
 
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
-from bot.core.models import CodeIntent, Confidence, Intent
+from bot.core.models import CodeIntent, Confidence, Flow, Intent, Script, Step
+from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
+from bot.core.slots import extract_slots, fill, mask_card_numbers
 
-SHOW = "i:"
-"""Action prefix: show the answer for an intent id (i:code_51)."""
-NONE_OF_THESE = "x"
-HUMAN = "h"
-MENU = "m"
+SHOW, FLOW, CHOOSE, BACK, RESTART, SCRIPT, HELPED, NOT_HELPED = "i", "f", "c", "b", "r", "s", "y", "n"
+CURRENT, NONE_OF_THESE, HUMAN, MENU = "g", "x", "h", "m"
 
 UNSURE_NOTE = "以上仅供参考，以收单机构/发卡行答复为准。"
 HUMAN_LABEL = "转人工"
@@ -27,11 +34,24 @@ MENU_SYMPTOMS = ("charged_but_failed", "signin_failure", "network_failure", "pri
 """The most common problems, offered as buttons on the welcome menu."""
 OFFER_SYMPTOM_AT = 0.6
 """With a code in the question, the rest of it must fit a symptom this well to offer that symptom."""
+YES_WORDS = frozenset({"好了", "好啦", "解决了", "可以了", "行了", "成功了", "搞定", "搞定了", "ok了", "ok", "好使了",
+                       "能用了", "弄好了"})
+NO_WORDS = frozenset({"不行", "还是不行", "不可以", "没用", "没解决", "还不行", "失败了", "还是失败", "不好使",
+                      "还是不好使", "没好", "还没好", "不能用"})
+YES_LABELS = ("好了", "可以了", "解决了")
+NO_LABELS = ("还是不行", "不行")
+MAX_HISTORY = 30
+MAX_REMEMBERED_QUESTION = 500
+
+
+def action(kind: str, *args: str) -> str:
+    """An action id as buttons carry it: action(CHOOSE, "printer_problem", "blank", "0")."""
+    return ":".join((kind, *args))
 
 
 class StaleChoice(PosbotError):
-    """A choice that no longer resolves (content reloaded, or an old button); the front end
-    answers it with `Dialog.expired()`."""
+    """A choice that no longer resolves (content reloaded, an old or double-tapped button);
+    the front end answers it with `Dialog.expired()`."""
 
 
 @dataclass(frozen=True)
@@ -42,16 +62,41 @@ class DialogState:
     fallbacks: int = 0
     """Fallbacks in a row; the handoff to a human keys off it."""
     last_question: str = ""
+    """Card numbers masked."""
+    flow: str | None = None
+    step: str | None = None
+    history: tuple[str, ...] = ()
+    """Earlier positions in the flow walk, as "flow/step", for 上一步."""
+    slots: tuple[tuple[str, str], ...] = ()
+    """Amount, time, last 4 digits the merchant mentioned, to fill scripts."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["history"] = list(self.history)
+        data["slots"] = dict(self.slots)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "DialogState":
+        """Tolerant of missing and unknown keys, so states saved by older versions still load."""
         if not data:
             return cls()
-        known = {k: data[k] for k in ("version", "fallbacks", "last_question") if k in data}
-        return cls(**known)
+        known = {k: data[k] for k in ("version", "fallbacks", "last_question", "flow", "step") if k in data}
+        history = tuple(str(h) for h in data.get("history") or ())
+        slots = tuple(sorted((str(k), str(v)) for k, v in dict(data.get("slots") or {}).items()))
+        return cls(**known, history=history, slots=slots)
+
+
+@dataclass(frozen=True)
+class FlowEvent:
+    """Something front ends record: a flow reached an end, or the merchant said whether it helped."""
+
+    kind: Literal["ended", "feedback"]
+    flow: str
+    end: str = ""
+    """resolved | escalate | script:ID (ended only)."""
+    helped: bool | None = None
+    path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,15 +104,22 @@ class Turn:
     reply: Reply
     state: DialogState
     understanding: Understanding | None = None
+    events: tuple[FlowEvent, ...] = field(default_factory=tuple)
 
 
 class Dialog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @property
+    def content(self):
+        return self.engine.content
+
+    # ---- replies that need no state -------------------------------------------------------
+
     def welcome(self) -> Reply:
-        options = tuple(Option(self._intent(i).name, SHOW + i)
-                        for i in MENU_SYMPTOMS if i in self.engine.content.by_id)
+        options = tuple(Option(self.content.by_id[i].name, f"{SHOW}:{i}")
+                        for i in MENU_SYMPTOMS if i in self.content.by_id)
         return Reply(
             kind="welcome",
             title="POS 机故障助手",
@@ -78,55 +130,191 @@ class Dialog:
 
     def expired(self) -> Reply:
         return Reply(kind="expired", title="这个菜单已过期",
-                     text="内容刚刚更新过，旧按钮不能用了。请重新描述问题，或点下面的常见问题。",
+                     text="这个按钮已经用过或内容刚更新过。请重新描述问题，或点下面的常见问题。",
                      options=self.welcome().options)
 
+    # ---- typed text ----------------------------------------------------------------------
+
     def on_text(self, text: str, state: DialogState) -> Turn:
-        """Understand a typed question and answer, ask which one, or admit not knowing."""
-        state = replace(state, version=self.engine.version, last_question=text[:500])
+        """Understand a typed question. Mid-flow, 好了/不行 pick the obvious choice; anything else
+        is a new question (a new code or problem leaves the flow)."""
+        masked = mask_card_numbers(text)
+        state = replace(state, last_question=masked[:MAX_REMEMBERED_QUESTION],
+                        slots=_merge_slots(state.slots, extract_slots(masked)))
+        position = self._position(state)
+        if position is not None:
+            picked = self._typed_choice(position[1], fold(text).replace(" ", ""))
+            if picked is not None:
+                return self._choose(position[0], position[1], picked, state)
+        state = replace(state, version=self.engine.version)
         understanding = self.engine.understand(text)
         decision = understanding.decision
         if decision.kind == "answer" and decision.intent is not None:
             reply = self._answer(decision.intent, understanding)
-            return Turn(reply, replace(state, fallbacks=0), understanding)
+            return Turn(reply, _leave_flow(replace(state, fallbacks=0)), understanding)
+        back = (Option("回到排查", CURRENT),) if position is not None else ()
         if decision.kind == "clarify":
-            options = tuple(Option(self._label(c.intent), SHOW + c.intent) for c in decision.choices)
+            options = tuple(Option(self.content.by_id[c.intent].title, f"{SHOW}:{c.intent}")
+                            for c in decision.choices)
             reply = Reply(kind="clarify", title="您是想问…", text="我不太确定你的意思，请选一个最接近的：",
-                          options=options + (Option("都不是", NONE_OF_THESE),))
+                          options=options + (Option("都不是", NONE_OF_THESE),) + back)
             return Turn(reply, replace(state, fallbacks=0), understanding)
-        return Turn(self._fallback(blank=not text.strip()), replace(state, fallbacks=state.fallbacks + 1),
-                    understanding)
+        reply = self._refusal() if decision.refused else self._fallback(blank=not text.strip())
+        reply = replace(reply, options=reply.options + back)
+        return Turn(reply, replace(state, fallbacks=state.fallbacks + 1), understanding)
+
+    # ---- tapped choices ------------------------------------------------------------------
 
     def on_action(self, action: str, state: DialogState) -> Turn:
-        """Follow a tapped choice. Raises StaleChoice when it no longer resolves."""
-        if state.version and state.version != self.engine.version and action.startswith(SHOW):
-            raise StaleChoice(action)
-        if action.startswith(SHOW):
-            intent_id = action[len(SHOW):]
-            if intent_id not in self.engine.content.by_id:
+        """Follow a tapped choice. Raises StaleChoice when it no longer resolves; a flow whose step
+        disappeared in a content update restarts politely from its first step."""
+        try:
+            return self._act(action, state)
+        except _Restart as restart:
+            note = "排查内容刚更新过，我们从第一步重新开始。"
+            return self._enter(restart.flow, replace(state, history=()), note=note)
+
+    def _act(self, action: str, state: DialogState) -> Turn:
+        kind, _, rest = action.partition(":")
+        args = rest.split(":") if rest else []
+        if kind == SHOW and len(args) == 1 and args[0] in self.content.by_id:
+            return Turn(self._answer(args[0], None), _leave_flow(replace(state, fallbacks=0)))
+        if kind == FLOW and len(args) == 1 and args[0] in self.content.flows_by_id:
+            return self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
+        if kind == CHOOSE and len(args) == 3 and args[2].isdigit():
+            flow, step = self._current(state, args[0], args[1])
+            if int(args[2]) >= len(step.choices):
                 raise StaleChoice(action)
-            return Turn(self._answer(intent_id, None), replace(state, fallbacks=0))
+            return self._choose(flow, step, int(args[2]), state)
+        if kind == BACK and len(args) == 2:
+            self._current(state, args[0], args[1])
+            return self._back(state)
+        if kind == RESTART and len(args) == 1 and args[0] in self.content.flows_by_id:
+            return self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
+        if kind == SCRIPT and len(args) == 1 and args[0] in self.content.scripts_by_id:
+            return Turn(self._script(self.content.scripts_by_id[args[0]], state, in_flow=False), state)
+        if kind in (HELPED, NOT_HELPED) and len(args) == 1:
+            return self._feedback(args[0], kind == HELPED, state)
+        if kind == CURRENT and not args:
+            position = self._position(state)
+            if position is None:
+                raise StaleChoice(action)
+            return Turn(self._step_reply(*position, state), state)
         if action == NONE_OF_THESE:
             return Turn(self._fallback(blank=False), replace(state, fallbacks=state.fallbacks + 1))
         if action == HUMAN:
-            return Turn(self._human(), state)
+            return Turn(self._human(), _leave_flow(state))
         if action == MENU:
-            return Turn(self.welcome(), state)
+            return Turn(self.welcome(), _leave_flow(state))
         raise StaleChoice(action)
 
-    def _intent(self, intent_id: str) -> Intent:
-        return self.engine.content.by_id[intent_id]
+    # ---- flows ---------------------------------------------------------------------------
 
-    def _label(self, intent_id: str) -> str:
-        intent = self._intent(intent_id)
-        return intent.title
+    def _position(self, state: DialogState) -> tuple[Flow, Step] | None:
+        """Where the merchant is in a flow, if that flow and step still exist."""
+        if state.flow is None or state.step is None:
+            return None
+        flow = self.content.flows_by_id.get(state.flow)
+        step = flow.step(state.step) if flow is not None else None
+        return (flow, step) if flow is not None and step is not None else None
+
+    def _current(self, state: DialogState, flow_id: str, step_id: str) -> tuple[Flow, Step]:
+        """The step a button was made for, which must be where the merchant is now: a button from
+        an older message, or tapped twice, is stale. If content changed under the merchant and the
+        step is gone, the flow restarts politely (raised as _Restart)."""
+        if (state.flow, state.step) != (flow_id, step_id):
+            raise StaleChoice(f"{flow_id}:{step_id}")
+        position = self._position(state)
+        if position is None:
+            flow = self.content.flows_by_id.get(flow_id)
+            if flow is None:
+                raise StaleChoice(flow_id)
+            raise _Restart(flow)
+        return position
+
+    def _enter(self, flow: Flow, state: DialogState, step: Step | None = None, *, note: str = "") -> Turn:
+        step = step or flow.start
+        state = replace(state, version=self.engine.version, flow=flow.id, step=step.id)
+        return Turn(self._step_reply(flow, step, state, note=note), state)
+
+    def _choose(self, flow: Flow, step: Step, index: int, state: DialogState) -> Turn:
+        choice = step.choices[index]
+        kind, target = choice.target
+        here = f"{flow.id}/{step.id}"
+        history = (state.history + (here,))[-MAX_HISTORY:]
+        if kind == "next":
+            return self._enter(flow, replace(state, history=history), flow.step(target))
+        if kind == "flow":
+            return self._enter(self.content.flows_by_id[target], replace(state, history=history))
+        path = history
+        if kind == "script":
+            script = self.content.scripts_by_id[target]
+            state = replace(state, history=history, step=step.id)
+            event = FlowEvent("ended", flow.id, f"script:{script.id}", path=path)
+            return Turn(self._script(script, state, in_flow=True, flow=flow), state, events=(event,))
+        if target == "resolved":
+            event = FlowEvent("ended", flow.id, "resolved", path=path)
+            reply = Reply(kind="feedback", title="太好了！", text="问题解决了。这次的排查对你有帮助吗？",
+                          options=(Option("👍 有帮助", f"{HELPED}:{flow.id}"),
+                                   Option("👎 没帮上", f"{NOT_HELPED}:{flow.id}")))
+            return Turn(reply, _leave_flow(state, keep_flow=flow.id), events=(event,))
+        event = FlowEvent("ended", flow.id, "escalate", path=path, helped=False)
+        return Turn(self._human(escalated=True), _leave_flow(state), events=(event,))
+
+    def _back(self, state: DialogState) -> Turn:
+        if not state.history:
+            flow = self.content.flows_by_id[state.flow] if state.flow else None
+            if flow is None:
+                raise StaleChoice("back")
+            return self._enter(flow, state)
+        *earlier, last = state.history
+        flow_id, _, step_id = last.partition("/")
+        flow = self.content.flows_by_id.get(flow_id)
+        step = flow.step(step_id) if flow is not None else None
+        if flow is None or step is None:
+            raise StaleChoice("back")
+        return self._enter(flow, replace(state, history=tuple(earlier)), step)
+
+    def _feedback(self, flow_id: str, helped: bool, state: DialogState) -> Turn:
+        if flow_id not in self.content.flows_by_id:
+            raise StaleChoice(flow_id)
+        event = FlowEvent("feedback", flow_id, helped=helped)
+        state = _leave_flow(state)
+        if helped:
+            reply = Reply(kind="info", title="谢谢反馈！", text="有别的问题随时发给我。",
+                          options=(Option("常见问题", MENU),))
+        else:
+            reply = Reply(kind="info", title="抱歉没帮上", text="可以转人工客服帮你继续处理，或者换个说法再描述一下问题。",
+                          options=(Option(HUMAN_LABEL, HUMAN), Option("常见问题", MENU)))
+        return Turn(reply, state, events=(event,))
+
+    def _typed_choice(self, step: Step, typed: str) -> int | None:
+        """好了/不行 typed instead of tapped: the step's obvious yes or no choice, if it has one."""
+        if typed in YES_WORDS:
+            return _first(step, lambda c: c.target == ("end", "resolved") or c.label.startswith(YES_LABELS))
+        if typed in NO_WORDS:
+            labelled = _first(step, lambda c: c.label.startswith(NO_LABELS))
+            return labelled if labelled is not None else _first(step, lambda c: c.target == ("end", "escalate"))
+        return None
+
+    def _step_reply(self, flow: Flow, step: Step, state: DialogState, *, note: str = "") -> Reply:
+        options = [Option(choice.label, f"{CHOOSE}:{flow.id}:{step.id}:{n}") for n, choice in enumerate(step.choices)]
+        if state.history or step is not flow.start:
+            options.append(Option("上一步", f"{BACK}:{flow.id}:{step.id}"))
+        if step is not flow.start:
+            options.append(Option("重新开始", f"{RESTART}:{flow.id}"))
+        options.append(Option(HUMAN_LABEL, HUMAN))
+        text = f"{note}\n{step.text}" if note else step.text
+        return Reply(kind="step", title=f"排查：{flow.title}", text=text, options=tuple(options))
+
+    # ---- answers, scripts, fallbacks -----------------------------------------------------
 
     def _answer(self, intent_id: str, understanding: Understanding | None) -> Reply:
-        intent = self._intent(intent_id)
+        intent = self.content.by_id[intent_id]
         lines: list[str] = []
-        if understanding is not None and understanding.analysis.vendor_codes and not understanding.analysis.codes:
-            vendor = understanding.analysis.vendor_codes[0]
-            lines.append(f"“{vendor}”不是银联标准应答码，多半是终端厂商自己的代码，具体含义要问你的服务商。")
+        analysis = understanding.analysis if understanding is not None else None
+        if analysis is not None and analysis.vendor_codes and not analysis.codes:
+            lines.append(f"“{analysis.vendor_codes[0]}”不是银联标准应答码，多半是终端厂商自己的代码，具体含义要问你的服务商。")
         if isinstance(intent, CodeIntent):
             title = f"应答码 {intent.code}：{intent.name}"
             lines.append(f"意思：{intent.meaning}")
@@ -142,12 +330,27 @@ class Dialog:
         if intent.confidence is not Confidence.HIGH:
             lines.append(UNSURE_NOTE)
         options: list[Option] = []
-        offered = understanding.analysis.symptom if understanding is not None else None
+        flow = self.content.flow_for(intent_id)
+        if flow is not None:
+            options.append(Option("一步步排查", f"{FLOW}:{flow.id}"))
+        script = self.content.script_for(intent_id)
+        if script is not None:
+            options.append(Option("对顾客怎么说", f"{SCRIPT}:{script.id}"))
+        offered = analysis.symptom if analysis is not None else None
         if offered is not None and offered.score >= OFFER_SYMPTOM_AT and offered.intent != intent_id:
-            options.append(Option(f"另外：{self._label(offered.intent)}", SHOW + offered.intent))
-        options.append(Option(f"没解决，{HUMAN_LABEL}", HUMAN))
-        return Reply(kind="answer", title=title, text="\n".join(lines), options=tuple(options),
-                     intent=intent_id)
+            options.append(Option(f"另外：{self.content.by_id[offered.intent].title}", f"{SHOW}:{offered.intent}"))
+        options.append(Option(HUMAN_LABEL, HUMAN))
+        return Reply(kind="answer", title=title, text="\n".join(lines), options=tuple(options), intent=intent_id)
+
+    def _script(self, script: Script, state: DialogState, *, in_flow: bool, flow: Flow | None = None) -> Reply:
+        slots = dict(state.slots)
+        text = "\n".join(fill(line, slots) for line in script.lines)
+        if in_flow and flow is not None:
+            options = (Option("好了，解决了", f"{HELPED}:{flow.id}"), Option("还是不行", f"{NOT_HELPED}:{flow.id}"),
+                       Option("回到排查", CURRENT), Option(HUMAN_LABEL, HUMAN))
+        else:
+            options = (Option(HUMAN_LABEL, HUMAN),)
+        return Reply(kind="script", title=f"对顾客这样说：{script.title}", text=text, options=options)
 
     def _fallback(self, *, blank: bool) -> Reply:
         opening = "你好像还没输入内容。" if blank else "抱歉，这个问题我没看懂。"
@@ -157,8 +360,34 @@ class Dialog:
                 "· 想找人工客服，点下面的“转人工”")
         return Reply(kind="fallback", title="", text=text, options=(Option(HUMAN_LABEL, HUMAN),))
 
-    def _human(self) -> Reply:
-        return Reply(kind="human", title="人工客服",
-                     text=("请联系你的收单机构或服务商客服（电话一般在机身背面、签购单或服务商 App 里），"
-                           "说明商户号、终端号、交易时间、金额和屏幕上的提示。"))
+    def _refusal(self) -> Reply:
+        return Reply(kind="fallback", title="这个不能帮你",
+                     text=("套现、拆单、换卡轮刷或者想办法绕过风控，都违反收单规定，可能导致商户被冻结、终端被关停。"
+                           "POS 机只能用于真实交易收款。额度不够用，可以通过收单机构官方渠道申请调整。"),
+                     options=(Option(HUMAN_LABEL, HUMAN),))
 
+    def _human(self, *, escalated: bool = False) -> Reply:
+        opening = "这一步需要人工处理。" if escalated else ""
+        return Reply(kind="human", title="人工客服",
+                     text=(opening + "请联系你的收单机构或服务商客服（电话一般在机身背面、签购单或服务商 App 里），"
+                           "说明商户号、终端号、交易时间、金额、卡号后四位和屏幕上的提示。"))
+
+
+class _Restart(PosbotError):
+    def __init__(self, flow: Flow) -> None:
+        super().__init__(flow.id)
+        self.flow = flow
+
+
+def _first(step: Step, predicate) -> int | None:
+    return next((n for n, choice in enumerate(step.choices) if predicate(choice)), None)
+
+
+def _leave_flow(state: DialogState, *, keep_flow: str | None = None) -> DialogState:
+    return replace(state, flow=keep_flow, step=None, history=())
+
+
+def _merge_slots(old: tuple[tuple[str, str], ...], new: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    merged = dict(old)
+    merged.update(new)
+    return tuple(sorted(merged.items()))

@@ -12,15 +12,17 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.core.errors import ContentError, Problem
-from bot.core.models import CodeIntent, Intent, IntentFile, Lexicon, SymptomIntent, code_intent_id
+from bot.core.models import (CodeIntent, Flow, Intent, IntentFile, KnowledgeFile, Lexicon, Script, SymptomIntent,
+                             code_intent_id)
 
 try:  # the C parser is several times faster and still reports line marks
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
-INTENT_DIRS = ("codes", "symptoms")
-LEXICON_FILE = "lexicon.yaml"
+INTENT_DIRS = ("intents/codes", "intents/symptoms")
+KNOWLEDGE_DIRS = ("knowledge/flows", "knowledge/scripts")
+LEXICON_FILE = "intents/lexicon.yaml"
 
 
 @dataclass(frozen=True)
@@ -37,18 +39,22 @@ class Content:
     intents: tuple[Intent, ...]
     lexicon: Lexicon
     version: str
+    flows: tuple[Flow, ...] = ()
+    scripts: tuple[Script, ...] = ()
     locations: Mapping[tuple[str, ...], Location] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "by_id", MappingProxyType({intent.id: intent for intent in self.intents}))
-        object.__setattr__(
-            self,
-            "by_code",
-            MappingProxyType({i.code: i for i in self.intents if isinstance(i, CodeIntent)}),
-        )
-
     by_id: Mapping[str, Intent] = field(init=False, repr=False)
     by_code: Mapping[str, CodeIntent] = field(init=False, repr=False)
+    flows_by_id: Mapping[str, Flow] = field(init=False, repr=False)
+    scripts_by_id: Mapping[str, Script] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        def frozen(mapping: dict) -> Mapping:
+            return MappingProxyType(mapping)
+
+        object.__setattr__(self, "by_id", frozen({intent.id: intent for intent in self.intents}))
+        object.__setattr__(self, "by_code", frozen({i.code: i for i in self.intents if isinstance(i, CodeIntent)}))
+        object.__setattr__(self, "flows_by_id", frozen({flow.id: flow for flow in self.flows}))
+        object.__setattr__(self, "scripts_by_id", frozen({script.id: script for script in self.scripts}))
 
     @property
     def codes(self) -> tuple[CodeIntent, ...]:
@@ -58,67 +64,117 @@ class Content:
     def symptoms(self) -> tuple[SymptomIntent, ...]:
         return tuple(i for i in self.intents if isinstance(i, SymptomIntent))
 
-    def locate(self, intent_id: str, *path: str | int) -> Location:
-        """Where an intent (or one of its fields, e.g. ("examples", 3)) is written."""
-        key = (intent_id, *map(str, path))
-        while key:
-            if key in self.locations:
-                return self.locations[key]
-            key = key[:-1]
+    def locate(self, *key: str | int) -> Location:
+        """Where an intent, flow or script (or one of its fields, e.g. ("code_51", "examples", 3))
+        is written."""
+        path = tuple(map(str, key))
+        while path:
+            if path in self.locations:
+                return self.locations[path]
+            path = path[:-1]
         return Location(file="?", line=None)
+
+    def intent_id(self, ref: str) -> str | None:
+        """An intent id for a reference written in knowledge/: an intent id or a response code."""
+        if ref in self.by_id:
+            return ref
+        intent = self.by_code.get(ref)
+        return intent.id if intent is not None else None
+
+    def flow_for(self, intent_id: str) -> Flow | None:
+        """The flow an intent leads to: one that names it, else (code intents) its party's default."""
+        return _named_or_by_party(self, intent_id, self.flows)
+
+    def script_for(self, intent_id: str) -> Script | None:
+        """The customer script an intent offers: one that names it, else its party's default."""
+        return _named_or_by_party(self, intent_id, self.scripts)
+
+
+def _named_or_by_party(content: Content, intent_id: str, items: tuple[Any, ...]) -> Any:
+    for item in items:
+        if any(content.intent_id(ref) == intent_id for ref in item.intents):
+            return item
+    intent = content.by_id.get(intent_id)
+    if isinstance(intent, CodeIntent):
+        for item in items:
+            if intent.party in item.parties:
+                return item
+    return None
 
 
 def default_root() -> Path:
-    """The repository's intents/ directory (the content ships next to the package)."""
-    return Path(__file__).resolve().parents[2] / "intents"
+    """The repository root: the content (intents/, knowledge/) ships next to the package."""
+    return Path(__file__).resolve().parents[2]
 
 
 def load_content(root: Path | str | None = None) -> Content:
-    """Load and validate every file under `root`; raise ContentError listing all problems."""
+    """Load and validate intents/ and knowledge/ under `root`; raise ContentError listing all problems."""
     root = Path(root) if root is not None else default_root()
-    if not root.is_dir():
-        raise ContentError([Problem(str(root), None, "", "content directory not found")])
+    if not (root / "intents").is_dir():
+        raise ContentError([Problem(str(root), None, "", "content directory not found (expected intents/ in it)")])
     problems: list[Problem] = []
     digest = hashlib.sha256()
     intents: list[Intent] = []
+    flows: list[Flow] = []
+    scripts: list[Script] = []
     locations: dict[tuple[str, ...], Location] = {}
 
     files = sorted(p for d in INTENT_DIRS for p in (root / d).glob("**/*.yaml"))
     if not files:
-        problems.append(Problem(str(root), None, "", "no intent files found under codes/ or symptoms/"))
+        problems.append(Problem(str(root), None, "", "no intent files found under intents/codes or intents/symptoms"))
     for path in files:
-        shown = _shown(path, root)
-        parsed = _parse(path, shown, problems, digest)
-        if parsed is None:
+        loaded = _load_file(IntentFile, path, root, problems, digest)
+        if loaded is None:
             continue
-        data, node = parsed
-        model = _validate(IntentFile, data, node, shown, problems)
-        if model is None:
-            continue
+        model, node, shown = loaded
         for key in ("codes", "symptoms"):
             for index, intent in enumerate(getattr(model, key)):
                 intents.append(intent)
-                _record_locations(locations, intent, node, (key, index), shown)
+                _record_locations(locations, intent.id, node, (key, index), shown, ("aliases", "examples"), intent)
+
+    for path in sorted(p for d in KNOWLEDGE_DIRS for p in (root / d).glob("**/*.yaml")):
+        loaded = _load_file(KnowledgeFile, path, root, problems, digest)
+        if loaded is None:
+            continue
+        model, node, shown = loaded
+        for index, flow in enumerate(model.flows):
+            flows.append(flow)
+            _record_locations(locations, "flow:" + flow.id, node, ("flows", index), shown, ("steps",), flow)
+        for index, script in enumerate(model.scripts):
+            scripts.append(script)
+            _record_locations(locations, "script:" + script.id, node, ("scripts", index), shown, (), script)
 
     lexicon = Lexicon()
     lexicon_path = root / LEXICON_FILE
     if lexicon_path.exists():
-        parsed = _parse(lexicon_path, _shown(lexicon_path, root), problems, digest)
-        if parsed is not None:
-            model = _validate(Lexicon, parsed[0], parsed[1], _shown(lexicon_path, root), problems)
-            lexicon = model if model is not None else lexicon
+        loaded = _load_file(Lexicon, lexicon_path, root, problems, digest)
+        lexicon = loaded[0] if loaded is not None else lexicon
 
     problems.extend(_cross_checks(intents, locations))
     if problems:
         raise ContentError(problems)
-    return Content(root=root, intents=tuple(intents), lexicon=lexicon,
-                   version=digest.hexdigest()[:12], locations=locations)
+    content = Content(root=root, intents=tuple(intents), lexicon=lexicon, version=digest.hexdigest()[:12],
+                      flows=tuple(flows), scripts=tuple(scripts), locations=locations)
+    problems = _reference_checks(content)
+    if problems:
+        raise ContentError(problems)
+    return content
+
+
+def _load_file(model: type[BaseModel], path: Path, root: Path, problems: list[Problem],
+               digest: Any) -> tuple[Any, yaml.Node, str] | None:
+    shown = _shown(path, root)
+    parsed = _parse(path, shown, problems, digest)
+    if parsed is None:
+        return None
+    validated = _validate(model, parsed[0], parsed[1], shown, problems)
+    return None if validated is None else (validated, parsed[1], shown)
 
 
 def _shown(path: Path, root: Path) -> str:
-    """A path as admins see it: relative to the directory above intents/."""
+    """A path as admins see it: relative to the content root (intents/codes/x.yaml)."""
     try:
-        return str(path.relative_to(root.parent))
+        return str(path.relative_to(root))
     except ValueError:
         return str(path)
 
@@ -205,12 +261,12 @@ def _line_of(node: yaml.Node, loc: tuple[Any, ...]) -> int:
     return node.start_mark.line + 1
 
 
-def _record_locations(locations: dict[tuple[str, ...], Location], intent: Intent, file_node: yaml.Node,
-                      path: tuple[Any, ...], shown: str) -> None:
-    locations[(intent.id,)] = Location(shown, _line_of(file_node, path))
-    for field_name in ("aliases", "examples"):
-        for index in range(len(getattr(intent, field_name))):
-            locations[(intent.id, field_name, str(index))] = Location(
+def _record_locations(locations: dict[tuple[str, ...], Location], key: str, file_node: yaml.Node,
+                      path: tuple[Any, ...], shown: str, fields: tuple[str, ...], item: Any) -> None:
+    locations[(key,)] = Location(shown, _line_of(file_node, path))
+    for field_name in fields:
+        for index in range(len(getattr(item, field_name))):
+            locations[(key, field_name, str(index))] = Location(
                 shown, _line_of(file_node, (*path, field_name, index)))
 
 
@@ -238,4 +294,47 @@ def _cross_checks(intents: list[Intent], locations: Mapping[tuple[str, ...], Loc
                 problems.append(Problem(where.file, where.line, "code",
                                         f"code {intent.code} is defined twice (first at {first.file}:{first.line})"))
             seen_codes[intent.code] = intent.id
+    return problems
+
+
+def _reference_checks(content: Content) -> list[Problem]:
+    """References in knowledge/ must resolve, or the dialog engine would meet them at run time."""
+    problems: list[Problem] = []
+
+    def report(key: str, field_name: str, message: str) -> None:
+        where = content.locate(key)
+        problems.append(Problem(where.file, where.line, field_name, message))
+
+    for kind, items, by_id in (("flow", content.flows, content.flows_by_id),
+                               ("script", content.scripts, content.scripts_by_id)):
+        seen: set[str] = set()
+        for item in items:
+            if item.id in seen:
+                report(f"{kind}:{item.id}", "id", f"duplicate {kind} id {item.id!r}")
+            seen.add(item.id)
+            for index, ref in enumerate(item.intents):
+                if content.intent_id(ref) is None:
+                    report(f"{kind}:{item.id}", f"{item.id}.intents[{index}]", f"no intent or code {ref!r}")
+        named: dict[str, str] = {}
+        for item in items:
+            for ref in item.intents:
+                intent_id = content.intent_id(ref)
+                if intent_id is not None and named.setdefault(intent_id, item.id) != item.id:
+                    report(f"{kind}:{item.id}", f"{item.id}.intents",
+                           f"{ref} is already named by {kind} {named[intent_id]!r}; an intent leads to one {kind}")
+    for flow in content.flows:
+        step_ids = [step.id for step in flow.steps]
+        for n, step in enumerate(flow.steps):
+            key = f"flow:{flow.id}"
+            if step_ids.count(step.id) > 1 and step_ids.index(step.id) != n:
+                report(key, f"{flow.id}.steps[{n}].id", f"duplicate step id {step.id!r}")
+            for c, choice in enumerate(step.choices):
+                kind, target = choice.target
+                missing = ((kind == "next" and target not in step_ids)
+                           or (kind == "flow" and target not in content.flows_by_id)
+                           or (kind == "script" and target not in content.scripts_by_id))
+                if missing:
+                    where = content.locate(key, "steps", n)
+                    problems.append(Problem(where.file, where.line, f"{flow.id}.{step.id}.choices[{c}].{kind}",
+                                            f"no {'step' if kind == 'next' else kind} {target!r}"))
     return problems

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 CODE_PATTERN = r"^[0-9A-Z]{2}$"
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -142,6 +142,101 @@ class Lexicon(_Model):
             if len(group) < 2:
                 raise ValueError(f"a synonym group needs at least two entries: {list(group)}")
         return groups
+
+
+StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=24, strict=True)]
+"""Flow and step ids travel in Telegram callback data (64 bytes), hence the short cap."""
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=14, strict=True)]
+"""A button label: 14 Chinese characters still fit a phone-width inline button."""
+StepText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400, strict=True)]
+"""One short thing to do or check: phone-sized, far inside Telegram's 4096-character message."""
+ScriptLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, strict=True)]
+IntentRef = Annotated[str, StringConstraints(pattern=r"^([a-z][a-z0-9_]*|[0-9A-Z]{2})$", strict=True)]
+"""An intent id (printer_problem, code_51) or a response code ("51")."""
+End = Literal["resolved", "escalate"]
+
+
+class Choice(_Model):
+    """A button on a step: leads to exactly one of another step, an end, a script or another flow."""
+
+    label: Label
+    next: StepId | None = None
+    end: End | None = None
+    script: StepId | None = None
+    flow: StepId | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Choice":
+        targets = [name for name in ("next", "end", "script", "flow") if getattr(self, name) is not None]
+        if len(targets) != 1:
+            raise ValueError("a choice needs exactly one of next, end, script or flow"
+                             + (f" (has {', '.join(targets)})" if targets else ""))
+        return self
+
+    @property
+    def target(self) -> tuple[str, str]:
+        for name in ("next", "end", "script", "flow"):
+            value = getattr(self, name)
+            if value is not None:
+                return name, value
+        raise AssertionError("validated to have one target")
+
+
+class Step(_Model):
+    id: StepId
+    text: StepText
+    choices: tuple[Choice, ...] = Field(min_length=1, max_length=6)
+
+
+class Flow(_Model):
+    """A troubleshooting flow: a small graph of steps; the first step is where it starts."""
+
+    id: StepId
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, strict=True)]
+    intents: tuple[IntentRef, ...] = ()
+    """Intents (ids or codes) this flow is for."""
+    parties: tuple[Party, ...] = ()
+    """Default flow for code intents whose party is listed and that no flow names."""
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @property
+    def start(self) -> Step:
+        return self.steps[0]
+
+    def step(self, step_id: str) -> Step | None:
+        return next((step for step in self.steps if step.id == step_id), None)
+
+
+class Script(_Model):
+    """What the merchant says to the cardholder at the counter, in the six moves, in order.
+
+    Lines may hold placeholders {amount}, {time}, {last4}: filled from what the merchant already
+    said, or shown as a clear blank."""
+
+    id: StepId
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, strict=True)]
+    intents: tuple[IntentRef, ...] = ()
+    parties: tuple[Party, ...] = ()
+    apologise: ScriptLine
+    explain: ScriptLine
+    solution: ScriptLine
+    follow_through: ScriptLine
+    check: ScriptLine
+    door_open: ScriptLine
+
+    MOVES: ClassVar[tuple[str, ...]] = ("apologise", "explain", "solution", "follow_through", "check",
+                                        "door_open")
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(getattr(self, move) for move in self.MOVES)
+
+
+class KnowledgeFile(_Model):
+    """One YAML file under knowledge/flows or knowledge/scripts."""
+
+    flows: tuple[Flow, ...] = ()
+    scripts: tuple[Script, ...] = ()
 
 
 REQUIRED_SYMPTOMS = (

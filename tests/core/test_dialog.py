@@ -1,19 +1,42 @@
 """The dialog engine, driven the way the console and Telegram drive it."""
 
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
 import pytest
 
-from bot.core.dialog import HUMAN, NONE_OF_THESE, SHOW, UNSURE_NOTE, Dialog, DialogState, StaleChoice
+from bot.core.dialog import (BACK, CHOOSE, CURRENT, FLOW, HELPED, HUMAN, NONE_OF_THESE, NOT_HELPED, RESTART,
+                             SCRIPT, SHOW, UNSURE_NOTE, Dialog, DialogState, StaleChoice, Turn, action)
 from bot.core.engine import Engine
+
+MINI = Path(__file__).resolve().parents[1] / "fixtures" / "mini"
+
+
+@pytest.fixture
+def mini(mini_engine: Engine) -> Dialog:
+    return Dialog(mini_engine)
+
+
+def actions(turn: Turn) -> list[str]:
+    return [option.action for option in turn.reply.options]
+
+
+def labels(turn: Turn) -> list[str]:
+    return [option.label for option in turn.reply.options]
+
+
+# ---- answers, clarifications, fallbacks (real content) -------------------------------------
 
 
 def test_welcome_offers_common_problems_and_a_human(dialog: Dialog) -> None:
-    reply = dialog.welcome()
-    actions = [o.action for o in reply.options]
-    assert SHOW + "charged_but_failed" in actions
-    assert actions[-1] == HUMAN
+    options = [o.action for o in dialog.welcome().options]
+    assert action(SHOW, "charged_but_failed") in options
+    assert options[-1] == HUMAN
 
 
-def test_code_answer_explains_meaning_party_steps_and_customer_line(dialog: Dialog) -> None:
+def test_code_answer_explains_and_offers_flow_and_script(dialog: Dialog) -> None:
     turn = dialog.on_text("pos机显示51", DialogState())
     reply = turn.reply
     assert reply.kind == "answer" and reply.intent == "code_51"
@@ -21,6 +44,8 @@ def test_code_answer_explains_meaning_party_steps_and_customer_line(dialog: Dial
     assert "谁来处理：持卡人" in reply.text
     assert "对顾客可以说" in reply.text
     assert "1. " in reply.text
+    assert actions(turn)[:2] == [action(FLOW, "issuer_decline"), action(SCRIPT, "issuer_decline")]
+    assert actions(turn)[-1] == HUMAN
     assert turn.state.version == dialog.engine.version
 
 
@@ -32,9 +57,9 @@ def test_low_confidence_answers_defer_to_the_acquirer(dialog: Dialog) -> None:
 
 
 def test_code_with_symptom_offers_the_symptom(dialog: Dialog) -> None:
-    reply = dialog.on_text("扣钱了但显示96", DialogState()).reply
-    assert reply.intent == "code_96"
-    assert SHOW + "charged_but_failed" in [o.action for o in reply.options]
+    turn = dialog.on_text("扣钱了但显示96", DialogState())
+    assert turn.reply.intent == "code_96"
+    assert action(SHOW, "charged_but_failed") in actions(turn)
 
 
 def test_clarify_then_pick(dialog: Dialog) -> None:
@@ -50,46 +75,189 @@ def test_clarify_then_pick(dialog: Dialog) -> None:
     assert 2 <= len(clarify.reply.options) <= 4
     picked = dialog.on_action(clarify.reply.options[0].action, clarify.state)
     assert picked.reply.kind == "answer"
-    assert picked.reply.intent == clarify.reply.options[0].action[len(SHOW):]
+    assert action(SHOW, picked.reply.intent or "") == clarify.reply.options[0].action
 
 
 def test_none_of_these_and_fallbacks_count_up(dialog: Dialog) -> None:
-    state = DialogState()
-    turn = dialog.on_text("今天天气怎么样", state)
-    assert turn.reply.kind == "fallback"
-    assert "没看懂" in turn.reply.text
+    turn = dialog.on_text("今天天气怎么样", DialogState())
+    assert turn.reply.kind == "fallback" and "没看懂" in turn.reply.text
     assert turn.state.fallbacks == 1
     turn = dialog.on_action(NONE_OF_THESE, turn.state)
     assert turn.reply.kind == "fallback" and turn.state.fallbacks == 2
     assert dialog.on_text("51", turn.state).state.fallbacks == 0
 
 
+def test_red_line_requests_get_a_refusal(dialog: Dialog) -> None:
+    reply = dialog.on_text("教我怎么套现", DialogState()).reply
+    assert reply.kind == "fallback" and "违反" in reply.text
+
+
 def test_empty_message_is_answered_kindly(dialog: Dialog) -> None:
     reply = dialog.on_text("   ", DialogState()).reply
-    assert reply.kind == "fallback"
-    assert "还没输入" in reply.text
+    assert reply.kind == "fallback" and "还没输入" in reply.text
 
 
-def test_stale_choices_raise_a_precise_error(dialog: Dialog, mini_engine: Engine) -> None:
-    with pytest.raises(StaleChoice):
-        dialog.on_action(SHOW + "no_such_intent", DialogState())
-    with pytest.raises(StaleChoice):
-        dialog.on_action("garbage:payload", DialogState())
-    old = DialogState(version="older-content")
-    with pytest.raises(StaleChoice):
-        dialog.on_action(SHOW + "code_51", old)
-    assert dialog.expired().kind == "expired"
-    assert dialog.expired().options
+def test_stale_actions_raise_a_precise_error(dialog: Dialog) -> None:
+    for stale in (action(SHOW, "no_such_intent"), "garbage:payload", action(CHOOSE, "printer_problem", "x", "0"),
+                  action(FLOW, "gone"), action(SCRIPT, "gone"), action(HELPED, "gone"), CURRENT, "", "c:::"):
+        with pytest.raises(StaleChoice):
+            dialog.on_action(stale, DialogState())
+    assert dialog.expired().kind == "expired" and dialog.expired().options
 
 
 def test_state_round_trips_through_a_dict() -> None:
-    state = DialogState(version="abc", fallbacks=2, last_question="显示51")
+    state = DialogState(version="abc", fallbacks=2, last_question="显示51", flow="f", step="s",
+                        history=("f/a", "f/b"), slots=(("amount", "300元"),))
     assert DialogState.from_dict(state.to_dict()) == state
     assert DialogState.from_dict(None) == DialogState()
     assert DialogState.from_dict({"version": "x", "unknown": 1}) == DialogState(version="x")
 
 
+def test_card_numbers_are_masked_in_the_state(dialog: Dialog) -> None:
+    turn = dialog.on_text("卡号6222021234567890128刷了300元没出小票", DialogState())
+    assert "6222021234567890128" not in turn.state.last_question
+    assert "****0128" in turn.state.last_question
+    assert dict(turn.state.slots) == {"amount": "300元", "last4": "0128"}
+
+
+# ---- flows (fixture content, so every path is known) ---------------------------------------
+
+
+def start(dialog: Dialog, flow_id: str) -> Turn:
+    return dialog.on_action(action(FLOW, flow_id), DialogState())
+
+
+def pick(dialog: Dialog, turn: Turn, label: str) -> Turn:
+    [chosen] = [o.action for o in turn.reply.options if o.label == label]
+    return dialog.on_action(chosen, turn.state)
+
+
+def test_a_step_shows_its_choices_and_the_standard_buttons(mini: Dialog) -> None:
+    turn = start(mini, "printer_problem")
+    assert turn.reply.kind == "step" and turn.reply.text == "打出来是白纸吗？"
+    assert labels(turn) == ["是白纸", "交易成功没出票", "签到也不行", "转人工"]
+    turn = pick(mini, turn, "是白纸")
+    assert labels(turn) == ["好了，能打出字", "还是不行", "上一步", "重新开始", "转人工"]
+    assert (turn.state.flow, turn.state.step, turn.state.history) == ("printer_problem", "reload", ("printer_problem/blank",))
+
+
+def test_walk_to_resolved_then_feedback_is_recorded(mini: Dialog) -> None:
+    turn = pick(mini, pick(mini, start(mini, "printer_problem"), "是白纸"), "好了，能打出字")
+    assert turn.reply.kind == "feedback"
+    assert [(e.kind, e.flow, e.end, e.path) for e in turn.events] == [
+        ("ended", "printer_problem", "resolved", ("printer_problem/blank", "printer_problem/reload"))]
+    done = mini.on_action(turn.reply.options[1].action, turn.state)
+    assert [(e.kind, e.helped) for e in done.events] == [("feedback", False)]
+    assert HUMAN in actions(done)
+
+
+def test_walk_to_escalate_hands_to_a_human(mini: Dialog) -> None:
+    turn = start(mini, "printer_problem")
+    for label in ("是白纸", "还是不行", "联系服务商"):
+        turn = pick(mini, turn, label)
+    assert turn.reply.kind == "human"
+    assert turn.events[0].end == "escalate" and turn.events[0].helped is False
+    assert turn.state.flow is None
+
+
+def test_walk_to_a_script_fills_what_the_merchant_said(mini: Dialog) -> None:
+    state = mini.on_text("下午3点刷了58.5元 尾号1234 打印机不出票", DialogState()).state
+    turn = mini.on_action(action(FLOW, "printer_problem"), state)
+    turn = pick(mini, turn, "交易成功没出票")
+    assert turn.reply.kind == "script"
+    assert "刚才这笔58.5元机器没打出小票。" in turn.reply.text
+    assert "我记下了时间下午3点和尾号1234。" in turn.reply.text
+    assert turn.events[0].end == "script:receipt"
+    helped = mini.on_action(action(HELPED, "printer_problem"), turn.state)
+    assert helped.events[0].helped is True
+
+
+def test_script_without_details_shows_clear_blanks(mini: Dialog) -> None:
+    reply = mini.on_action(action(SCRIPT, "receipt"), DialogState()).reply
+    assert "刚才这笔（金额）机器没打出小票。" in reply.text
+    assert "时间（交易时间）和尾号（卡号后四位）" in reply.text
+    assert "{" not in reply.text
+
+
+def test_a_choice_can_continue_in_another_flow_and_back_returns(mini: Dialog) -> None:
+    turn = pick(mini, start(mini, "printer_problem"), "签到也不行")
+    assert (turn.state.flow, turn.state.step) == ("signin_failure", "resign")
+    back = mini.on_action(action(BACK, "signin_failure", "resign"), turn.state)
+    assert (back.state.flow, back.state.step, back.state.history) == ("printer_problem", "blank", ())
+
+
+def test_restart_goes_to_the_first_step(mini: Dialog) -> None:
+    turn = pick(mini, pick(mini, start(mini, "printer_problem"), "是白纸"), "还是不行")
+    again = mini.on_action(action(RESTART, "printer_problem"), turn.state)
+    assert (again.state.step, again.state.history) == ("blank", ())
+
+
+def test_double_tap_is_stale(mini: Dialog) -> None:
+    first = start(mini, "printer_problem")
+    tapped = first.reply.options[0].action
+    second = mini.on_action(tapped, first.state)
+    with pytest.raises(StaleChoice):
+        mini.on_action(tapped, second.state)
+
+
+def test_typed_ok_and_not_ok_pick_the_obvious_choice(mini: Dialog) -> None:
+    turn = pick(mini, start(mini, "printer_problem"), "是白纸")
+    assert mini.on_text("还是不行", turn.state).state.step == "repair"
+    assert mini.on_text("好了！", turn.state).reply.kind == "feedback"
+    # on the last step "不行" falls back to the choice that escalates
+    repair = mini.on_text("还是不行", turn.state)
+    assert mini.on_text("不行", repair.state).reply.kind == "human"
+
+
+def test_a_new_question_mid_flow_leaves_the_flow(mini: Dialog) -> None:
+    turn = pick(mini, start(mini, "printer_problem"), "是白纸")
+    new = mini.on_text("显示a0", turn.state)
+    assert new.reply.intent == "code_a0" and new.state.flow is None
+    assert action(FLOW, "signin_failure") in actions(new)
+
+
+def test_a_question_not_understood_mid_flow_keeps_the_way_back(mini: Dialog) -> None:
+    turn = pick(mini, start(mini, "printer_problem"), "是白纸")
+    lost = mini.on_text("今天天气怎么样", turn.state)
+    assert lost.reply.kind == "fallback" and CURRENT in actions(lost)
+    resumed = mini.on_action(CURRENT, lost.state)
+    assert resumed.reply.text.startswith("把纸卷翻过来")
+
+
+def test_step_deleted_by_a_content_update_restarts_politely(mini: Dialog, tmp_path: Path) -> None:
+    turn = pick(mini, start(mini, "printer_problem"), "是白纸")
+    root = tmp_path / "content"
+    shutil.copytree(MINI, root)
+    flows = root / "knowledge" / "flows" / "mini.yaml"
+    flows.write_text(flows.read_text(encoding="utf-8").replace("id: reload", "id: reload_v2")
+                     .replace("next: reload", "next: reload_v2"), encoding="utf-8")
+    updated = Dialog(Engine.load(root))
+    old_button = turn.reply.options[0].action
+    restarted = updated.on_action(old_button, turn.state)
+    assert "从第一步重新开始" in restarted.reply.text
+    assert (restarted.state.flow, restarted.state.step) == ("printer_problem", "blank")
+    assert restarted.state.version == updated.engine.version
+
+
+def test_step_still_there_after_an_update_continues(mini: Dialog, tmp_path: Path) -> None:
+    turn = pick(mini, start(mini, "printer_problem"), "是白纸")
+    root = tmp_path / "content"
+    shutil.copytree(MINI, root)
+    lexicon = root / "intents" / "lexicon.yaml"
+    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    updated = Dialog(Engine.load(root))
+    assert updated.engine.version != mini.engine.version
+    assert updated.on_action(turn.reply.options[0].action, turn.state).reply.kind == "feedback"
+
+
+def test_code_intents_reach_flows_and_scripts_by_party(mini_engine: Engine) -> None:
+    content = mini_engine.content
+    assert content.flow_for("code_51").id == "card_side"       # party cardholder
+    assert content.flow_for("code_a0").id == "signin_failure"  # named explicitly
+    assert content.script_for("code_03").id == "receipt"       # party acquirer
+    assert content.flow_for("unknown_decline").id == "card_side"
+
+
 def test_human_option_says_how_to_reach_support(dialog: Dialog) -> None:
     reply = dialog.on_action(HUMAN, DialogState()).reply
-    assert reply.kind == "human"
-    assert "客服" in reply.text
+    assert reply.kind == "human" and "客服" in reply.text

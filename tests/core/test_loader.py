@@ -27,13 +27,13 @@ def test_fixture_content_loads(mini_copy: Path) -> None:
 
 def test_version_changes_with_any_byte(mini_copy: Path) -> None:
     before = load_content(mini_copy).version
-    path = mini_copy / "lexicon.yaml"
+    path = mini_copy / "intents" / "lexicon.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "\n# comment\n", encoding="utf-8")
     assert load_content(mini_copy).version != before
 
 
 def test_malformed_yaml_names_file_and_line(mini_copy: Path) -> None:
-    path = mini_copy / "codes" / "common.yaml"
+    path = mini_copy / "intents" / "codes" / "common.yaml"
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[5] = "    aliases: [资金不足"  # unclosed flow sequence
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -43,7 +43,7 @@ def test_malformed_yaml_names_file_and_line(mini_copy: Path) -> None:
 
 
 def test_unquoted_code_is_explained(mini_copy: Path) -> None:
-    path = mini_copy / "codes" / "common.yaml"
+    path = mini_copy / "intents" / "codes" / "common.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace('code: "03"', "code: 03"), encoding="utf-8")
     [message] = problems(mini_copy)
     assert message.startswith("intents/codes/common.yaml:29: codes[2].code:")
@@ -51,7 +51,7 @@ def test_unquoted_code_is_explained(mini_copy: Path) -> None:
 
 
 def test_wrong_party_and_missing_field_are_both_reported(mini_copy: Path) -> None:
-    path = mini_copy / "codes" / "common.yaml"
+    path = mini_copy / "intents" / "codes" / "common.yaml"
     text = path.read_text(encoding="utf-8").replace("party: terminal", "party: shop")
     text = text.replace("    meaning: 商户或终端不被认可。\n", "")
     path.write_text(text, encoding="utf-8")
@@ -61,7 +61,7 @@ def test_wrong_party_and_missing_field_are_both_reported(mini_copy: Path) -> Non
 
 
 def test_unknown_field_is_reported(mini_copy: Path) -> None:
-    path = mini_copy / "symptoms" / "common.yaml"
+    path = mini_copy / "intents" / "symptoms" / "common.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("    answer: 找到两位应答码。",
                                                              "    answr: 找到两位应答码。"), encoding="utf-8")
     found = problems(mini_copy)
@@ -70,7 +70,7 @@ def test_unknown_field_is_reported(mini_copy: Path) -> None:
 
 
 def test_duplicate_ids_and_codes(mini_copy: Path) -> None:
-    extra = mini_copy / "codes" / "again.yaml"
+    extra = mini_copy / "intents" / "codes" / "again.yaml"
     extra.write_text(
         'codes:\n  - id: code_51\n    code: "51"\n    name: 又一个\n    meaning: x\n    party: merchant\n'
         "    steps: [x]\n    tell_customer: x\n    confidence: high\n", encoding="utf-8")
@@ -80,7 +80,7 @@ def test_duplicate_ids_and_codes(mini_copy: Path) -> None:
 
 
 def test_id_must_match_code(mini_copy: Path) -> None:
-    path = mini_copy / "codes" / "common.yaml"
+    path = mini_copy / "intents" / "codes" / "common.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("id: code_a0", "id: code_mac"), encoding="utf-8")
     assert any("id should be 'code_a0'" in p for p in problems(mini_copy))
 
@@ -91,14 +91,15 @@ def test_id_must_match_code(mini_copy: Path) -> None:
     ("codes: 5\n", "codes"),
 ])
 def test_wrong_shapes(mini_copy: Path, body: str, expected: str) -> None:
-    (mini_copy / "codes" / "odd.yaml").write_text(body, encoding="utf-8")
+    (mini_copy / "intents" / "codes" / "odd.yaml").write_text(body, encoding="utf-8")
     assert any(expected in p for p in problems(mini_copy))
 
 
 def test_binary_file_is_reported_not_crashed(mini_copy: Path) -> None:
-    (mini_copy / "codes" / "junk.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    (mini_copy / "intents" / "codes" / "junk.yaml").write_bytes(b"\xff\xfe\x00garbage")
     assert any("cannot read file" in p for p in problems(mini_copy))
 
 
 def test_missing_directory(tmp_path: Path) -> None:
     assert "content directory not found" in problems(tmp_path / "nope")[0]
+    assert "content directory not found" in problems(tmp_path)[0]

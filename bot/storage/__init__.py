@@ -1,0 +1,1 @@
+"""Persistence behind small interfaces: embedded SQLite by default, server stores later."""

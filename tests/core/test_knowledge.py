@@ -1,0 +1,99 @@
+"""Checks on flows and scripts, and the admin views of a flow."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.checks import check_knowledge
+from bot.core.errors import ContentError
+from bot.core.flowview import as_mermaid, as_tree
+from bot.core.loader import load_content
+
+
+def flows_file(root: Path) -> Path:
+    return root / "knowledge" / "flows" / "mini.yaml"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_fixture_knowledge_is_clean(mini_copy: Path) -> None:
+    assert check_knowledge(load_content(mini_copy)) == []
+
+
+def test_dangling_references_fail_to_load(mini_copy: Path) -> None:
+    edit(flows_file(mini_copy), "next: repair", "next: repiar")
+    edit(flows_file(mini_copy), "script: receipt", "script: nope")
+    edit(flows_file(mini_copy), "flow: signin_failure", "flow: nowhere")
+    with pytest.raises(ContentError) as caught:
+        load_content(mini_copy)
+    messages = [str(p) for p in caught.value.problems]
+    assert any("printer_problem.reload.choices[1].next: no step 'repiar'" in m for m in messages)
+    assert any("no script 'nope'" in m for m in messages)
+    assert any("no flow 'nowhere'" in m for m in messages)
+    assert all(m.startswith("knowledge/flows/mini.yaml:") for m in messages)
+
+
+def test_unknown_intent_and_double_naming_fail_to_load(mini_copy: Path) -> None:
+    edit(flows_file(mini_copy), 'intents: [signin_failure, "A0"]', 'intents: [signin_failure, "A0", "99", printer_problem]')
+    with pytest.raises(ContentError) as caught:
+        load_content(mini_copy)
+    messages = " ".join(str(p) for p in caught.value.problems)
+    assert "no intent or code '99'" in messages
+    assert "printer_problem is already named by flow 'printer_problem'" in messages
+
+
+def test_choice_needs_exactly_one_target(mini_copy: Path) -> None:
+    edit(flows_file(mini_copy), "            end: escalate\n  - id: signin_failure",
+         "            end: escalate\n            next: blank\n  - id: signin_failure")
+    with pytest.raises(ContentError) as caught:
+        load_content(mini_copy)
+    assert "exactly one of next, end, script or flow (has next, end)" in str(caught.value)
+
+
+def test_long_labels_and_texts_are_refused(mini_copy: Path) -> None:
+    edit(flows_file(mini_copy), "label: 是白纸", "label: 是白纸而且上面一个字也没有打出来呢")
+    with pytest.raises(ContentError) as caught:
+        load_content(mini_copy)
+    assert "choices[0].label" in str(caught.value) and "14 characters" in str(caught.value)
+
+
+def test_unreachable_steps_dead_ends_and_intents_without_flow(mini_copy: Path) -> None:
+    edit(flows_file(mini_copy), "          - label: 还是不行\n            next: repair",
+         "          - label: 还是不行\n            next: reload")
+    edit(flows_file(mini_copy), "intents: [charged_but_failed, unknown_decline]", "intents: [charged_but_failed]")
+    problems = [str(p) for p in check_knowledge(load_content(mini_copy))]
+    assert any("printer_problem.repair: cannot be reached" in p for p in problems)
+    assert any(p.startswith("intents/symptoms/common.yaml:") and "unknown_decline: leads to no flow" in p
+               for p in problems)
+
+    edit(flows_file(mini_copy), "          - label: 好了，能打出字\n            end: resolved",
+         "          - label: 好了，能打出字\n            next: blank")
+    edit(flows_file(mini_copy), "          - label: 交易成功没出票\n            script: receipt",
+         "          - label: 交易成功没出票\n            next: reload")
+    edit(flows_file(mini_copy), "          - label: 签到也不行\n            flow: signin_failure",
+         "          - label: 签到也不行\n            next: blank")
+    problems = [str(p) for p in check_knowledge(load_content(mini_copy))]
+    assert any("printer_problem.blank: dead end" in p for p in problems)
+    assert any("printer_problem.reload: dead end" in p for p in problems)
+
+
+def test_scripts_never_hold_card_numbers_or_unknown_placeholders(mini_copy: Path) -> None:
+    scripts = mini_copy / "knowledge" / "scripts" / "mini.yaml"
+    edit(scripts, "我马上给您补打一张。", "卡号6222021234567890128，{customer}您好。")
+    problems = [str(p) for p in check_knowledge(load_content(mini_copy))]
+    assert any("unknown placeholder(s) ['customer']" in p for p in problems)
+    assert any("never holds a card number" in p for p in problems)
+
+
+def test_tree_and_mermaid_show_every_step_and_end(mini_copy: Path) -> None:
+    flow = load_content(mini_copy).flows_by_id["printer_problem"]
+    tree = as_tree(flow)
+    for text in ("[blank]", "[reload]", "[repair]", "✅ 解决", "🙋 转人工", "💬 话术 receipt", "↪ 流程 signin_failure"):
+        assert text in tree
+    mermaid = as_mermaid(flow)
+    assert mermaid.startswith("flowchart TD")
+    assert 'reload -->|"还是不行"| repair' in mermaid
