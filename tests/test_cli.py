@@ -107,10 +107,11 @@ def test_eval_rejects_unknown_gold(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 2 and "unknown intent or code 'no_such_intent'" in err
 
 
-def test_console_chat_from_a_pipe() -> None:
+def test_console_chat_from_a_pipe(tmp_path: Path) -> None:
     """The installed entry point, scripted line by line: a code, a clarification pick, a fallback."""
     script = "显示51\n1\n今天天气怎么样\n1\n/quit\n"
-    result = subprocess.run([sys.executable, "-m", "bot", "chat"], input=script, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--data-dir", str(tmp_path)], input=script,
+                            capture_output=True,
                             text=True, cwd=ROOT, timeout=60, check=True)
     out = result.stdout
     assert "POS 机故障助手" in out
@@ -118,3 +119,28 @@ def test_console_chat_from_a_pipe() -> None:
     assert "没看懂" in out
     assert "人工客服" in out  # "1" after the fallback picked 转人工
     assert result.stderr == ""
+
+
+def test_flow_lists_and_prints_a_tree_and_mermaid(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "flow")
+    assert code == 0 and "charged_but_failed" in out and "steps" in out
+    code, out, _ = run(capsys, "flow", "printer_problem")
+    assert code == 0 and out.startswith("printer_problem:") and "✅ 解决" in out
+    code, out, _ = run(capsys, "flow", "printer_problem", "--mermaid")
+    assert code == 0 and out.startswith("flowchart TD")
+    code, _, err = run(capsys, "flow", "nope")
+    assert code == 2 and "no flow 'nope'" in err
+
+
+def test_console_chat_walks_a_flow_and_records_the_outcome(tmp_path: Path) -> None:
+    import sqlite3
+
+    script = "打印机不出纸\n1\n1\n好了\n1\n"
+    result = subprocess.run([sys.executable, "-m", "bot", "--content", str(MINI), "chat", "--data-dir", str(tmp_path)],
+                            input=script, capture_output=True, text=True, cwd=ROOT, timeout=60, check=True)
+    assert "【排查：打印机排查】" in result.stdout
+    assert "[3] 上一步" in result.stdout
+    assert "这次的排查对你有帮助吗" in result.stdout
+    rows = sqlite3.connect(tmp_path / "posbot.sqlite3").execute(
+        "SELECT flow, kind, ending, helped FROM flow_outcomes ORDER BY id").fetchall()
+    assert rows == [("printer_problem", "ended", "resolved", None), ("printer_problem", "feedback", "", 1)]
