@@ -14,7 +14,8 @@ from bot.core.normalise import prepare
 SLOT_BLANKS = {"amount": "（金额）", "time": "（交易时间）", "last4": "（卡号后四位）"}
 """What a placeholder shows when the merchant has not said it."""
 
-_CARD_CANDIDATE = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+_CARD_CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,4})?)(?![0-9])")
+"""A run of 13-19 digits, or digits grouped by four with spaces or dashes (6222 0212 3456 7890)."""
 _AMOUNT = re.compile(r"(?<![0-9.:])([0-9]{1,7}(?:\.[0-9]{1,2})?)\s*(元|块钱|块|rmb)", re.IGNORECASE)
 _TIME = re.compile(r"(?<![0-9])((?:[01]?[0-9]|2[0-3])[:：][0-5][0-9])(?![0-9])"
                    r"|((?:上午|下午|晚上|早上|中午)?(?:[01]?[0-9]|2[0-3])点(?:半|[0-5]?[0-9]分?)?)")
