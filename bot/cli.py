@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="where flow outcomes are recorded (default: $DATA_DIR or ./data)")
     chat.set_defaults(run=_chat)
 
+    run = commands.add_parser("run", help="start the Telegram bot: long polling, or a webhook with --webhook URL")
+    run.add_argument("--webhook", metavar="URL", help="public https URL Telegram should post updates to")
+    run.set_defaults(run=_run)
+
     match = commands.add_parser("match", help="show how a question is understood")
     match.add_argument("text", help="the question, or - to read one question per line from stdin")
     match.add_argument("--json", action="store_true", help="print JSON (always on with -)")
@@ -70,6 +74,27 @@ def _engine(args: argparse.Namespace):
     from bot.core.engine import Engine
 
     return Engine.load(args.content)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.core.dialog import Dialog
+    from bot.logs import setup_logging
+    from bot.telegram.settings import ConfigError, load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"posbot: {error}", file=sys.stderr)
+        return 2
+    setup_logging(secrets=[settings.bot_token.get_secret_value()])
+    dialog = Dialog(_engine(args))
+    from bot.telegram.app import run_polling, run_webhook
+
+    runner = run_webhook(settings, dialog, args.webhook) if args.webhook else run_polling(settings, dialog)
+    asyncio.run(runner)
+    return 0
 
 
 def _chat(args: argparse.Namespace) -> int:

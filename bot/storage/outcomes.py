@@ -37,7 +37,7 @@ class SQLiteOutcomeLog:
     """Flow outcomes in an embedded SQLite file (data/posbot.sqlite3 by default)."""
 
     def __init__(self, path: Path | str) -> None:
-        self._db = connect(path, MIGRATIONS)
+        self._db = connect(path, "flow_outcomes", MIGRATIONS)
 
     def record(self, user_id: str, event: FlowEvent) -> None:
         helped = None if event.helped is None else int(event.helped)

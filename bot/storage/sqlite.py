@@ -1,4 +1,4 @@
-"""Opening an embedded SQLite database the way every posbot store wants it."""
+"""Opening the embedded SQLite database the way every posbot store wants it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Sequence
 
 
-def connect(path: Path | str, migrations: Sequence[str]) -> sqlite3.Connection:
-    """Open (creating if needed) a database in WAL mode and bring its schema up to date.
+def connect(path: Path | str, store: str, migrations: Sequence[str]) -> sqlite3.Connection:
+    """Open (creating if needed) the database in WAL mode and bring one store's tables up to date.
 
-    `migrations[n]` takes the schema from version n to n+1; `PRAGMA user_version` remembers where a
-    file is, so an old data directory is upgraded in place and a new one built from scratch.
+    Several stores share one file (one thing to back up), so each keeps its own schema version in
+    `schema_versions`; `migrations[n]` takes that store from version n to n+1, in one transaction.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -19,7 +19,30 @@ def connect(path: Path | str, migrations: Sequence[str]) -> sqlite3.Connection:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(migrations[version:], start=version):
-        connection.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={number + 1};\nCOMMIT;")
+    connection.execute("CREATE TABLE IF NOT EXISTS schema_versions (store TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        row = connection.execute("SELECT version FROM schema_versions WHERE store = ?", (store,)).fetchone()
+        version = row[0] if row else 0
+        for script in migrations[version:]:
+            for statement in _statements(script):
+                connection.execute(statement)
+        connection.execute("INSERT OR REPLACE INTO schema_versions (store, version) VALUES (?, ?)",
+                           (store, max(version, len(migrations))))
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
     return connection
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction midway)."""
+    statements, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n\t;"):
+                statements.append(current.strip())
+            current = ""
+    return statements

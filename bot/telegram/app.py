@@ -1,0 +1,145 @@
+"""Build the whole bot (for `posbot run` and for tests alike) and run it by polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from bot.core.dialog import Dialog
+from bot.core.engine import Engine
+from bot.storage.outcomes import OutcomeLog, SQLiteOutcomeLog
+from bot.storage.recipients import BlockedChats, SQLiteBlockedChats
+from bot.telegram.deps import DialogHolder
+from bot.telegram.fsm import SQLiteStorage
+from bot.telegram.handlers import admin, errors, merchant
+from bot.telegram.middlewares import RetryRequests, Throttling
+from bot.telegram.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MERCHANT_COMMANDS = (("start", "常见问题"), ("help", "怎么问我"), ("cancel", "退出当前排查"))
+
+
+@dataclass
+class Stores:
+    """Everything the bot keeps, opened once and closed on shutdown."""
+
+    fsm: BaseStorage
+    isolation: BaseEventIsolation
+    outcomes: OutcomeLog
+    blocked: BlockedChats
+
+    @classmethod
+    def open(cls, settings: Settings) -> "Stores":
+        if settings.redis_url:
+            from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+            fsm: BaseStorage = RedisStorage.from_url(settings.redis_url)
+            isolation: BaseEventIsolation = RedisEventIsolation(fsm.redis)  # type: ignore[attr-defined]
+        else:
+            fsm = SQLiteStorage(settings.sqlite_path)
+            isolation = SimpleEventIsolation()
+        return cls(fsm=fsm, isolation=isolation, outcomes=SQLiteOutcomeLog(settings.sqlite_path),
+                   blocked=SQLiteBlockedChats(settings.sqlite_path))
+
+    async def close(self) -> None:
+        await self.fsm.close()
+        await self.isolation.close()
+        for store in (self.outcomes, self.blocked):
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+
+
+def create_bot(settings: Settings, stores: Stores) -> Bot:
+    api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
+    session = (AiohttpSession(api=api, timeout=settings.request_timeout) if api
+               else AiohttpSession(timeout=settings.request_timeout))
+    session.middleware(RetryRequests(blocked=stores.blocked))
+    return Bot(settings.bot_token.get_secret_value(), session=session,
+               default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
+
+
+def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dispatcher:
+    """The dispatcher with every router, middleware and dependency; handlers get `dialogs`,
+    `outcomes`, `blocked` and `settings` by parameter name."""
+    dispatcher = Dispatcher(storage=stores.fsm, events_isolation=stores.isolation)
+    dispatcher["dialogs"] = DialogHolder(dialog)
+    dispatcher["outcomes"] = stores.outcomes
+    dispatcher["blocked"] = stores.blocked
+    dispatcher["settings"] = settings
+    throttling = Throttling(rate=settings.throttle_rate, burst=settings.throttle_burst)
+    dispatcher.message.outer_middleware(throttling)
+    dispatcher.edited_message.outer_middleware(throttling)
+    dispatcher.callback_query.outer_middleware(throttling)
+    dispatcher.include_routers(admin.create_router(settings.admin_ids), merchant.create_router(),
+                               errors.create_router())
+    dispatcher.startup.register(_register_commands)
+    return dispatcher
+
+
+async def _register_commands(bot: Bot, settings: Settings) -> None:
+    """The command menu: merchant commands for everyone, plus admin commands in admins' chats."""
+    merchant_commands = [BotCommand(command=c, description=d) for c, d in MERCHANT_COMMANDS]
+    await bot.set_my_commands(merchant_commands, scope=BotCommandScopeDefault())
+    admin_commands = merchant_commands + [BotCommand(command=c, description=d) for c, d in admin.ADMIN_COMMANDS]
+    for admin_id in settings.admin_ids:
+        try:
+            await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(chat_id=admin_id))
+        except TelegramAPIError as error:  # an admin who never opened a chat with the bot
+            log.warning("could not set admin commands for %s: %s", admin_id, error.message)
+
+
+async def run_polling(settings: Settings, dialog: Dialog) -> None:
+    stores = Stores.open(settings)
+    bot = create_bot(settings, stores)
+    dispatcher = create_dispatcher(settings, stores, dialog)
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dispatcher.start_polling(bot)
+    finally:
+        await stores.close()
+
+
+async def run_webhook(settings: Settings, dialog: Dialog, url: str) -> None:
+    """Serve Telegram's webhook with aiogram's aiohttp integration; the secret token is checked on
+    every request and updates are handled in the background so Telegram gets its 200 at once."""
+    from aiohttp import web
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    stores = Stores.open(settings)
+    bot = create_bot(settings, stores)
+    dispatcher = create_dispatcher(settings, stores, dialog)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
+    path = urlsplit(url).path or "/"
+
+    async def on_startup(bot: Bot) -> None:
+        await bot.set_webhook(url, secret_token=secret, allowed_updates=dispatcher.resolve_used_update_types())
+
+    dispatcher.startup.register(on_startup)
+    app = web.Application()
+    SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=True).register(app, path=path)
+    setup_application(app, dispatcher, bot=bot)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, path)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await stores.close()

@@ -1,0 +1,1 @@
+"""Routers by audience: admins first (their commands), then merchants; errors last."""

@@ -1,0 +1,54 @@
+"""The one place that decides what a merchant sees when something goes wrong."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import CallbackQuery, ErrorEvent
+
+from bot.core.dialog import StaleChoice
+from bot.core.reply import Reply
+from bot.telegram.conversation import send
+from bot.telegram.deps import DialogHolder
+
+log = logging.getLogger(__name__)
+SORRY = Reply(kind="info", title="", text="抱歉，我这边出了点问题，请稍后再试一次。着急的话可以联系你的收单机构客服。")
+
+
+async def on_stale_button(event: ErrorEvent, callback: CallbackQuery, bot: Bot, dialogs: DialogHolder) -> None:
+    """A double-tapped or outdated button: say so politely and offer a fresh menu."""
+    log.info("stale button %r from %s", callback.data, callback.from_user.id)
+    await callback.answer("这个菜单已过期")
+    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    await send(bot, chat_id, dialogs.dialog.expired())
+
+
+async def on_blocked(event: ErrorEvent) -> None:
+    """The merchant blocked the bot: already recorded by the request middleware; nothing to say."""
+    log.info("update %s: chat blocked the bot", event.update.update_id)
+
+
+async def on_unexpected(event: ErrorEvent, bot: Bot) -> None:
+    """Anything else: log it with the update id, and tell the merchant instead of going silent."""
+    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    chat = None
+    if event.update.message is not None:
+        chat = event.update.message.chat.id
+    elif event.update.callback_query is not None and event.update.callback_query.message is not None:
+        chat = event.update.callback_query.message.chat.id
+    if chat is not None and not isinstance(event.exception, TelegramAPIError):
+        try:
+            await send(bot, chat, SORRY)
+        except TelegramAPIError:
+            log.warning("could not tell chat %s about the failure", chat)
+
+
+def create_router() -> Router:
+    router = Router(name="errors")
+    router.errors.register(on_stale_button, ExceptionTypeFilter(StaleChoice), F.update.callback_query.as_("callback"))
+    router.errors.register(on_blocked, ExceptionTypeFilter(TelegramForbiddenError))
+    router.errors.register(on_unexpected)
+    return router

@@ -1,0 +1,107 @@
+"""Cross-cutting behaviour: per-merchant throttling (updates) and retries (requests to Telegram)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Awaitable, Callable
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import (TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter,
+                                TelegramServerError)
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import CallbackQuery, Message, TelegramObject
+
+from bot.storage.recipients import BlockedChats
+
+log = logging.getLogger(__name__)
+
+THROTTLED_TEXT = "消息有点多，我一条一条来。请稍等几秒再发。"
+
+
+class Throttling(BaseMiddleware):
+    """A token bucket per merchant: `burst` messages at once, then `rate` per second.
+
+    Throttled updates are dropped (the merchant is told once per episode), so one merchant pasting
+    fifty messages cannot starve everyone else.
+    """
+
+    def __init__(self, *, rate: float, burst: int, max_users: int = 100_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_users = max_users
+        self._buckets: dict[int, tuple[float, float, bool]] = {}
+
+    def allow(self, user_id: int, now: float | None = None) -> tuple[bool, bool]:
+        """(allowed, first refusal of this episode)."""
+        now = time.monotonic() if now is None else now
+        tokens, last, warned = self._buckets.get(user_id, (float(self.burst), now, False))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self._store(user_id, (tokens - 1.0, now, False))
+            return True, False
+        self._store(user_id, (tokens, now, True))
+        return False, not warned
+
+    def _store(self, user_id: int, value: tuple[float, float, bool]) -> None:
+        if len(self._buckets) >= self.max_users and user_id not in self._buckets:
+            self._buckets.clear()  # crude but bounded: a flood of new users cannot grow memory forever
+        self._buckets[user_id] = value
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        user = getattr(event, "from_user", None)
+        if user is None:
+            return await handler(event, data)
+        allowed, first_refusal = self.allow(user.id)
+        if allowed:
+            return await handler(event, data)
+        if isinstance(event, CallbackQuery):
+            await event.answer(THROTTLED_TEXT)
+        elif isinstance(event, Message) and first_refusal:
+            await event.answer(THROTTLED_TEXT)
+        return None
+
+
+class RetryRequests(BaseRequestMiddleware):
+    """Honour 429 retry_after, retry 5xx and network errors/timeouts with backoff, and record
+    merchants who blocked the bot (403) instead of retrying them."""
+
+    def __init__(self, *, blocked: BlockedChats | None = None, attempts: int = 5, max_retry_after: float = 60.0,
+                 backoff: float = 0.5, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.blocked = blocked
+        self.attempts = attempts
+        self.max_retry_after = max_retry_after
+        self.backoff = backoff
+        self.sleep = sleep
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        if isinstance(method, GetUpdates):  # the polling loop has its own backoff
+            return await make_request(bot, method)
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as error:
+                if attempt == self.attempts or error.retry_after > self.max_retry_after:
+                    raise
+                log.warning("429 on %s: waiting %ss as Telegram asks", type(method).__name__, error.retry_after)
+                await self.sleep(error.retry_after)
+            except (TelegramServerError, TelegramNetworkError) as error:
+                if attempt == self.attempts:
+                    raise
+                log.warning("%s on %s, retry %d in %.1fs", type(error).__name__, type(method).__name__,
+                            attempt, delay)
+                await self.sleep(delay)
+                delay = min(delay * 2, 8.0)
+            except TelegramForbiddenError:
+                chat_id = getattr(method, "chat_id", None)
+                if self.blocked is not None and isinstance(chat_id, int):
+                    self.blocked.mark(chat_id, "forbidden")
+                    log.info("chat %s blocked the bot; recorded, not retried", chat_id)
+                raise
+        raise AssertionError("unreachable")

@@ -1,0 +1,60 @@
+"""A running bot: the real Dispatcher polling the fake Bot API server over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from bot.core.dialog import Dialog
+from bot.core.engine import Engine
+from bot.telegram.app import Stores, create_bot, create_dispatcher
+from bot.telegram.settings import Settings
+from tests.telegram.fake_api import TOKEN, FakeBotAPI
+
+ADMIN = 42
+
+
+class RunningBot:
+    """Start, stop and start again (a restart) over the same data directory."""
+
+    def __init__(self, api: FakeBotAPI, data_dir: Path, engine: Engine, **settings: object) -> None:
+        self.api = api
+        self.engine = engine
+        self.settings = Settings(bot_token=TOKEN, telegram_api_base=api.base, data_dir=data_dir, admin_ids=(ADMIN,),
+                                 request_timeout=2.0, _env_file=None, **settings)  # type: ignore[arg-type]
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.stores = Stores.open(self.settings)
+        self.bot = create_bot(self.settings, self.stores)
+        self.dispatcher = create_dispatcher(self.settings, self.stores, Dialog(self.engine))
+        started = len(self.api.of("setMyCommands"))
+        self._task = asyncio.create_task(self.dispatcher.start_polling(
+            self.bot, handle_signals=False, polling_timeout=1, close_bot_session=True))
+        await self.api.wait_for(lambda: len(self.api.of("setMyCommands")) > started)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await self.dispatcher.stop_polling()
+            await asyncio.wait_for(self._task, timeout=10)
+            self._task = None
+            await self.stores.close()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    server = FakeBotAPI()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def running(api: FakeBotAPI, tmp_path: Path, engine: Engine) -> AsyncIterator[RunningBot]:
+    bot = RunningBot(api, tmp_path / "data", engine)
+    await bot.start()
+    yield bot
+    await bot.stop()

@@ -1,0 +1,230 @@
+"""A fake Telegram Bot API server on 127.0.0.1 for end-to-end tests.
+
+It speaks the real HTTP protocol aiogram uses (POST /bot<token>/<method>, form fields, JSON replies),
+serves scripted updates to getUpdates (long polling), records every call the bot makes, keeps the
+messages it sent (so edits and button presses refer to real message ids), and can be told to fail:
+429 with retry_after, 500, or a slow answer that times out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+BOT_ID = 900_000_001
+BOT_USERNAME = "posbot_test_bot"
+TOKEN = f"{BOT_ID}:TEST-token-0123456789abcdef"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Fault:
+    status: int
+    times: int
+    retry_after: int | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class FakeBotAPI:
+    calls: list[Call] = field(default_factory=list)
+    faults: dict[str, Fault] = field(default_factory=dict)
+    sent: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    """(chat_id, message_id) -> the message as the bot last left it (text, keyboard)."""
+
+    def __post_init__(self) -> None:
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._new_update = asyncio.Event()
+        self._new_call = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+
+    # ---- server ------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}"
+        return self.base
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != TOKEN:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        form = await request.post()
+        params = {key: _decode(value) for key, value in form.items()}
+        fault = self.faults.get(method)
+        if fault is not None and fault.times > 0:
+            fault.times -= 1
+            self.calls.append(Call(method + "!failed", params))
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": f"fake {fault.status}"}
+            if fault.retry_after is not None:
+                body["parameters"] = {"retry_after": fault.retry_after}
+            return web.json_response(body, status=fault.status)
+        if method == "getUpdates":
+            return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        self.calls.append(Call(method, params))
+        self._new_call.set()
+        return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout=min(float(params.get("timeout") or 0), 1.0))
+            except asyncio.TimeoutError:
+                pass
+        return [u for u in self._updates if u["update_id"] >= offset][: int(params.get("limit") or 100)]
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {"id": BOT_ID, "is_bot": True, "first_name": "posbot", "username": BOT_USERNAME}
+        if method == "sendMessage":
+            chat_id = int(params["chat_id"])
+            message = self._message(chat_id, next(self._message_ids), params)
+            self.sent[(chat_id, message["message_id"])] = message
+            return message
+        if method == "editMessageText":
+            chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+            message = self._message(chat_id, message_id, params)
+            self.sent[(chat_id, message_id)] = message
+            return message
+        return True
+
+    @staticmethod
+    def _message(chat_id: int, message_id: int, params: dict[str, Any]) -> dict[str, Any]:
+        message = {"message_id": message_id, "date": int(time.time()), "text": params.get("text", ""),
+                   "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                   "from": {"id": BOT_ID, "is_bot": True, "first_name": "posbot", "username": BOT_USERNAME}}
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    # ---- scripting updates ---------------------------------------------------------------
+
+    def push(self, update: dict[str, Any]) -> int:
+        update = {"update_id": next(self._update_ids), **update}
+        self._updates.append(update)
+        self._new_update.set()
+        return update["update_id"]
+
+    def text(self, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private",
+             reply_to_bot: bool = False) -> int:
+        message = self._incoming(user_id, chat_id, chat_type)
+        message["text"] = text
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if reply_to_bot:
+            message["reply_to_message"] = self._message(message["chat"]["id"], 1, {"text": "earlier"})
+        return self.push({"message": message})
+
+    def edited(self, user_id: int, text: str) -> int:
+        message = self._incoming(user_id, None, "private")
+        message.update(text=text, edit_date=int(time.time()))
+        return self.push({"edited_message": message})
+
+    def media(self, user_id: int, kind: str) -> int:
+        message = self._incoming(user_id, None, "private")
+        payloads = {
+            "photo": {"photo": [{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]},
+            "voice": {"voice": {"file_id": "v1", "file_unique_id": "u2", "duration": 3}},
+            "sticker": {"sticker": {"file_id": "s1", "file_unique_id": "u3", "type": "regular", "width": 512,
+                                    "height": 512, "is_animated": False, "is_video": False}},
+            "document": {"document": {"file_id": "d1", "file_unique_id": "u4"}},
+            "location": {"location": {"latitude": 31.2, "longitude": 121.5}},
+        }
+        message.update(payloads[kind])
+        return self.push({"message": message})
+
+    def tap(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:
+        message = self.sent[(chat_id, message_id)]
+        query = {"id": f"cq{next(self._update_ids)}", "chat_instance": "ci", "data": data,
+                 "from": {"id": user_id, "is_bot": False, "first_name": "商户"}, "message": message}
+        return self.push({"callback_query": query})
+
+    def _incoming(self, user_id: int, chat_id: int | None, chat_type: str) -> dict[str, Any]:
+        chat_id = chat_id if chat_id is not None else user_id
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type != "private":
+            chat["title"] = "商户群"
+        return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
+                "from": {"id": user_id, "is_bot": False, "first_name": "商户", "language_code": "zh-hans"}}
+
+    # ---- assertions ----------------------------------------------------------------------
+
+    def fail(self, method: str, status: int, *, times: int = 1, retry_after: int | None = None,
+             delay: float = 0.0) -> None:
+        self.faults[method] = Fault(status, times, retry_after, delay)
+
+    def of(self, method: str, chat_id: int | None = None) -> list[Call]:
+        return [c for c in self.calls if c.method == method
+                and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting; last calls: {[c.method for c in self.calls[-10:]]}")
+            self._new_call.clear()
+            try:
+                await asyncio.wait_for(self._new_call.wait(), timeout=0.2)
+            except asyncio.TimeoutError:
+                pass
+
+    async def replies(self, chat_id: int, count: int, *, methods=("sendMessage", "editMessageText"),
+                      timeout: float = 10.0) -> list[Call]:
+        """Wait until the bot has sent or edited `count` messages in a chat; return them all."""
+        def done() -> list[Call] | None:
+            found = [c for c in self.calls if c.method in methods and int(c.params.get("chat_id", 0)) == chat_id]
+            return found if len(found) >= count else None
+        return await self.wait_for(done, timeout)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def buttons(call: Call) -> list[tuple[str, str]]:
+    """(label, callback data) of every button in a sent or edited message."""
+    markup = call.params.get("reply_markup") or {}
+    return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button(call: Call, label: str) -> str:
+    matches = [data for text, data in buttons(call) if text == label]
+    assert matches, f"no button {label!r} in {buttons(call)}"
+    return matches[0]
