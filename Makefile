@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py --file tests/eval/holdout.yaml
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/telegram.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

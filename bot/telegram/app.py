@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -27,6 +28,9 @@ from bot.telegram.fsm import SQLiteStorage
 from bot.telegram.handlers import admin, errors, merchant
 from bot.telegram.middlewares import RetryRequests, Throttling
 from bot.telegram.settings import Settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -103,41 +107,54 @@ async def _register_commands(bot: Bot, settings: Settings) -> None:
             log.warning("could not set admin commands for %s: %s", admin_id, error.message)
 
 
+async def poll(dispatcher: Dispatcher, bot: Bot, settings: Settings, *, handle_signals: bool = True,
+               polling_timeout: int = 10) -> None:
+    """Long polling with a bound on updates in flight: after downtime Telegram hands over the whole
+    backlog, and without the bound every queued update would become a task at once."""
+    await dispatcher.start_polling(bot, handle_signals=handle_signals, polling_timeout=polling_timeout,
+                                   tasks_concurrency_limit=settings.max_concurrent_updates)
+
+
 async def run_polling(settings: Settings, dialog: Dialog) -> None:
     stores = Stores.open(settings)
     bot = create_bot(settings, stores)
     dispatcher = create_dispatcher(settings, stores, dialog)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
-        await dispatcher.start_polling(bot)
+        await poll(dispatcher, bot, settings)
     finally:
         await stores.close()
 
 
-async def run_webhook(settings: Settings, dialog: Dialog, url: str) -> None:
-    """Serve Telegram's webhook with aiogram's aiohttp integration; the secret token is checked on
-    every request and updates are handled in the background so Telegram gets its 200 at once."""
+def create_webhook_app(dispatcher: Dispatcher, bot: Bot, *, url: str, secret: str) -> "web.Application":
+    """aiogram's aiohttp integration at the URL's path: the secret token is checked on every request
+    and updates are handled in the background, so Telegram gets its 200 at once. setWebhook is
+    called on start-up with the same secret."""
     from aiohttp import web
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-
-    stores = Stores.open(settings)
-    bot = create_bot(settings, stores)
-    dispatcher = create_dispatcher(settings, stores, dialog)
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
-    path = urlsplit(url).path or "/"
 
     async def on_startup(bot: Bot) -> None:
         await bot.set_webhook(url, secret_token=secret, allowed_updates=dispatcher.resolve_used_update_types())
 
     dispatcher.startup.register(on_startup)
     app = web.Application()
-    SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=True).register(app, path=path)
+    SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=True).register(
+        app, path=urlsplit(url).path or "/")
     setup_application(app, dispatcher, bot=bot)
-    runner = web.AppRunner(app)
+    return app
+
+
+async def run_webhook(settings: Settings, dialog: Dialog, url: str) -> None:
+    from aiohttp import web
+
+    stores = Stores.open(settings)
+    bot = create_bot(settings, stores)
+    dispatcher = create_dispatcher(settings, stores, dialog)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
+    runner = web.AppRunner(create_webhook_app(dispatcher, bot, url=url, secret=secret))
     await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-    await site.start()
-    log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, path)
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, urlsplit(url).path or "/")
     try:
         await asyncio.Event().wait()
     finally:

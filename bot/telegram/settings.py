@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
     request_timeout: float = Field(default=30.0, gt=0, description="seconds before a request to Telegram times out (then retried)")
+    max_concurrent_updates: int = Field(default=64, ge=1, description="updates handled at once; a backlog waits instead of piling up in memory")
     throttle_rate: float = Field(default=1.0, gt=0, description="messages per second one merchant may send, sustained")
     throttle_burst: int = Field(default=8, ge=1, description="messages one merchant may send at once before throttling")
 

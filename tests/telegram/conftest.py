@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
-from bot.telegram.app import Stores, create_bot, create_dispatcher
+from bot.telegram.app import Stores, create_bot, create_dispatcher, poll
 from bot.telegram.settings import Settings
 from tests.telegram.fake_api import TOKEN, FakeBotAPI
 
@@ -32,8 +32,8 @@ class RunningBot:
         self.bot = create_bot(self.settings, self.stores)
         self.dispatcher = create_dispatcher(self.settings, self.stores, Dialog(self.engine))
         started = len(self.api.of("setMyCommands"))
-        self._task = asyncio.create_task(self.dispatcher.start_polling(
-            self.bot, handle_signals=False, polling_timeout=1, close_bot_session=True))
+        self._task = asyncio.create_task(poll(self.dispatcher, self.bot, self.settings, handle_signals=False,
+                                              polling_timeout=1))
         await self.api.wait_for(lambda: len(self.api.of("setMyCommands")) > started)
 
     async def stop(self) -> None:

@@ -57,6 +57,7 @@ class FakeBotAPI:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/_stats", self._stats)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -68,6 +69,23 @@ class FakeBotAPI:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        counts: dict[str, int] = {}
+        for call in self.calls:
+            counts[call.method] = counts.get(call.method, 0) + 1
+        return web.json_response(counts)
+
+    async def start_on(self, port: int) -> str:
+        """Like start(), on a fixed port (the benchmark runs the server in its own process)."""
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/_stats", self._stats)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.base = f"http://127.0.0.1:{port}"
+        return self.base
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != TOKEN:
@@ -228,3 +246,16 @@ def button(call: Call, label: str) -> str:
     matches = [data for text, data in buttons(call) if text == label]
     assert matches, f"no button {label!r} in {buttons(call)}"
     return matches[0]
+
+
+def serve(port: int, questions: list[str], updates: int, users: int) -> None:
+    """Run the fake server in this process with `updates` text messages from `users` merchants
+    queued (for benchmarks/telegram.py); stops when the process is terminated."""
+    async def main() -> None:
+        api = FakeBotAPI()
+        for n in range(updates):
+            api.text(100_000 + n % users, questions[n % len(questions)])
+        await api.start_on(port)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
