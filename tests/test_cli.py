@@ -144,3 +144,14 @@ def test_console_chat_walks_a_flow_and_records_the_outcome(tmp_path: Path) -> No
     rows = sqlite3.connect(tmp_path / "posbot.sqlite3").execute(
         "SELECT flow, kind, ending, helped FROM flow_outcomes ORDER BY id").fetchall()
     assert rows == [("printer_problem", "ended", "resolved", None), ("printer_problem", "feedback", "", 1)]
+
+
+def test_run_without_a_token_stops_with_one_line(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    result = subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, cwd=tmp_path,
+                            env={**env, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "posbot: BOT_TOKEN is not set: put it in the environment or in .env (see .env.example)"]

@@ -34,6 +34,11 @@ async def on_blocked(event: ErrorEvent) -> None:
 async def on_unexpected(event: ErrorEvent, bot: Bot) -> None:
     """Anything else: log it with the update id, and tell the merchant instead of going silent."""
     log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    if event.update.callback_query is not None:
+        try:  # stop the button's spinner whatever happened
+            await event.update.callback_query.answer()
+        except TelegramAPIError:
+            pass
     chat = None
     if event.update.message is not None:
         chat = event.update.message.chat.id
