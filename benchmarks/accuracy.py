@@ -55,7 +55,7 @@ def baseline_report(engine: Engine, cases) -> tuple[Report, float]:
     matrix = vectorizer.fit_transform(phrases)
     similarities = cosine_similarity(vectorizer.transform([fold(c.question) for c in cases]), matrix)
     ranked: dict[str, list[Candidate]] = {}
-    for case, row in zip(cases, similarities):
+    for case, row in zip(cases, similarities, strict=True):
         best: dict[str, float] = {}
         for index in row.argsort()[::-1][:60]:
             best.setdefault(owners[index], float(row[index]))
@@ -83,7 +83,7 @@ def sweep(engine: Engine, cases) -> None:
         if clarify_at > answer_at:
             continue
         thresholds = dict(answer_at=answer_at, margin=margin, clarify_at=clarify_at)
-        report = evaluate(cases, lambda q: (decide(analyses[q].candidates, **thresholds), analyses[q].candidates))
+        report = evaluate(cases, lambda q, t=thresholds: (decide(analyses[q].candidates, **t), analyses[q].candidates))
         rows.append((thresholds, report))
     ok = [r for r in rows if r[1].answer_precision >= MIN_ANSWER_PRECISION
           and r[1].fallback_recall >= MIN_FALLBACK_RECALL]

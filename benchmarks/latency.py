@@ -37,7 +37,7 @@ def grown(content: Content, factor: int, seed: int = 7) -> Content:
         for _ in range(rng.randint(5, 15)):
             text = list(rng.choice(pool))
             rng.shuffle(text)
-            for k in range(len(text) // 3):
+            for _ in range(len(text) // 3):
                 text[rng.randrange(len(text))] = rng.choice(chars)
             examples.append("".join(text))
         extra.append(SymptomIntent(id=f"synthetic_{n}", title=f"合成{n}", answer="合成", steps=("合成",),

@@ -19,7 +19,7 @@ from typing import Any, Literal, Mapping
 
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
-from bot.core.models import CodeIntent, Confidence, Flow, Intent, Script, Step
+from bot.core.models import CodeIntent, Confidence, Flow, Script, Step
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.slots import extract_slots, fill, mask_card_numbers

@@ -305,8 +305,7 @@ def _reference_checks(content: Content) -> list[Problem]:
         where = content.locate(key)
         problems.append(Problem(where.file, where.line, field_name, message))
 
-    for kind, items, by_id in (("flow", content.flows, content.flows_by_id),
-                               ("script", content.scripts, content.scripts_by_id)):
+    for kind, items in (("flow", content.flows), ("script", content.scripts)):
         seen: set[str] = set()
         for item in items:
             if item.id in seen:

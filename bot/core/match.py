@@ -97,7 +97,7 @@ class Matcher:
                 self._sources.append((intent.id, source))
         self._starts = np.array(starts, dtype=np.intp)
         intents_with: dict[str, set[str]] = {}
-        for (intent_id, _source), text in zip(self._sources, self._texts):
+        for (intent_id, _source), text in zip(self._sources, self._texts, strict=True):
             for token in text.split():
                 intents_with.setdefault(token, set()).add(intent_id)
         limit = max(1, int(GENERIC_SHARE * len(self._intents)))

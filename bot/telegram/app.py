@@ -20,7 +20,6 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from bot.core.dialog import Dialog
-from bot.core.engine import Engine
 from bot.storage.outcomes import OutcomeLog, SQLiteOutcomeLog
 from bot.storage.recipients import BlockedChats, SQLiteBlockedChats
 from bot.telegram.deps import DialogHolder

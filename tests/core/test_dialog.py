@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.dialog import (BACK, CHOOSE, CURRENT, FLOW, HELPED, HUMAN, NONE_OF_THESE, NOT_HELPED, RESTART,
+from bot.core.dialog import (BACK, CHOOSE, CURRENT, FLOW, HELPED, HUMAN, NONE_OF_THESE, RESTART,
                              SCRIPT, SHOW, UNSURE_NOTE, Dialog, DialogState, StaleChoice, Turn, action)
 from bot.core.engine import Engine
 
