@@ -42,6 +42,7 @@ YES_LABELS = ("好了", "可以了", "解决了")
 NO_LABELS = ("还是不行", "不行")
 MAX_HISTORY = 30
 MAX_REMEMBERED_QUESTION = 500
+MAX_RECENT = 5
 
 
 def action(kind: str, *args: str) -> str:
@@ -69,10 +70,17 @@ class DialogState:
     """Earlier positions in the flow walk, as "flow/step", for 上一步."""
     slots: tuple[tuple[str, str], ...] = ()
     """Amount, time, last 4 digits the merchant mentioned, to fill scripts."""
+    recent: tuple[str, ...] = ()
+    """The merchant's last few messages (masked), for a human taking over."""
+    last_intent: str | None = None
+    last_score: float | None = None
+    tried: tuple[str, ...] = ()
+    """The steps of the last flow walked, kept after it ends, for a human taking over."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["history"] = list(self.history)
+        for key in ("history", "recent", "tried"):
+            data[key] = list(getattr(self, key))
         data["slots"] = dict(self.slots)
         return data
 
@@ -81,10 +89,11 @@ class DialogState:
         """Tolerant of missing and unknown keys, so states saved by older versions still load."""
         if not data:
             return cls()
-        known = {k: data[k] for k in ("version", "fallbacks", "last_question", "flow", "step") if k in data}
-        history = tuple(str(h) for h in data.get("history") or ())
+        known = {k: data[k] for k in ("version", "fallbacks", "last_question", "flow", "step", "last_intent",
+                                      "last_score") if k in data}
+        lists = {k: tuple(str(v) for v in data.get(k) or ()) for k in ("history", "recent", "tried")}
         slots = tuple(sorted((str(k), str(v)) for k, v in dict(data.get("slots") or {}).items()))
-        return cls(**known, history=history, slots=slots)
+        return cls(**known, **lists, slots=slots)
 
 
 @dataclass(frozen=True)
@@ -138,8 +147,8 @@ class Dialog:
     def on_text(self, text: str, state: DialogState) -> Turn:
         """Understand a typed question. Mid-flow, 好了/不行 pick the obvious choice; anything else
         is a new question (a new code or problem leaves the flow)."""
-        masked = mask_card_numbers(text)
-        state = replace(state, last_question=masked[:MAX_REMEMBERED_QUESTION],
+        masked = mask_card_numbers(text)[:MAX_REMEMBERED_QUESTION]
+        state = replace(state, last_question=masked, recent=(state.recent + (masked,))[-MAX_RECENT:],
                         slots=_merge_slots(state.slots, extract_slots(masked)))
         position = self._position(state)
         if position is not None:
@@ -151,7 +160,9 @@ class Dialog:
         decision = understanding.decision
         if decision.kind == "answer" and decision.intent is not None:
             reply = self._answer(decision.intent, understanding)
-            return Turn(reply, _leave_flow(replace(state, fallbacks=0)), understanding)
+            top = understanding.analysis.candidates[0].score if understanding.analysis.candidates else None
+            state = replace(state, fallbacks=0, last_intent=decision.intent, last_score=top)
+            return Turn(reply, _leave_flow(state), understanding)
         back = (Option("回到排查", CURRENT),) if position is not None else ()
         if decision.kind == "clarify":
             options = tuple(Option(self.content.by_id[c.intent].title, f"{SHOW}:{c.intent}")
@@ -178,7 +189,8 @@ class Dialog:
         kind, _, rest = action.partition(":")
         args = rest.split(":") if rest else []
         if kind == SHOW and len(args) == 1 and args[0] in self.content.by_id:
-            return Turn(self._answer(args[0], None), _leave_flow(replace(state, fallbacks=0)))
+            state = replace(state, fallbacks=0, last_intent=args[0], last_score=None)
+            return Turn(self._answer(args[0], None), _leave_flow(state))
         if kind == FLOW and len(args) == 1 and args[0] in self.content.flows_by_id:
             return self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
         if kind == CHOOSE and len(args) == 3 and args[2].isdigit():
@@ -384,7 +396,8 @@ def _first(step: Step, predicate) -> int | None:
 
 
 def _leave_flow(state: DialogState, *, keep_flow: str | None = None) -> DialogState:
-    return replace(state, flow=keep_flow, step=None, history=())
+    tried = state.history + ((f"{state.flow}/{state.step}",) if state.flow and state.step else ())
+    return replace(state, flow=keep_flow, step=None, history=(), tried=tried or state.tried)
 
 
 def _merge_slots(old: tuple[tuple[str, str], ...], new: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -24,7 +24,9 @@ from bot.storage.outcomes import OutcomeLog, SQLiteOutcomeLog
 from bot.storage.recipients import BlockedChats, SQLiteBlockedChats
 from bot.telegram.deps import DialogHolder
 from bot.telegram.fsm import SQLiteStorage
-from bot.telegram.handlers import admin, errors, merchant
+from bot.handoff.store import TicketStore
+from bot.telegram.handlers import admin, case, errors, merchant, support
+from bot.telegram.handoff import Handoff, parse_hours
 from bot.telegram.middlewares import RetryRequests, Throttling
 from bot.telegram.settings import Settings
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MERCHANT_COMMANDS = (("start", "常见问题"), ("help", "怎么问我"), ("cancel", "退出当前排查"))
+MERCHANT_COMMANDS = (("start", "常见问题"), ("help", "怎么问我"), ("human", "转人工客服"), ("cancel", "退出当前排查"))
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Stores:
     isolation: BaseEventIsolation
     outcomes: OutcomeLog
     blocked: BlockedChats
+    tickets: TicketStore
 
     @classmethod
     def open(cls, settings: Settings) -> "Stores":
@@ -55,13 +58,15 @@ class Stores:
         else:
             fsm = SQLiteStorage(settings.sqlite_path)
             isolation = SimpleEventIsolation()
+        from bot.handoff.sqlite_store import SQLiteTicketStore
+
         return cls(fsm=fsm, isolation=isolation, outcomes=SQLiteOutcomeLog(settings.sqlite_path),
-                   blocked=SQLiteBlockedChats(settings.sqlite_path))
+                   blocked=SQLiteBlockedChats(settings.sqlite_path), tickets=SQLiteTicketStore(settings.sqlite_path))
 
     async def close(self) -> None:
         await self.fsm.close()
         await self.isolation.close()
-        for store in (self.outcomes, self.blocked):
+        for store in (self.outcomes, self.blocked, self.tickets):
             close = getattr(store, "close", None)
             if close is not None:
                 close()
@@ -84,14 +89,30 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher["outcomes"] = stores.outcomes
     dispatcher["blocked"] = stores.blocked
     dispatcher["settings"] = settings
+    handoff = None
+    if settings.support_chat_id is not None:
+        handoff = Handoff(store=stores.tickets, support_chat_id=settings.support_chat_id, blocked=stores.blocked,
+                          hours=parse_hours(settings.support_hours))
+    dispatcher["handoff"] = handoff
     throttling = Throttling(rate=settings.throttle_rate, burst=settings.throttle_burst)
     dispatcher.message.outer_middleware(throttling)
     dispatcher.edited_message.outer_middleware(throttling)
     dispatcher.callback_query.outer_middleware(throttling)
-    dispatcher.include_routers(admin.create_router(settings.admin_ids), merchant.create_router(),
-                               errors.create_router())
+    if settings.support_chat_id is not None:
+        dispatcher.include_router(support.create_router(settings.support_chat_id))
+    dispatcher.include_routers(admin.create_router(settings.admin_ids), case.create_router(),
+                               merchant.create_router(), errors.create_router())
     dispatcher.startup.register(_register_commands)
+    dispatcher.startup.register(_resume_relays)
     return dispatcher
+
+
+async def _resume_relays(bot: Bot, handoff: Handoff | None, dialogs: DialogHolder) -> None:
+    """Relays written down but not delivered before the last stop are sent now."""
+    if handoff is not None:
+        resent = await handoff.resume(bot, dialogs.dialog.content)
+        if resent:
+            log.info("resent %d relays left pending by the last run", resent)
 
 
 async def _register_commands(bot: Bot, settings: Settings) -> None:

@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr = Field(description="the token @BotFather gave you")
     telegram_api_base: str | None = Field(default=None, description="a self-hosted Bot API server, e.g. http://127.0.0.1:8081")
     admin_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=(), description="comma-separated Telegram user ids")
-    support_chat_id: int | None = None
+    support_chat_id: int | None = Field(default=None, description="the support supergroup; unset: no handoff, merchants are told how to reach support")
+    support_hours: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
+                                      description="e.g. 09:00-21:00 China time; outside them merchants are told when to expect a reply")
     data_dir: Path = Path("data")
     redis_url: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, description="shared secret for several webhook workers; random per start if unset")

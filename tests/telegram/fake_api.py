@@ -43,8 +43,15 @@ class FakeBotAPI:
     sent: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     """(chat_id, message_id) -> the message as the bot last left it (text, keyboard)."""
 
+    forums: set[int] = field(default_factory=set)
+    """Chats that are forum supergroups (createForumTopic works there)."""
+    deleted_topics: set[int] = field(default_factory=set)
+    received: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    """(chat_id, message_id) -> messages users sent (what copyMessage copies from)."""
+
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
+        self._topic_ids = itertools.count(500)
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
@@ -105,6 +112,10 @@ class FakeBotAPI:
             return web.json_response(body, status=fault.status)
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        refusal = self._refusal(method, params)
+        if refusal is not None:
+            self.calls.append(Call(method + "!refused", params))
+            return web.json_response({"ok": False, "error_code": 400, "description": refusal}, status=400)
         self.calls.append(Call(method, params))
         self._new_call.set()
         return web.json_response({"ok": True, "result": self._result(method, params)})
@@ -120,12 +131,38 @@ class FakeBotAPI:
                 pass
         return [u for u in self._updates if u["update_id"] >= offset][: int(params.get("limit") or 100)]
 
+    def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
+        """What the real API answers 400 to: topics in non-forums, deleted topics."""
+        if method == "createForumTopic" and int(params["chat_id"]) not in self.forums:
+            return "Bad Request: the chat is not a forum"
+        thread = params.get("message_thread_id")
+        if thread is not None and int(thread) in self.deleted_topics:
+            return "Bad Request: message thread not found"
+        return None
+
     def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "createForumTopic":
+            return {"message_thread_id": next(self._topic_ids), "name": params["name"], "icon_color": 7322096}
+        if method == "copyMessage":
+            source = (self.received.get((int(params["from_chat_id"]), int(params["message_id"])))
+                      or self.sent.get((int(params["from_chat_id"]), int(params["message_id"]))) or {})
+            chat_id = int(params["chat_id"])
+            copy = self._message(chat_id, next(self._message_ids), {"text": source.get("text", "")})
+            for key in ("photo", "voice", "document", "caption"):
+                if key in source:
+                    copy[key] = source[key]
+            if params.get("message_thread_id"):
+                copy["message_thread_id"] = int(params["message_thread_id"])
+            copy["copied_from"] = [int(params["from_chat_id"]), int(params["message_id"])]
+            self.sent[(chat_id, copy["message_id"])] = copy
+            return {"message_id": copy["message_id"]}
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "posbot", "username": BOT_USERNAME}
         if method == "sendMessage":
             chat_id = int(params["chat_id"])
             message = self._message(chat_id, next(self._message_ids), params)
+            if params.get("message_thread_id"):
+                message["message_thread_id"] = int(params["message_thread_id"])
             self.sent[(chat_id, message["message_id"])] = message
             return message
         if method == "editMessageText":
@@ -148,27 +185,39 @@ class FakeBotAPI:
 
     def push(self, update: dict[str, Any]) -> int:
         update = {"update_id": next(self._update_ids), **update}
+        message = update.get("message") or update.get("edited_message")
+        if message is not None:
+            self.received[(message["chat"]["id"], message["message_id"])] = message
         self._updates.append(update)
         self._new_update.set()
         return update["update_id"]
 
     def text(self, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private",
-             reply_to_bot: bool = False) -> int:
+             reply_to_bot: bool = False, thread_id: int | None = None, reply_to: int | None = None) -> int:
         message = self._incoming(user_id, chat_id, chat_type)
         message["text"] = text
+        if thread_id is not None:
+            message.update(message_thread_id=thread_id, is_topic_message=True)
+        if reply_to is not None:
+            message["reply_to_message"] = self.sent[(message["chat"]["id"], reply_to)]
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         if reply_to_bot:
             message["reply_to_message"] = self._message(message["chat"]["id"], 1, {"text": "earlier"})
         return self.push({"message": message})
 
-    def edited(self, user_id: int, text: str) -> int:
+    def edited(self, user_id: int, text: str, *, message_id: int | None = None) -> int:
         message = self._incoming(user_id, None, "private")
         message.update(text=text, edit_date=int(time.time()))
+        if message_id is not None:
+            message["message_id"] = message_id
         return self.push({"edited_message": message})
 
-    def media(self, user_id: int, kind: str) -> int:
-        message = self._incoming(user_id, None, "private")
+    def media(self, user_id: int, kind: str, *, chat_id: int | None = None, chat_type: str = "private",
+              thread_id: int | None = None) -> int:
+        message = self._incoming(user_id, chat_id, chat_type)
+        if thread_id is not None:
+            message.update(message_thread_id=thread_id, is_topic_message=True)
         payloads = {
             "photo": {"photo": [{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]},
             "voice": {"voice": {"file_id": "v1", "file_unique_id": "u2", "duration": 3}},

@@ -11,12 +11,16 @@ from aiogram.filters import BaseFilter, Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.core.dialog import DialogState
+from bot.core.dialog import DialogState, Turn
 from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
 from bot.storage.recipients import BlockedChats
 from bot.telegram.conversation import load_state, save_turn, send, show, think
 from bot.telegram.deps import DialogHolder
+from bot.telegram.handlers import case
+from bot.telegram.handoff import Handoff
+
+FALLBACKS_BEFORE_HANDOFF = 2
 
 HELP = Reply(kind="info", title="怎么问我", text=(
     "· 直接发屏幕上的两位应答码：51、A0、“显示03”都行\n"
@@ -50,7 +54,7 @@ async def on_start(message: Message, bot: Bot, state: FSMContext, dialogs: Dialo
                    blocked: BlockedChats) -> None:
     """Greets the merchant and offers the most common problems; leaves any flow."""
     blocked.clear(message.chat.id)
-    await state.update_data(dialog=DialogState().to_dict())
+    await state.update_data({"dialog": DialogState().to_dict(), case.PENDING: None})
     await send(bot, message.chat.id, dialogs.dialog.welcome(), thread_id=message.message_thread_id)
 
 
@@ -69,29 +73,64 @@ async def on_cancel(message: Message, bot: Bot, state: FSMContext, dialogs: Dial
 
 
 async def on_question(message: Message, bot: Bot, state: FSMContext, question: str, dialogs: DialogHolder,
-                      outcomes: OutcomeLog, blocked: BlockedChats) -> None:
-    """A typed question (or an edited one): answer, ask which one, or admit not knowing."""
+                      outcomes: OutcomeLog, blocked: BlockedChats, handoff: Handoff | None = None) -> None:
+    """A typed question (or an edited one): answer, ask which one, or admit not knowing; with a
+    support group, a request for a human (or two misunderstandings in a row) offers the handoff."""
     blocked.clear(message.chat.id)
+    private = message.chat.type == ChatType.PRIVATE
+    if handoff is not None and private and message.from_user is not None:
+        if (await state.get_data()).get(case.PENDING):
+            await case.open_case(bot, message.from_user, message.chat.id, state, handoff, dialogs, detail=question)
+            return
+        if case.wants_human(question):
+            await case.offer(bot, message.chat.id, state, "words")
+            return
     dialog = dialogs.dialog
     turn = await think(bot, message.chat.id, dialog.on_text, question, await load_state(state))
     await save_turn(state, turn, outcomes, message.from_user.id if message.from_user else message.chat.id)
+    if handoff is not None and private and turn.state.fallbacks >= FALLBACKS_BEFORE_HANDOFF:
+        await case.offer(bot, message.chat.id, state, "fallbacks", opening="抱歉，我还是没看懂。")
+        return
     await send(bot, message.chat.id, turn.reply, thread_id=message.message_thread_id)
 
 
 async def on_choice(callback: CallbackQuery, bot: Bot, state: FSMContext, dialogs: DialogHolder,
-                    outcomes: OutcomeLog) -> None:
+                    outcomes: OutcomeLog, handoff: Handoff | None = None) -> None:
     """A tapped button: the next step, an answer or a script. Stale buttons raise StaleChoice,
-    which the errors handler turns into a fresh menu."""
+    which the errors handler turns into a fresh menu. 转人工, a flow ending in escalate and
+    "not helped" offer the handoff when a support group is set."""
     turn = dialogs.dialog.on_action(callback.data or "", await load_state(state))
     await callback.answer()
+    await state.update_data({case.PENDING: None})
     await save_turn(state, turn, outcomes, callback.from_user.id)
     chat_id = callback.message.chat.id if callback.message else callback.from_user.id
     message = callback.message if isinstance(callback.message, Message) else None
+    trigger = _handoff_trigger(turn)
+    if handoff is not None and trigger is not None and callback.message is not None \
+            and callback.message.chat.type == ChatType.PRIVATE:
+        await case.offer(bot, chat_id, state, trigger, edit=message)
+        return
     await show(bot, message, chat_id, turn.reply)
 
 
-async def on_unsupported(message: Message, bot: Bot) -> None:
-    """Photos, voice, stickers, documents, locations …: say what works instead of staying silent."""
+def _handoff_trigger(turn: Turn) -> str | None:
+    if any(e.kind == "ended" and e.end == "escalate" for e in turn.events):
+        return "escalate"
+    if any(e.kind == "feedback" and e.helped is False for e in turn.events):
+        return "not_helped"
+    if turn.reply.kind == "human":
+        return "button"
+    return None
+
+
+async def on_unsupported(message: Message, bot: Bot, state: FSMContext, handoff: Handoff | None = None) -> None:
+    """Photos, voice, stickers, documents, locations …: say what works instead of staying silent;
+    with a support group, a photo or voice note can go to a human along with the case."""
+    if handoff is not None and message.chat.type == ChatType.PRIVATE and any(
+            getattr(message, kind, None) for kind in case.HANDED_OVER_MEDIA):
+        await case.offer(bot, message.chat.id, state, "media", media=message,
+                         opening="我现在只能看懂文字，这个我可以转给人工客服看。")
+        return
     await send(bot, message.chat.id, UNSUPPORTED, thread_id=message.message_thread_id)
 
 

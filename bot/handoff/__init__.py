@@ -1,0 +1,1 @@
+"""Handing hard cases to human support: tickets and relay bookkeeping behind a small interface."""

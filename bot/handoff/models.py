@@ -1,0 +1,87 @@
+"""Tickets as values. Every text here has had card numbers masked before it was stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+
+class Status(str, Enum):
+    OPEN = "open"
+    """Created; the context card is (being) posted."""
+    WAITING_SUPPORT = "waiting_support"
+    """The merchant wrote last; staff owe a reply."""
+    WAITING_MERCHANT = "waiting_merchant"
+    """Staff replied; the merchant owes a reply."""
+    CLOSED = "closed"
+
+    @property
+    def icon(self) -> str:
+        return {"open": "🆕", "waiting_support": "🟡", "waiting_merchant": "🟢", "closed": "✅"}[self.value]
+
+
+Author = Literal["merchant", "staff", "bot", "note"]
+Direction = Literal["to_support", "to_merchant"]
+
+
+@dataclass(frozen=True)
+class Merchant:
+    user_id: int
+    chat_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    """What the bot understood before the handoff, shown on the context card."""
+
+    trigger: str
+    """button | command | words | escalate | not_helped | fallbacks | media"""
+    intent: str | None = None
+    code: str | None = None
+    score: float | None = None
+    flow_path: tuple[str, ...] = ()
+    last_messages: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    merchant: Merchant
+    status: Status
+    context: CaseContext
+    topic_id: int | None
+    """Forum topic (message_thread_id) in the support group, or None before it exists."""
+    header_message_id: int | None
+    """Non-forum groups: the header message replies are threaded on."""
+    created_at: float
+    updated_at: float
+    rating: int | None = None
+    """1 = 👍, 0 = 👎, None = not rated."""
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    at: float
+    author: Author
+    text: str
+    media: str | None = None
+    """photo | document | voice | … when the message carried one."""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A relay written down before it is attempted, so a restart does not lose it."""
+
+    id: int
+    ticket_id: int
+    direction: Direction
+    source_chat: int
+    source_message: int
+    attempts: int
+    last_error: str
+    text: str = ""
+    """The message's text or caption, masked: a card number in it must not be copied verbatim."""
+    media: str | None = None

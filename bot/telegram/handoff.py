@@ -1,0 +1,288 @@
+"""Cases handed to human support: one forum topic per merchant, messages relayed both ways.
+
+Every relay is written to the store's outbox before it is attempted and marked delivered after, so a
+restart in between resends it; Telegram errors are retried by the request middleware, and a message
+that finally cannot be delivered is reported in the topic instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from datetime import datetime, time, timedelta, timezone
+from html import escape
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.core.loader import Content
+from bot.core.slots import mask_card_numbers
+from bot.handoff.models import Author, CaseContext, Merchant, Status, Ticket
+from bot.handoff.store import TicketStore
+from bot.storage.recipients import BlockedChats
+
+log = logging.getLogger(__name__)
+
+CHINA = timezone(timedelta(hours=8))
+TOPIC_NAME_LIMIT = 128
+RATE = "rate"
+"""Callback data prefix of the 👍/👎 buttons after a ticket is closed: rate:TICKET:1|0."""
+
+
+def parse_hours(value: str | None) -> tuple[time, time] | None:
+    """"09:00-21:00" (China time) -> (start, end); None means always staffed."""
+    if not value:
+        return None
+    start, _, end = value.partition("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+
+class Handoff:
+    def __init__(self, *, store: TicketStore, support_chat_id: int, blocked: BlockedChats,
+                 hours: tuple[time, time] | None = None) -> None:
+        self.store = store
+        self.support_chat_id = support_chat_id
+        self.blocked = blocked
+        self.hours = hours
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    # ---- merchant side ---------------------------------------------------------------------
+
+    def staffed(self, now: datetime | None = None) -> bool:
+        if self.hours is None:
+            return True
+        current = (now or datetime.now(CHINA)).astimezone(CHINA).time()
+        start, end = self.hours
+        return start <= current < end if start <= end else (current >= start or current < end)
+
+    def waiting_note(self) -> str:
+        if self.staffed() or self.hours is None:
+            return "客服看到后会直接在这里回复你，请留意消息。"
+        start, end = self.hours
+        return (f"现在不在客服工作时间（{start:%H:%M}–{end:%H:%M}），你的问题已经排队，"
+                f"客服上班后会第一时间回复你。")
+
+    async def open(self, bot: Bot, merchant: Merchant, context: CaseContext, content: Content) -> Ticket:
+        """Open (or continue) the merchant's case; two quick calls never create two topics."""
+        lock = self._locks.setdefault(merchant.user_id, asyncio.Lock())
+        async with lock:
+            ticket, created = await asyncio.to_thread(self.store.open_ticket, merchant, context)
+            if created:
+                await asyncio.to_thread(self.store.add_transcript, ticket.id, "bot",
+                                        f"转人工（{context.trigger}）{context.detail}".strip())
+            if ticket.topic_id is None and ticket.header_message_id is None:
+                ticket = await self._create_topic(bot, ticket, content)
+            return ticket
+
+    async def relay_to_support(self, bot: Bot, ticket: Ticket, message: Message, content: Content) -> None:
+        await self.relay_by_id(bot, ticket, message.chat.id, message.message_id, content,
+                               text=_text_of(message), media=_media_of(message))
+
+    async def relay_by_id(self, bot: Bot, ticket: Ticket, chat_id: int, message_id: int, content: Content, *,
+                          text: str = "", media: str | None = None) -> None:
+        """A merchant's message, known by id only (the photo that triggered the handoff)."""
+        item = await asyncio.to_thread(partial(self.store.enqueue, ticket.id, "to_support", chat_id, message_id,
+                                               text=text, media=media))
+        await self._deliver_to_support(bot, ticket, item, chat_id, message_id, content, text=text, media=media)
+
+    async def relay_to_merchant(self, bot: Bot, ticket: Ticket, message: Message) -> None:
+        item = await asyncio.to_thread(partial(self.store.enqueue, ticket.id, "to_merchant", message.chat.id,
+                                               message.message_id, text=_text_of(message), media=_media_of(message)))
+        await self._deliver_to_merchant(bot, ticket, item, message.chat.id, message.message_id,
+                                        text=_text_of(message), media=_media_of(message))
+
+    # ---- staff side --------------------------------------------------------------------------
+
+    async def close(self, bot: Bot, ticket: Ticket) -> Ticket:
+        ticket = await self.set_status(bot, ticket, Status.CLOSED)
+        keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text="👍 满意", callback_data=f"{RATE}:{ticket.id}:1"),
+            InlineKeyboardButton(text="👎 不满意", callback_data=f"{RATE}:{ticket.id}:0")]])
+        try:
+            await bot.send_message(ticket.merchant.chat_id, "客服已结束本次会话。这次的服务你满意吗？",
+                                   reply_markup=keyboard)
+        except TelegramAPIError as error:
+            await self.notice(bot, ticket, f"⚠️ 没能通知商户会话已结束：{error.message}")
+        return ticket
+
+    async def reopen(self, bot: Bot, ticket: Ticket) -> Ticket:
+        active = await asyncio.to_thread(self.store.open_for, ticket.merchant.user_id)
+        if active is not None and active.id != ticket.id:
+            await self.notice(bot, ticket, f"商户已有进行中的工单 #{active.id}。")
+            return active
+        ticket = await self.set_status(bot, ticket, Status.WAITING_MERCHANT)
+        try:
+            await bot.send_message(ticket.merchant.chat_id, "客服重新打开了你的问题，可以直接在这里继续说。")
+        except TelegramAPIError as error:
+            await self.notice(bot, ticket, f"⚠️ 没能通知商户：{error.message}")
+        return ticket
+
+    async def set_status(self, bot: Bot, ticket: Ticket, status: Status) -> Ticket:
+        ticket = await asyncio.to_thread(self.store.set_status, ticket.id, status)
+        if ticket.topic_id is not None:
+            try:
+                await bot.edit_forum_topic(self.support_chat_id, ticket.topic_id, name=topic_name(ticket))
+            except TelegramAPIError as error:
+                log.info("could not rename topic of ticket %s: %s", ticket.id, error.message)
+        return ticket
+
+    async def notice(self, bot: Bot, ticket: Ticket, text: str) -> None:
+        """A line for staff in the ticket's topic (never relayed to the merchant)."""
+        try:
+            await bot.send_message(self.support_chat_id, escape(text, quote=False), **self._where(ticket))
+        except TelegramAPIError as error:
+            log.warning("could not post a notice for ticket %s: %s", ticket.id, error.message)
+
+    async def resume(self, bot: Bot, content: Content) -> int:
+        """Resend relays that were written down but not delivered before a restart."""
+        items = await asyncio.to_thread(self.store.pending)
+        for item in items:
+            ticket = await asyncio.to_thread(self.store.get, item.ticket_id)
+            if ticket is None:
+                continue
+            if item.direction == "to_support":
+                await self._deliver_to_support(bot, ticket, item.id, item.source_chat, item.source_message, content,
+                                               text=item.text, media=item.media)
+            else:
+                await self._deliver_to_merchant(bot, ticket, item.id, item.source_chat, item.source_message,
+                                                text=item.text, media=item.media)
+        return len(items)
+
+    # ---- delivery ----------------------------------------------------------------------------
+
+    def _where(self, ticket: Ticket) -> dict[str, int]:
+        if ticket.topic_id is not None:
+            return {"message_thread_id": ticket.topic_id}
+        if ticket.header_message_id is not None:
+            return {"reply_to_message_id": ticket.header_message_id}
+        return {}
+
+    async def _create_topic(self, bot: Bot, ticket: Ticket, content: Content) -> Ticket:
+        """A forum topic with the context card as its first message; a header message in groups
+        that are not forums."""
+        card = context_card(ticket, await asyncio.to_thread(self.store.transcript, ticket.id, 10), content)
+        try:
+            topic = await bot.create_forum_topic(self.support_chat_id, topic_name(ticket))
+        except TelegramBadRequest as error:
+            log.info("support group is not a forum (%s); threading on a header message", error.message)
+            header = await bot.send_message(self.support_chat_id, card)
+            return await asyncio.to_thread(self.store.set_topic, ticket.id, None, header.message_id)
+        ticket = await asyncio.to_thread(self.store.set_topic, ticket.id, topic.message_thread_id, None)
+        await bot.send_message(self.support_chat_id, card, message_thread_id=topic.message_thread_id)
+        return ticket
+
+    async def _deliver_to_support(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int,
+                                  content: Content, *, text: str, media: str | None) -> None:
+        for attempt in (1, 2):
+            try:
+                copy = await self._copy(bot, self.support_chat_id, chat, message_id, text, media,
+                                        self._where(ticket))
+                break
+            except TelegramBadRequest as error:
+                if attempt == 1 and _topic_gone(error):  # staff deleted the topic: a new one, then resend
+                    log.info("topic of ticket %s is gone; creating a new one", ticket.id)
+                    ticket = await asyncio.to_thread(self.store.set_topic, ticket.id, None, None)
+                    ticket = await self._create_topic(bot, ticket, content)
+                    continue
+                await asyncio.to_thread(self.store.attempt_failed, item, error.message, give_up=True)
+                log.warning("relay to support failed for ticket %s: %s", ticket.id, error.message)
+                return
+            except TelegramAPIError as error:
+                await asyncio.to_thread(self.store.attempt_failed, item, error.message, give_up=False)
+                log.warning("relay to support failed for ticket %s: %s (kept for retry)", ticket.id, error.message)
+                return
+        await asyncio.to_thread(self._recorded, ticket, item, chat, message_id, self.support_chat_id,
+                                copy.message_id, "merchant", text, media)
+        if ticket.status is not Status.WAITING_SUPPORT:
+            await self.set_status(bot, ticket, Status.WAITING_SUPPORT)
+
+    async def _deliver_to_merchant(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int, *,
+                                   text: str, media: str | None) -> None:
+        target = ticket.merchant.chat_id
+        if await asyncio.to_thread(self.blocked.is_blocked, target):
+            await asyncio.to_thread(self.store.attempt_failed, item, "merchant blocked the bot", give_up=True)
+            await self.notice(bot, ticket, "⚠️ 未送达：商户已屏蔽机器人。")
+            return
+        try:
+            copy = await self._copy(bot, target, chat, message_id, text, media, {})
+        except TelegramAPIError as error:
+            await asyncio.to_thread(self.store.attempt_failed, item, error.message, give_up=True)
+            await self.notice(bot, ticket, f"⚠️ 这条消息没能送达商户：{error.message}")
+            return
+        await asyncio.to_thread(self._recorded, ticket, item, chat, message_id, target, copy.message_id,
+                                "staff", text, media)
+        if ticket.status is not Status.WAITING_MERCHANT:
+            await self.set_status(bot, ticket, Status.WAITING_MERCHANT)
+
+    @staticmethod
+    async def _copy(bot: Bot, target: int, chat: int, message_id: int, text: str, media: str | None,
+                    where: dict[str, int]):
+        """copyMessage, except that a card number never crosses over: text holding one is sent
+        masked instead, and a caption holding one is replaced by its masked form."""
+        masked = mask_card_numbers(text)
+        if masked == text:
+            return await bot.copy_message(target, chat, message_id, **where)
+        if media is None:
+            return await bot.send_message(target, escape(masked, quote=False), **where)
+        return await bot.copy_message(target, chat, message_id, caption=escape(masked, quote=False), **where)
+
+    def _recorded(self, ticket: Ticket, item: int, chat: int, message_id: int, copy_chat: int, copy_id: int,
+                  author: Author, text: str, media: str | None) -> None:
+        self.store.link(ticket.id, chat, message_id, copy_chat, copy_id)
+        self.store.add_transcript(ticket.id, author, mask_card_numbers(text), media)
+        self.store.delivered(item)
+
+
+def topic_name(ticket: Ticket) -> str:
+    what = ticket.context.code or ticket.context.intent or "人工"
+    return f"{ticket.status.icon} {ticket.merchant.name} · {what} · #{ticket.id}"[:TOPIC_NAME_LIMIT]
+
+
+def context_card(ticket: Ticket, transcript, content: Content) -> str:
+    """The first message of a case: who, what the bot understood, what was tried, what they said."""
+    context = ticket.context
+    lines = [f"<b>工单 #{ticket.id}</b> {ticket.status.icon}",
+             f"商户：{escape(ticket.merchant.name, quote=False)}（id {ticket.merchant.user_id}）",
+             f"转人工原因：{TRIGGERS.get(context.trigger, context.trigger)}"]
+    if context.intent:
+        intent = content.by_id.get(context.intent)
+        title = escape(intent.title, quote=False) if intent is not None else context.intent
+        score = f"，匹配度 {context.score:.2f}" if context.score is not None else ""
+        lines.append(f"机器人理解：{title}（{context.intent}{score}）")
+    if context.flow_path:
+        steps = []
+        for position in context.flow_path:
+            flow_id, _, step_id = position.partition("/")
+            flow = content.flows_by_id.get(flow_id)
+            step = flow.step(step_id) if flow is not None else None
+            steps.append(escape(step.text[:40], quote=False) if step is not None else position)
+        lines.append("已试过的排查步骤：\n" + "\n".join(f"  {n}. {s}" for n, s in enumerate(steps, 1)))
+    if context.detail:
+        lines.append(f"商户补充：{escape(context.detail, quote=False)}")
+    if context.last_messages:
+        lines.append("商户最近说的：\n" + "\n".join(f"  · {escape(m, quote=False)}" for m in context.last_messages))
+    lines.append("在本话题里直接回复即转给商户。命令：/close 结束  /reopen 重开  /note 内部备注  /info 工单信息")
+    return "\n".join(lines)
+
+
+TRIGGERS = {"button": "商户点了“转人工”", "command": "商户发了 /human", "words": "商户要求人工/客服/投诉",
+            "escalate": "排查流程走到“转人工”", "not_helped": "排查后仍未解决", "fallbacks": "连续两次没看懂商户的问题",
+            "media": "商户发来图片/语音"}
+
+
+def _topic_gone(error: TelegramBadRequest) -> bool:
+    message = error.message.lower()
+    return "thread not found" in message or "topic_deleted" in message or "topic not found" in message
+
+
+def _text_of(message: Message) -> str:
+    return message.text or message.caption or ""
+
+
+def _media_of(message: Message) -> str | None:
+    for kind in ("photo", "video", "voice", "audio", "document", "sticker", "video_note", "location"):
+        if getattr(message, kind, None):
+            return kind
+    return None
