@@ -107,12 +107,21 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     return dispatcher
 
 
-async def _resume_relays(bot: Bot, handoff: Handoff | None, dialogs: DialogHolder) -> None:
-    """Relays written down but not delivered before the last stop are sent now."""
-    if handoff is not None:
-        resent = await handoff.resume(bot, dialogs.dialog.content)
-        if resent:
-            log.info("resent %d relays left pending by the last run", resent)
+async def _resume_relays(bot: Bot, handoff: Handoff | None, dialogs: DialogHolder,
+                         dispatcher: Dispatcher) -> None:
+    """Relays written down but not delivered before the last stop are sent now, and later ones that
+    fail for a passing reason are retried in the background."""
+    if handoff is None:
+        return
+    resent = await handoff.resume(bot, dialogs.dialog.content)
+    if resent:
+        log.info("resent %d relays left pending by the last run", resent)
+    retrying = asyncio.create_task(handoff.keep_retrying(bot, lambda: dialogs.dialog.content))
+
+    async def stop_retrying() -> None:
+        retrying.cancel()
+
+    dispatcher.shutdown.register(stop_retrying)
 
 
 async def _register_commands(bot: Bot, settings: Settings) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from functools import partial
 from datetime import datetime, time, timedelta, timezone
+from typing import Callable
 from html import escape
 
 from aiogram import Bot
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
 TOPIC_NAME_LIMIT = 128
+RETRY_EVERY = 60.0
+"""Seconds between background retries of relays that failed for a passing reason (429, 5xx, network)."""
 RATE = "rate"
 """Callback data prefix of the 👍/👎 buttons after a ticket is closed: rate:TICKET:1|0."""
 
@@ -68,12 +71,14 @@ class Handoff:
         """Open (or continue) the merchant's case; two quick calls never create two topics."""
         lock = self._locks.setdefault(merchant.user_id, asyncio.Lock())
         async with lock:
+            previous = await asyncio.to_thread(self.store.latest_for, merchant.user_id)
             ticket, created = await asyncio.to_thread(self.store.open_ticket, merchant, context)
             if created:
                 await asyncio.to_thread(self.store.add_transcript, ticket.id, "bot",
                                         f"转人工（{context.trigger}）{context.detail}".strip())
             if ticket.topic_id is None and ticket.header_message_id is None:
-                ticket = await self._create_topic(bot, ticket, content)
+                reuse = previous.topic_id if previous is not None and previous.id != ticket.id else None
+                ticket = await self._create_topic(bot, ticket, content, reuse=reuse)
             return ticket
 
     async def relay_to_support(self, bot: Bot, ticket: Ticket, message: Message, content: Content) -> None:
@@ -135,6 +140,15 @@ class Handoff:
         except TelegramAPIError as error:
             log.warning("could not post a notice for ticket %s: %s", ticket.id, error.message)
 
+    async def keep_retrying(self, bot: Bot, content: Callable[[], Content], every: float = RETRY_EVERY) -> None:
+        """Relays that failed for a passing reason are retried in the background until delivered."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.resume(bot, content())
+            except TelegramAPIError as error:
+                log.warning("retrying pending relays failed: %s", error.message)
+
     async def resume(self, bot: Bot, content: Content) -> int:
         """Resend relays that were written down but not delivered before a restart."""
         items = await asyncio.to_thread(self.store.pending)
@@ -159,10 +173,19 @@ class Handoff:
             return {"reply_to_message_id": ticket.header_message_id}
         return {}
 
-    async def _create_topic(self, bot: Bot, ticket: Ticket, content: Content) -> Ticket:
-        """A forum topic with the context card as its first message; a header message in groups
-        that are not forums."""
+    async def _create_topic(self, bot: Bot, ticket: Ticket, content: Content, *, reuse: int | None = None) -> Ticket:
+        """A forum topic with the context card as its first message (the merchant's earlier topic,
+        when there is one: one topic per merchant); a header message in groups that are not forums."""
         card = context_card(ticket, await asyncio.to_thread(self.store.transcript, ticket.id, 10), content)
+        if reuse is not None:
+            try:
+                await bot.send_message(self.support_chat_id, card, message_thread_id=reuse)
+            except TelegramBadRequest as error:
+                log.info("earlier topic %s of ticket %s is gone (%s); creating a new one", reuse, ticket.id,
+                         error.message)
+            else:
+                ticket = await asyncio.to_thread(self.store.set_topic, ticket.id, reuse, None)
+                return await self.set_status(bot, ticket, ticket.status)
         try:
             topic = await bot.create_forum_topic(self.support_chat_id, topic_name(ticket))
         except TelegramBadRequest as error:

@@ -296,3 +296,17 @@ async def test_outside_support_hours_the_merchant_is_told_when(api: FakeBotAPI, 
         await api.wait_for(lambda: api.of("createForumTopic"))  # the case is queued in the group anyway
     finally:
         await bot.stop()
+
+
+async def test_a_merchant_keeps_one_topic_across_cases(support_bot: RunningBot, api: FakeBotAPI) -> None:
+    topic = await open_by_button(api)
+    api.text(STAFF, "/close", chat_id=SUPPORT, chat_type="supergroup", thread_id=topic)
+    await api.wait_for(lambda: [c for c in api.of("sendMessage", MERCHANT) if "满意吗" in c.params["text"]])
+    api.text(MERCHANT, "/human")
+    await api.wait_for(lambda: [c for c in api.of("sendMessage", MERCHANT) if "补充一句" in c.params.get("text", "")])
+    api.text(MERCHANT, "又坏了")
+    await api.wait_for(lambda: [c for c in api.of("sendMessage", MERCHANT) if "工单 #2" in c.params["text"]])
+    assert len(api.of("createForumTopic")) == 1
+    card = [c for c in api.of("sendMessage", SUPPORT) if "工单 #2" in c.params["text"]][0]
+    assert int(card.params["message_thread_id"]) == topic
+    assert support_bot.stores.tickets.by_topic(topic).id == 2
