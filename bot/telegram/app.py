@@ -94,7 +94,8 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
         handoff = Handoff(store=stores.tickets, support_chat_id=settings.support_chat_id, blocked=stores.blocked,
                           hours=parse_hours(settings.support_hours))
     dispatcher["handoff"] = handoff
-    throttling = Throttling(rate=settings.throttle_rate, burst=settings.throttle_burst)
+    exempt = frozenset({settings.support_chat_id}) if settings.support_chat_id is not None else frozenset()
+    throttling = Throttling(rate=settings.throttle_rate, burst=settings.throttle_burst, exempt_chats=exempt)
     dispatcher.message.outer_middleware(throttling)
     dispatcher.edited_message.outer_middleware(throttling)
     dispatcher.callback_query.outer_middleware(throttling)

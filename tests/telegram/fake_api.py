@@ -206,8 +206,11 @@ class FakeBotAPI:
             message["reply_to_message"] = self._message(message["chat"]["id"], 1, {"text": "earlier"})
         return self.push({"message": message})
 
-    def edited(self, user_id: int, text: str, *, message_id: int | None = None) -> int:
-        message = self._incoming(user_id, None, "private")
+    def edited(self, user_id: int, text: str, *, message_id: int | None = None, chat_id: int | None = None,
+               chat_type: str = "private", thread_id: int | None = None) -> int:
+        message = self._incoming(user_id, chat_id, chat_type)
+        if thread_id is not None:
+            message.update(message_thread_id=thread_id, is_topic_message=True)
         message.update(text=text, edit_date=int(time.time()))
         if message_id is not None:
             message["message_id"] = message_id

@@ -310,3 +310,15 @@ async def test_a_merchant_keeps_one_topic_across_cases(support_bot: RunningBot, 
     card = [c for c in api.of("sendMessage", SUPPORT) if "工单 #2" in c.params["text"]][0]
     assert int(card.params["message_thread_id"]) == topic
     assert support_bot.stores.tickets.by_topic(topic).id == 2
+
+
+async def test_staff_edits_reach_the_merchant_and_staff_are_never_throttled(support_bot: RunningBot,
+                                                                              api: FakeBotAPI) -> None:
+    topic = await open_by_button(api)
+    for n in range(12):  # more than a merchant's burst
+        api.text(STAFF, f"第{n}条说明", chat_id=SUPPORT, chat_type="supergroup", thread_id=topic)
+    await api.wait_for(lambda: len([c for c in api.of("copyMessage") if int(c.params["chat_id"]) == MERCHANT]) == 12)
+    assert not [c for c in api.of("sendMessage", SUPPORT) if "消息有点多" in c.params["text"]]
+    first = min(m for c, m in api.received if c == SUPPORT and api.received[(c, m)].get("text") == "第0条说明")
+    api.edited(STAFF, "第0条说明（已更正）", message_id=first, chat_id=SUPPORT, chat_type="supergroup", thread_id=topic)
+    await api.wait_for(lambda: [c for c in api.of("editMessageText", MERCHANT) if "已更正" in c.params["text"]])

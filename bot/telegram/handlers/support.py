@@ -10,9 +10,11 @@ import time
 from html import escape
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.core.slots import mask_card_numbers
 from bot.handoff.models import Ticket
 from bot.telegram.deps import DialogHolder
 from bot.telegram.handoff import Handoff
@@ -95,6 +97,19 @@ async def on_staff_message(message: Message, bot: Bot, handoff: Handoff) -> None
         await handoff.relay_to_merchant(bot, ticket, message)
 
 
+async def on_staff_edit(message: Message, bot: Bot, handoff: Handoff) -> None:
+    """Staff corrected a message: correct the merchant's copy too (text only)."""
+    copy = await asyncio.to_thread(handoff.store.counterpart, message.chat.id, message.message_id)
+    if copy is not None and message.text and not message.text.startswith("/"):
+        try:
+            await bot.edit_message_text(text=escape(mask_card_numbers(message.text), quote=False), chat_id=copy[0],
+                                        message_id=copy[1])
+        except TelegramAPIError as error:
+            ticket = await ticket_of(message, handoff)
+            if ticket is not None:
+                await handoff.notice(bot, ticket, f"⚠️ 商户那边的消息没能同步修改：{error.message}")
+
+
 async def _ticket_or_hint(message: Message, bot: Bot, handoff: Handoff) -> Ticket | None:
     ticket = await ticket_of(message, handoff)
     if ticket is None:
@@ -122,6 +137,7 @@ def create_router(support_chat_id: int) -> Router:
     router.message.register(on_info, Command("info"))
     router.message.register(on_staff_message, RELAYED_CONTENT)
     router.message.register(_ignore)  # service messages (topic created, members joined …)
+    router.edited_message.register(on_staff_edit, F.text)
     router.edited_message.register(_ignore)
     return router
 
