@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="start the Telegram bot: long polling, or a webhook with --webhook URL")
     run.add_argument("--webhook", metavar="URL", help="public https URL Telegram should post updates to")
+    run.add_argument("--watch", action="store_true", help="reload intents/ and knowledge/ whenever a file changes")
     run.set_defaults(run=_run)
 
     match = commands.add_parser("match", help="show how a question is understood")
@@ -92,7 +93,8 @@ def _run(args: argparse.Namespace) -> int:
     dialog = Dialog(_engine(args))
     from bot.telegram.app import run_polling, run_webhook
 
-    runner = run_webhook(settings, dialog, args.webhook) if args.webhook else run_polling(settings, dialog)
+    runner = (run_webhook(settings, dialog, args.webhook, watch=args.watch) if args.webhook
+              else run_polling(settings, dialog, watch=args.watch))
     asyncio.run(runner)
     return 0
 

@@ -27,7 +27,9 @@ from bot.telegram.fsm import SQLiteStorage
 from bot.handoff.store import TicketStore
 from bot.telegram.handlers import admin, case, errors, merchant, support
 from bot.telegram.handoff import Handoff, parse_hours
+from bot.telegram.conversation import send
 from bot.telegram.middlewares import RetryRequests, Throttling
+from bot.telegram.reload import Reloader, ReloadResult
 from bot.telegram.settings import Settings
 
 if TYPE_CHECKING:
@@ -85,7 +87,9 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     """The dispatcher with every router, middleware and dependency; handlers get `dialogs`,
     `outcomes`, `blocked` and `settings` by parameter name."""
     dispatcher = Dispatcher(storage=stores.fsm, events_isolation=stores.isolation)
-    dispatcher["dialogs"] = DialogHolder(dialog)
+    holder = DialogHolder(dialog)
+    dispatcher["dialogs"] = holder
+    dispatcher["reloader"] = Reloader(holder)
     dispatcher["outcomes"] = stores.outcomes
     dispatcher["blocked"] = stores.blocked
     dispatcher["settings"] = settings
@@ -145,10 +149,37 @@ async def poll(dispatcher: Dispatcher, bot: Bot, settings: Settings, *, handle_s
                                    tasks_concurrency_limit=settings.max_concurrent_updates)
 
 
-async def run_polling(settings: Settings, dialog: Dialog) -> None:
+def watch_content(dispatcher: Dispatcher, settings: Settings) -> None:
+    """posbot run --watch: reload on every change under intents/ and knowledge/; admins hear about
+    content that does not validate (with file:line), since the old content keeps running."""
+    reloader: Reloader = dispatcher["reloader"]
+
+    async def report(result: ReloadResult, bot: Bot) -> None:
+        if result.ok:
+            return
+        for admin_id in settings.admin_ids:
+            try:
+                await send(bot, admin_id, admin.result_reply(result))
+            except TelegramAPIError as error:
+                log.warning("could not tell admin %s about invalid content: %s", admin_id, error.message)
+
+    async def start(bot: Bot) -> None:
+        task = asyncio.create_task(reloader.watch(lambda result: report(result, bot)))
+
+        async def stop() -> None:
+            task.cancel()
+
+        dispatcher.shutdown.register(stop)
+
+    dispatcher.startup.register(start)
+
+
+async def run_polling(settings: Settings, dialog: Dialog, *, watch: bool = False) -> None:
     stores = Stores.open(settings)
     bot = create_bot(settings, stores)
     dispatcher = create_dispatcher(settings, stores, dialog)
+    if watch:
+        watch_content(dispatcher, settings)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         await poll(dispatcher, bot, settings)
@@ -174,12 +205,14 @@ def create_webhook_app(dispatcher: Dispatcher, bot: Bot, *, url: str, secret: st
     return app
 
 
-async def run_webhook(settings: Settings, dialog: Dialog, url: str) -> None:
+async def run_webhook(settings: Settings, dialog: Dialog, url: str, *, watch: bool = False) -> None:
     from aiohttp import web
 
     stores = Stores.open(settings)
     bot = create_bot(settings, stores)
     dispatcher = create_dispatcher(settings, stores, dialog)
+    if watch:
+        watch_content(dispatcher, settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
     runner = web.AppRunner(create_webhook_app(dispatcher, bot, url=url, secret=secret))
     await runner.setup()

@@ -26,11 +26,15 @@ class RunningBot:
         self.settings = Settings(bot_token=TOKEN, telegram_api_base=api.base, data_dir=data_dir, admin_ids=(ADMIN,),
                                  request_timeout=2.0, _env_file=None, **settings)  # type: ignore[arg-type]
         self._task: asyncio.Task | None = None
+        self.dispatcher_hooks: list = []
+        """Called with (dispatcher, settings) before polling starts, e.g. watch_content."""
 
     async def start(self) -> None:
         self.stores = Stores.open(self.settings)
         self.bot = create_bot(self.settings, self.stores)
         self.dispatcher = create_dispatcher(self.settings, self.stores, Dialog(self.engine))
+        for hook in self.dispatcher_hooks:
+            hook(self.dispatcher, self.settings)
         started = len(self.api.of("setMyCommands"))
         self._task = asyncio.create_task(poll(self.dispatcher, self.bot, self.settings, handle_signals=False,
                                               polling_timeout=1))

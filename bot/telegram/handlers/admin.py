@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import Message
@@ -9,6 +11,9 @@ from aiogram.types import Message
 from bot.core.reply import Reply
 from bot.telegram.conversation import send
 from bot.telegram.deps import DialogHolder
+from bot.telegram.reload import Reloader, ReloadResult
+
+log = logging.getLogger(__name__)
 
 async def on_version(message: Message, bot: Bot, dialogs: DialogHolder) -> None:
     """Which content is live: version and counts."""
@@ -19,12 +24,42 @@ async def on_version(message: Message, bot: Bot, dialogs: DialogHolder) -> None:
     await send(bot, message.chat.id, Reply(kind="info", title="当前内容", text=text))
 
 
-ADMIN_COMMANDS = (("version", "当前内容版本和数量"),)
+async def on_reload(message: Message, bot: Bot, reloader: Reloader) -> None:
+    """Loads intents/ and knowledge/ again; invalid content keeps the old running and says why."""
+    result = await reloader.reload()
+    await send(bot, message.chat.id, result_reply(result))
+
+
+def result_reply(result: ReloadResult) -> Reply:
+    if not result.ok:
+        return Reply(kind="info", title="新内容有错误，仍在使用旧内容",
+                     text="\n".join(result.problems[:MAX_PROBLEMS_SHOWN]) + (
+                         f"\n…共 {len(result.problems)} 处" if len(result.problems) > MAX_PROBLEMS_SHOWN else ""))
+    if not result.changed:
+        return Reply(kind="info", title="内容没有变化", text=f"当前版本 {result.version}")
+    return Reply(kind="info", title="已加载新内容", text=f"版本 {result.version}")
+
+
+async def on_refused(message: Message, bot: Bot) -> None:
+    """An admin command from someone who is not an admin: refused, and logged."""
+    user = message.from_user.id if message.from_user else None
+    log.warning("user %s tried admin command %r", user, (message.text or "").split()[0])
+    await send(bot, message.chat.id, Reply(kind="info", title="", text="这个命令只有管理员能用。"))
+
+
+ADMIN_COMMANDS = (("reload", "重新加载内容"), ("version", "当前内容版本和数量"))
+MAX_PROBLEMS_SHOWN = 30
 
 
 def create_router(admin_ids: tuple[int, ...]) -> Router:
-    """Only messages from ADMIN_IDS reach these handlers; others fall through to the merchant router."""
+    """Only messages from ADMIN_IDS reach these handlers; anyone else using an admin command is
+    refused by the second router."""
     router = Router(name="admin")
-    router.message.filter(F.from_user.id.in_(set(admin_ids)))
-    router.message.register(on_version, Command("version"))
+    admins = Router(name="admin-commands")
+    admins.message.filter(F.from_user.id.in_(set(admin_ids)))
+    admins.message.register(on_version, Command("version"))
+    admins.message.register(on_reload, Command("reload"))
+    refusals = Router(name="admin-refusals")
+    refusals.message.register(on_refused, Command(*(name for name, _ in ADMIN_COMMANDS)))
+    router.include_routers(admins, refusals)
     return router

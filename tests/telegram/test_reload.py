@@ -1,0 +1,127 @@
+"""Changing content while the bot runs: /reload, --watch, and who may do it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from bot.core.engine import Engine
+from bot.telegram.app import watch_content
+from tests.telegram.conftest import ADMIN, RunningBot
+from tests.telegram.fake_api import FakeBotAPI, button, buttons
+
+MINI = Path(__file__).resolve().parents[1] / "fixtures" / "mini"
+MERCHANT = 7301
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    shutil.copytree(MINI, root)
+    return root
+
+
+@pytest.fixture
+async def mini_bot(api: FakeBotAPI, tmp_path: Path, content: Path) -> AsyncIterator[RunningBot]:
+    bot = RunningBot(api, tmp_path / "data", Engine.load(content))
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+def add_example(content: Path, example: str) -> None:
+    path = content / "intents" / "symptoms" / "common.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("      - 不出纸咋回事\n", f"      - 不出纸咋回事\n      - {example}\n"), encoding="utf-8")
+
+
+async def admin_reload(api: FakeBotAPI) -> str:
+    before = len(api.of("sendMessage", ADMIN))
+    api.text(ADMIN, "/reload")
+    return (await api.replies(ADMIN, before + 1, methods=("sendMessage",)))[-1].params["text"]
+
+
+async def test_reload_valid_content(mini_bot: RunningBot, api: FakeBotAPI, content: Path) -> None:
+    old = mini_bot.dispatcher["dialogs"].dialog.engine.version
+    assert "内容没有变化" in await admin_reload(api)
+    add_example(content, "热敏纸卷子卡住出不来")
+    reply = await admin_reload(api)
+    new = mini_bot.dispatcher["dialogs"].dialog.engine.version
+    assert "已加载新内容" in reply and new in reply and new != old
+    api.text(MERCHANT, "热敏纸卷子卡住出不来")
+    [answer] = await api.replies(MERCHANT, 1)
+    assert "打印机不出纸" in answer.params["text"]
+
+
+@pytest.mark.parametrize("breakage", ["invalid", "half-written"])
+async def test_invalid_content_keeps_the_old_running(mini_bot: RunningBot, api: FakeBotAPI, content: Path,
+                                                     breakage: str) -> None:
+    old = mini_bot.dispatcher["dialogs"].dialog.engine.version
+    path = content / "intents" / "codes" / "common.yaml"
+    text = path.read_text(encoding="utf-8")
+    if breakage == "invalid":
+        path.write_text(text.replace("party: terminal", "party: nobody"), encoding="utf-8")
+    else:
+        path.write_text(text[: len(text) // 3] + "\n  - id: [", encoding="utf-8")
+    reply = await admin_reload(api)
+    assert "仍在使用旧内容" in reply and "intents/codes/common.yaml:" in reply
+    assert mini_bot.dispatcher["dialogs"].dialog.engine.version == old
+    api.text(MERCHANT, "显示a0")
+    [answer] = await api.replies(MERCHANT, 1)
+    assert "应答码 A0" in answer.params["text"]
+
+
+async def test_a_merchant_mid_flow_during_a_reload(mini_bot: RunningBot, api: FakeBotAPI, content: Path) -> None:
+    api.text(MERCHANT, "打印机不出纸")
+    [answer] = await api.replies(MERCHANT, 1)
+    message = max(m for c, m in api.sent if c == MERCHANT)
+    api.tap(MERCHANT, MERCHANT, message, button(answer, "一步步排查"))
+    step = (await api.replies(MERCHANT, 2))[-1]
+    api.tap(MERCHANT, MERCHANT, message, button(step, "是白纸"))
+    reload_step = (await api.replies(MERCHANT, 3))[-1]
+    assert "翻过来" in reload_step.params["text"]
+    flows = content / "knowledge" / "flows" / "mini.yaml"
+    flows.write_text(flows.read_text(encoding="utf-8").replace("id: reload", "id: reload_v2")
+                     .replace("next: reload", "next: reload_v2"), encoding="utf-8")
+    assert "已加载新内容" in await admin_reload(api)
+    api.tap(MERCHANT, MERCHANT, message, button(reload_step, "还是不行"))
+    restarted = (await api.replies(MERCHANT, 4))[-1]
+    assert "从第一步重新开始" in restarted.params["text"]
+    assert [label for label, _ in buttons(restarted)][0] == "是白纸"
+
+
+async def test_non_admins_are_refused_and_logged(mini_bot: RunningBot, api: FakeBotAPI,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    for command in ("/reload", "/version"):
+        api.text(MERCHANT, command)
+    replies = await api.replies(MERCHANT, 2)
+    assert all("只有管理员" in r.params["text"] for r in replies)
+    assert "user 7301 tried admin command '/reload'" in caplog.text
+
+
+async def test_watch_reloads_on_change_and_reports_invalid_content(api: FakeBotAPI, tmp_path: Path,
+                                                                   content: Path) -> None:
+    bot = RunningBot(api, tmp_path / "data", Engine.load(content))
+    bot.dispatcher_hooks = [watch_content]
+    await bot.start()
+    try:
+        holder = bot.dispatcher["dialogs"]
+        old = holder.dialog.engine.version
+        await asyncio.sleep(0.5)  # let the watcher start
+        add_example(content, "打印头好像坏了")
+        for _ in range(100):
+            if holder.dialog.engine.version != old:
+                break
+            await asyncio.sleep(0.1)
+        assert holder.dialog.engine.version != old
+        path = content / "intents" / "lexicon.yaml"
+        path.write_text("words: [", encoding="utf-8")
+        await api.wait_for(lambda: [c for c in api.of("sendMessage", ADMIN) if "仍在使用旧内容" in c.params["text"]])
+    finally:
+        await bot.stop()
