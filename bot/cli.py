@@ -103,13 +103,19 @@ def _chat(args: argparse.Namespace) -> int:
     from bot.console import ConsoleChat
     from bot.core.dialog import Dialog
     from bot.storage.outcomes import SQLiteOutcomeLog
+    from bot.storage.questions import SQLiteQuestionLog
 
-    data_dir = args.data_dir or Path(os.environ.get("DATA_DIR") or "data")
-    outcomes = SQLiteOutcomeLog(data_dir / "posbot.sqlite3")
+    database = _data_dir(args) / "posbot.sqlite3"
+    outcomes, questions = SQLiteOutcomeLog(database), SQLiteQuestionLog(database)
     try:
-        return ConsoleChat(Dialog(_engine(args)), outcomes=outcomes).run(sys.stdin)
+        return ConsoleChat(Dialog(_engine(args)), outcomes=outcomes, questions=questions).run(sys.stdin)
     finally:
         outcomes.close()
+        questions.close()
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return getattr(args, "data_dir", None) or Path(os.environ.get("DATA_DIR") or "data")
 
 
 def _match(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from typing import TextIO
 from bot.core.dialog import Dialog, DialogState, StaleChoice, Turn
 from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
+from bot.storage.questions import QuestionLog, record_action, record_turn
 
 QUIT = {"/quit", "/exit", "/q", "退出"}
 
@@ -31,10 +32,12 @@ class ConsoleChat:
 
     USER_ID = "console"
 
-    def __init__(self, dialog: Dialog, out: TextIO = sys.stdout, outcomes: OutcomeLog | None = None) -> None:
+    def __init__(self, dialog: Dialog, out: TextIO = sys.stdout, outcomes: OutcomeLog | None = None,
+                 questions: QuestionLog | None = None) -> None:
         self.dialog = dialog
         self.out = out
         self.outcomes = outcomes
+        self.questions = questions
         self.state = DialogState()
         self.options: tuple[str, ...] = ()
 
@@ -55,8 +58,12 @@ class ConsoleChat:
             except StaleChoice:
                 self.show(self.dialog.expired())
                 return
+            if self.questions is not None:
+                record_action(self.questions, self.USER_ID, action)
         else:
             turn = self.dialog.on_text(text, self.state)
+            if self.questions is not None:
+                record_turn(self.questions, self.USER_ID, text, turn.understanding)
         self.state = turn.state
         if self.outcomes is not None:
             for event in turn.events:

@@ -143,7 +143,11 @@ def test_console_chat_walks_a_flow_and_records_the_outcome(tmp_path: Path) -> No
     assert "这次的排查对你有帮助吗" in result.stdout
     rows = sqlite3.connect(tmp_path / "posbot.sqlite3").execute(
         "SELECT flow, kind, ending, helped FROM flow_outcomes ORDER BY id").fetchall()
-    assert rows == [("printer_problem", "ended", "resolved", None), ("printer_problem", "feedback", "", 1)]
+    assert rows == [("printer_problem", "started", "", None), ("printer_problem", "ended", "resolved", None),
+                    ("printer_problem", "feedback", "", 1)]
+    questions = sqlite3.connect(tmp_path / "posbot.sqlite3").execute(
+        "SELECT question, decision, intent FROM questions").fetchall()
+    assert questions == [("打印机不出纸", "answer", "printer_problem")]  # 好了 picked a choice, not a question
 
 
 def test_run_without_a_token_stops_with_one_line(tmp_path: Path) -> None:

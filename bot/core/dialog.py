@@ -98,9 +98,10 @@ class DialogState:
 
 @dataclass(frozen=True)
 class FlowEvent:
-    """Something front ends record: a flow reached an end, or the merchant said whether it helped."""
+    """Something front ends record: a flow started or reached an end, or the merchant said whether
+    it helped."""
 
-    kind: Literal["ended", "feedback"]
+    kind: Literal["started", "ended", "feedback"]
     flow: str
     end: str = ""
     """resolved | escalate | script:ID (ended only)."""
@@ -192,7 +193,8 @@ class Dialog:
             state = replace(state, fallbacks=0, last_intent=args[0], last_score=None)
             return Turn(self._answer(args[0], None), _leave_flow(state))
         if kind == FLOW and len(args) == 1 and args[0] in self.content.flows_by_id:
-            return self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
+            turn = self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
+            return replace(turn, events=(FlowEvent("started", args[0]),))
         if kind == CHOOSE and len(args) == 3 and args[2].isdigit():
             flow, step = self._current(state, args[0], args[1])
             if int(args[2]) >= len(step.choices):

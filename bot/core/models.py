@@ -1,25 +1,54 @@
 """The content schema: what admins write in intents/, as frozen pydantic models.
 
 The same models validate the YAML, give the error locations the loader turns into file:line
-messages, and (later) generate the JSON Schema for editors. After loading nothing touches raw dicts.
+messages, and generate the JSON Schema for editors (bot/core/schema.py; field docstrings become the
+editor's hover texts). After loading nothing touches raw dicts.
 """
 
 from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StringConstraints, field_validator, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 CODE_PATTERN = r"^[0-9A-Z]{2}$"
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, strict=True)]
+
+class EditorHint:
+    """Extra JSON Schema keywords for editors only: validation is unchanged. Used where a rule lives in
+    a validator (which the JSON Schema cannot see), or to improve the editor's messages
+    (`patternErrorMessage`, `enumDescriptions`, `doNotSuggest` are VS Code YAML extensions)."""
+
+    def __init__(self, **keywords: Any) -> None:
+        self.keywords = keywords
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.update(self.keywords)
+        return schema
+
+    def __repr__(self) -> str:
+        return f"EditorHint({self.keywords!r})"
+
+
+_NOT_BLANK = EditorHint(pattern=r"\S", patternErrorMessage="must not be empty or only spaces")
+_SNAKE = "snake_case ASCII: lower-case letters, digits and _, starting with a letter"
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, strict=True), _NOT_BLANK]
 """A non-empty string; strict, so an unquoted `03` (YAML reads it as the number 3) is an error."""
 
-IntentId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=40, strict=True)]
-Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN, strict=True)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, strict=True), _NOT_BLANK]
+"""A short title, shown on buttons."""
+
+IntentId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=40, strict=True),
+                     EditorHint(patternErrorMessage=_SNAKE)]
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN, strict=True),
+                 EditorHint(patternErrorMessage='a response code: two digits or capital letters, quoted, e.g. "51" or "A0"')]
 
 
 class Party(str, Enum):
@@ -35,6 +64,12 @@ class Party(str, Enum):
     @property
     def label(self) -> str:
         return PARTY_LABELS[self]
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["enumDescriptions"] = [PARTY_LABELS[party] for party in cls]
+        return schema
 
 
 PARTY_LABELS = {
@@ -54,27 +89,48 @@ class Confidence(str, Enum):
     MEDIUM = "medium"
     LOW = "low"
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["enumDescriptions"] = ["可靠 well sourced", "一般 partly sourced",
+                                      "不确定 uncertain: the answer adds “以收单机构/发卡行答复为准”"]
+        return schema
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class CodeIntent(_Model):
     """A China UnionPay POS response code (ISO 8583 field 39) as merchants meet it."""
 
-    kind: Literal["code"] = "code"
-    id: IntentId
+    kind: Annotated[Literal["code"], EditorHint(doNotSuggest=True)] = "code"
+    """Not needed: the top-level key `codes:` says it."""
+    id: Annotated[IntentId, EditorHint(pattern=r"^code_[0-9a-z]{2}$",
+                                       patternErrorMessage='"code_" + the code in lower case, e.g. code_51, code_a0')]
+    """"code_" + the code in lower case, e.g. code_51, code_a0 (ASCII only)."""
     code: Code
+    """应答码 The response code, always quoted: two digits or capital letters, e.g. "51", "A0"."""
     name: Text
+    """标准名称 The short standard name, e.g. 余额不足."""
     aliases: tuple[Text, ...] = ()
+    """别名 Other names, and what terminals display; merchants quote them."""
     display: Text | None = None
+    """屏幕提示 What the terminal screen typically shows for this code."""
     meaning: Text
+    """含义 What it means, in plain Chinese, 1–2 sentences."""
     party: Party
+    """谁来处理 Who must act: merchant | cardholder | issuer | acquirer | terminal | unionpay."""
     steps: tuple[Text, ...] = Field(min_length=1)
+    """处理步骤 What the merchant does now: 2–5 short steps."""
     tell_customer: Text
+    """对顾客说 One sentence the merchant can say to the cardholder."""
     confidence: Confidence
+    """可信度 high | medium | low; low answers add “以收单机构/发卡行答复为准”."""
     examples: tuple[Text, ...] = ()
+    """例句 How merchants really type it (≥ 5 for the 30 most common codes)."""
     notes: Text | None = None
+    """管理员备注 Notes for admins (corrections, sources); never shown to merchants."""
 
     @field_validator("id")
     @classmethod
@@ -91,17 +147,28 @@ class CodeIntent(_Model):
 class SymptomIntent(_Model):
     """A problem merchants describe without a response code."""
 
-    kind: Literal["symptom"] = "symptom"
-    id: IntentId
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, strict=True)]
+    kind: Annotated[Literal["symptom"], EditorHint(doNotSuggest=True)] = "symptom"
+    """Not needed: the top-level key `symptoms:` says it."""
+    id: Annotated[IntentId, EditorHint(**{"not": {"pattern": "^code_"}})]
+    """snake_case ASCII, not starting with "code_"; the required symptom ids are fixed (posbot refers to them)."""
+    title: Title
+    """标题 Short title shown on buttons, ≤ 16 characters."""
     answer: Text
+    """回答 A short answer, 1–3 sentences."""
     steps: tuple[Text, ...] = Field(min_length=1)
+    """排查步骤 Check list, one action per line."""
     tell_customer: Text | None = None
+    """对顾客说 Optional: one sentence the merchant can say to the cardholder."""
     related_codes: tuple[Code, ...] = ()
+    """相关应答码 Optional: quoted codes whose answer mentions this symptom, e.g. ["68"]."""
     confidence: Confidence = Confidence.HIGH
+    """可信度 Optional, default high."""
     aliases: tuple[Text, ...] = ()
+    """别名 Optional short names."""
     examples: tuple[Text, ...] = ()
+    """例句 ≥ 10, the way merchants type on a phone."""
     notes: Text | None = None
+    """管理员备注 Notes for admins; never shown to merchants."""
 
     @field_validator("id")
     @classmethod
@@ -122,18 +189,24 @@ class IntentFile(_Model):
     """One YAML file under intents/codes or intents/symptoms."""
 
     codes: tuple[CodeIntent, ...] = ()
+    """应答码意图 Code intents (files under intents/codes)."""
     symptoms: tuple[SymptomIntent, ...] = ()
+    """症状意图 Symptom intents (files under intents/symptoms)."""
 
 
 class Lexicon(_Model):
     """intents/lexicon.yaml: words for jieba, synonyms, stopwords, typos and red-line words."""
 
     words: tuple[Text, ...] = ()
-    synonyms: tuple[tuple[Text, ...], ...] = ()
+    """分词词语 Extra jieba words; intent names and aliases are added automatically."""
+    synonyms: tuple[Annotated[tuple[Text, ...], EditorHint(minItems=2)], ...] = ()
+    """同义词 Groups of at least two; the first entry is canonical, the rest are rewritten to it."""
     stopwords: tuple[Text, ...] = ()
+    """停用词 Filler words ignored when scoring."""
     typos: dict[Text, Text] = Field(default_factory=dict)
+    """错别字 Misspelling: correction, for misspellings that do not sound alike."""
     refuse: tuple[Text, ...] = ()
-    """Words that mark a request posbot must decline (red lines), whatever else the question says."""
+    """红线词 Words that mark a request posbot must decline (red lines), whatever else the question says."""
 
     @field_validator("synonyms")
     @classmethod
@@ -144,30 +217,45 @@ class Lexicon(_Model):
         return groups
 
 
-StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=24, strict=True)]
+StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=24, strict=True),
+                   EditorHint(patternErrorMessage=_SNAKE)]
 """Flow and step ids travel in Telegram callback data (64 bytes), hence the short cap."""
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=14, strict=True)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=14, strict=True), _NOT_BLANK]
 """A button label: 14 Chinese characters still fit a phone-width inline button."""
-StepText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400, strict=True)]
+StepText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400, strict=True),
+                     _NOT_BLANK]
 """One short thing to do or check: phone-sized, far inside Telegram's 4096-character message."""
-ScriptLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, strict=True)]
-IntentRef = Annotated[str, StringConstraints(pattern=r"^([a-z][a-z0-9_]*|[0-9A-Z]{2})$", strict=True)]
+ScriptLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, strict=True),
+                       _NOT_BLANK]
+IntentRef = Annotated[str, StringConstraints(pattern=r"^([a-z][a-z0-9_]*|[0-9A-Z]{2})$", strict=True),
+                      EditorHint(patternErrorMessage='an intent id (printer_problem) or a quoted response code ("51")')]
 """An intent id (printer_problem, code_51) or a response code ("51")."""
 End = Literal["resolved", "escalate"]
+
+
+CHOICE_TARGETS = ("next", "end", "script", "flow")
 
 
 class Choice(_Model):
     """A button on a step: leads to exactly one of another step, an end, a script or another flow."""
 
+    model_config = ConfigDict(json_schema_extra={  # the editor's view of _one_target
+        "oneOf": [{"required": [name], "properties": {name: {"type": "string"}}} for name in CHOICE_TARGETS]})
+
     label: Label
+    """按钮文字 Button label, ≤ 14 characters; start success choices with 好了…, failures with 还是不行…"""
     next: StepId | None = None
+    """下一步 Go to another step of this flow (its id)."""
     end: End | None = None
+    """结束 resolved (problem solved) or escalate (hand over to a human)."""
     script: StepId | None = None
+    """话术 Show a customer script (its id)."""
     flow: StepId | None = None
+    """转到流程 Continue in another flow, at its first step (its id)."""
 
     @model_validator(mode="after")
     def _one_target(self) -> "Choice":
-        targets = [name for name in ("next", "end", "script", "flow") if getattr(self, name) is not None]
+        targets = [name for name in CHOICE_TARGETS if getattr(self, name) is not None]
         if len(targets) != 1:
             raise ValueError("a choice needs exactly one of next, end, script or flow"
                              + (f" (has {', '.join(targets)})" if targets else ""))
@@ -175,7 +263,7 @@ class Choice(_Model):
 
     @property
     def target(self) -> tuple[str, str]:
-        for name in ("next", "end", "script", "flow"):
+        for name in CHOICE_TARGETS:
             value = getattr(self, name)
             if value is not None:
                 return name, value
@@ -183,21 +271,29 @@ class Choice(_Model):
 
 
 class Step(_Model):
+    """One step of a flow: one short thing to do or check, and the buttons that follow."""
+
     id: StepId
+    """snake_case ASCII, ≤ 24 characters, unique within the flow."""
     text: StepText
+    """步骤 One action or check, phone-sized (≤ 400 characters)."""
     choices: tuple[Choice, ...] = Field(min_length=1, max_length=6)
+    """选项 1–6 buttons; posbot adds 上一步, 重新开始 and 转人工 itself."""
 
 
 class Flow(_Model):
     """A troubleshooting flow: a small graph of steps; the first step is where it starts."""
 
     id: StepId
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, strict=True)]
+    """snake_case ASCII, ≤ 24 characters."""
+    title: Title
+    """标题 ≤ 16 characters."""
     intents: tuple[IntentRef, ...] = ()
     """Intents (ids or codes) this flow is for."""
     parties: tuple[Party, ...] = ()
     """Default flow for code intents whose party is listed and that no flow names."""
     steps: tuple[Step, ...] = Field(min_length=1)
+    """步骤 The steps; the first is where the flow starts."""
 
     @property
     def start(self) -> Step:
@@ -214,15 +310,25 @@ class Script(_Model):
     said, or shown as a clear blank."""
 
     id: StepId
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, strict=True)]
+    """snake_case ASCII, ≤ 24 characters."""
+    title: Title
+    """标题 ≤ 16 characters."""
     intents: tuple[IntentRef, ...] = ()
+    """Intents (ids or codes) that offer this script."""
     parties: tuple[Party, ...] = ()
+    """Default script for code intents whose party is listed and that no script names."""
     apologise: ScriptLine
+    """致歉 Acknowledge and apologise (≤ 200 characters)."""
     explain: ScriptLine
+    """解释 The cause in plain words; discreet: never announce “余额不足” aloud."""
     solution: ScriptLine
+    """方案 The concrete solution: void, refund, wait for the reversal, another card or way to pay."""
     follow_through: ScriptLine
+    """跟进 Show you will follow through."""
     check: ScriptLine
+    """确认 Ask whether that works for them."""
     door_open: ScriptLine
+    """留门 Leave the door open: contact, receipt, reference number."""
 
     MOVES: ClassVar[tuple[str, ...]] = ("apologise", "explain", "solution", "follow_through", "check",
                                         "door_open")
@@ -236,7 +342,9 @@ class KnowledgeFile(_Model):
     """One YAML file under knowledge/flows or knowledge/scripts."""
 
     flows: tuple[Flow, ...] = ()
+    """排查流程 Troubleshooting flows (files under knowledge/flows)."""
     scripts: tuple[Script, ...] = ()
+    """话术 Customer-communication scripts (files under knowledge/scripts)."""
 
 
 REQUIRED_SYMPTOMS = (

@@ -16,7 +16,7 @@ MIGRATIONS = (
         id INTEGER PRIMARY KEY,
         user_id TEXT NOT NULL,
         flow TEXT NOT NULL,
-        kind TEXT NOT NULL,          -- ended | feedback
+        kind TEXT NOT NULL,          -- started | ended | feedback
         ending TEXT NOT NULL DEFAULT '',
         helped INTEGER,              -- 1, 0 or NULL
         path TEXT NOT NULL DEFAULT '[]',
@@ -52,7 +52,10 @@ class SQLiteOutcomeLog:
             "SELECT flow, kind, ending, helped, COUNT(*) FROM flow_outcomes GROUP BY flow, kind, ending, helped")
         for flow, kind, ending, helped, count in rows:
             bucket = result.setdefault(flow, {})
-            key = (ending.split(":")[0] if kind == "ended" else ("helped" if helped else "not_helped"))
+            if kind == "started":
+                key = "started"
+            else:
+                key = ending.split(":")[0] if kind == "ended" else ("helped" if helped else "not_helped")
             bucket[key] = bucket.get(key, 0) + count
         return result
 

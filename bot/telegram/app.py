@@ -21,6 +21,7 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 
 from bot.core.dialog import Dialog
 from bot.storage.outcomes import OutcomeLog, SQLiteOutcomeLog
+from bot.storage.questions import QuestionLog, SQLiteQuestionLog
 from bot.storage.recipients import BlockedChats, SQLiteBlockedChats
 from bot.telegram.deps import DialogHolder
 from bot.telegram.fsm import SQLiteStorage
@@ -49,6 +50,7 @@ class Stores:
     outcomes: OutcomeLog
     blocked: BlockedChats
     tickets: TicketStore
+    questions: QuestionLog
 
     @classmethod
     def open(cls, settings: Settings) -> "Stores":
@@ -63,12 +65,13 @@ class Stores:
         from bot.handoff.sqlite_store import SQLiteTicketStore
 
         return cls(fsm=fsm, isolation=isolation, outcomes=SQLiteOutcomeLog(settings.sqlite_path),
-                   blocked=SQLiteBlockedChats(settings.sqlite_path), tickets=SQLiteTicketStore(settings.sqlite_path))
+                   blocked=SQLiteBlockedChats(settings.sqlite_path), tickets=SQLiteTicketStore(settings.sqlite_path),
+                   questions=SQLiteQuestionLog(settings.sqlite_path))
 
     async def close(self) -> None:
         await self.fsm.close()
         await self.isolation.close()
-        for store in (self.outcomes, self.blocked, self.tickets):
+        for store in (self.outcomes, self.blocked, self.tickets, self.questions):
             close = getattr(store, "close", None)
             if close is not None:
                 close()
@@ -92,6 +95,7 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher["reloader"] = Reloader(holder)
     dispatcher["outcomes"] = stores.outcomes
     dispatcher["blocked"] = stores.blocked
+    dispatcher["questions"] = stores.questions
     dispatcher["settings"] = settings
     handoff = None
     if settings.support_chat_id is not None:

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.core.dialog import DialogState, Turn
 from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
+from bot.storage.questions import QuestionLog, record_action, record_turn
 from bot.storage.recipients import BlockedChats
 from bot.telegram.conversation import load_state, save_turn, send, show, think
 from bot.telegram.deps import DialogHolder
@@ -73,7 +74,8 @@ async def on_cancel(message: Message, bot: Bot, state: FSMContext, dialogs: Dial
 
 
 async def on_question(message: Message, bot: Bot, state: FSMContext, question: str, dialogs: DialogHolder,
-                      outcomes: OutcomeLog, blocked: BlockedChats, handoff: Handoff | None = None) -> None:
+                      outcomes: OutcomeLog, blocked: BlockedChats, questions: QuestionLog,
+                      handoff: Handoff | None = None) -> None:
     """A typed question (or an edited one): answer, ask which one, or admit not knowing; with a
     support group, a request for a human (or two misunderstandings in a row) offers the handoff."""
     blocked.clear(message.chat.id)
@@ -87,7 +89,9 @@ async def on_question(message: Message, bot: Bot, state: FSMContext, question: s
             return
     dialog = dialogs.dialog
     turn = await think(bot, message.chat.id, dialog.on_text, question, await load_state(state))
-    await save_turn(state, turn, outcomes, message.from_user.id if message.from_user else message.chat.id)
+    user_id = message.from_user.id if message.from_user else message.chat.id
+    await save_turn(state, turn, outcomes, user_id)
+    record_turn(questions, str(user_id), question, turn.understanding)
     if handoff is not None and private and turn.state.fallbacks >= FALLBACKS_BEFORE_HANDOFF:
         await case.offer(bot, message.chat.id, state, "fallbacks", opening="抱歉，我还是没看懂。")
         return
@@ -95,7 +99,7 @@ async def on_question(message: Message, bot: Bot, state: FSMContext, question: s
 
 
 async def on_choice(callback: CallbackQuery, bot: Bot, state: FSMContext, dialogs: DialogHolder,
-                    outcomes: OutcomeLog, handoff: Handoff | None = None) -> None:
+                    outcomes: OutcomeLog, questions: QuestionLog, handoff: Handoff | None = None) -> None:
     """A tapped button: the next step, an answer or a script. Stale buttons raise StaleChoice,
     which the errors handler turns into a fresh menu. 转人工, a flow ending in escalate and
     "not helped" offer the handoff when a support group is set."""
@@ -103,6 +107,7 @@ async def on_choice(callback: CallbackQuery, bot: Bot, state: FSMContext, dialog
     await callback.answer()
     await state.update_data({case.PENDING: None})
     await save_turn(state, turn, outcomes, callback.from_user.id)
+    record_action(questions, str(callback.from_user.id), callback.data or "")
     chat_id = callback.message.chat.id if callback.message else callback.from_user.id
     message = callback.message if isinstance(callback.message, Message) else None
     trigger = _handoff_trigger(turn)

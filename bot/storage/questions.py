@@ -1,0 +1,133 @@
+"""Every question merchants ask, as the bot decided it: the source of stats and the review inbox.
+
+Questions are masked (card numbers) before they get here. For clarifications, what the merchant
+picked afterwards is recorded: a labelled example an admin can add to the content.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+from bot.core.slots import mask_card_numbers
+from bot.storage.sqlite import connect
+
+MIGRATIONS = (
+    """
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        question TEXT NOT NULL,
+        decision TEXT NOT NULL,          -- answer | clarify | fallback
+        intent TEXT,                     -- answered intent
+        code TEXT,
+        score REAL,
+        candidates TEXT NOT NULL DEFAULT '[]',
+        picked TEXT,                     -- intent chosen after a clarification ('none' for 都不是)
+        reviewed TEXT                    -- NULL, 'added', 'ignored', 'new'
+    );
+    CREATE INDEX questions_at ON questions (at);
+    CREATE INDEX questions_inbox ON questions (decision, reviewed);
+    CREATE TABLE ignored_questions (question TEXT PRIMARY KEY, at REAL NOT NULL);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    id: int
+    user_id: str
+    at: float
+    question: str
+    decision: str
+    intent: str | None
+    code: str | None
+    score: float | None
+    candidates: tuple[tuple[str, float], ...]
+    picked: str | None
+
+
+class QuestionLog(Protocol):
+    def record(self, user_id: str, question: str, decision: str, *, intent: str | None, code: str | None,
+               score: float | None, candidates: Sequence[tuple[str, float]]) -> int: ...
+
+    def picked(self, user_id: str, intent: str) -> None: ...
+
+    def inbox(self) -> Sequence[LoggedQuestion]: ...
+
+    def mark(self, ids: Sequence[int], how: str) -> None: ...
+
+    def since(self, at: float) -> Sequence[LoggedQuestion]: ...
+
+
+class SQLiteQuestionLog:
+    def __init__(self, path: Path | str) -> None:
+        self._db = connect(path, "questions", MIGRATIONS)
+
+    def record(self, user_id: str, question: str, decision: str, *, intent: str | None, code: str | None,
+               score: float | None, candidates: Sequence[tuple[str, float]]) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO questions (user_id, at, question, decision, intent, code, score, candidates)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (user_id, time.time(), mask_card_numbers(question)[:500], decision, intent, code, score,
+             json.dumps([[i, round(s, 4)] for i, s in candidates])))
+        return int(cursor.lastrowid or 0)
+
+    def picked(self, user_id: str, intent: str) -> None:
+        """The merchant's choice after their latest clarification (within the last ten minutes)."""
+        self._db.execute(
+            "UPDATE questions SET picked = ? WHERE id = (SELECT id FROM questions WHERE user_id = ?"
+            " AND decision = 'clarify' AND picked IS NULL AND at > ? ORDER BY id DESC LIMIT 1)",
+            (intent, user_id, time.time() - 600))
+
+    def inbox(self) -> list[LoggedQuestion]:
+        """Fallbacks and clarifications not reviewed yet, minus questions ignored forever."""
+        rows = self._db.execute(
+            "SELECT * FROM questions WHERE decision IN ('fallback', 'clarify') AND reviewed IS NULL"
+            " AND question != '' AND question NOT IN (SELECT question FROM ignored_questions) ORDER BY id")
+        return [_row(r) for r in rows]
+
+    def mark(self, ids: Sequence[int], how: str) -> None:
+        """added | ignored | new. Ignored questions stay ignored: the text itself is remembered."""
+        marks = ",".join("?" * len(ids))
+        self._db.execute(f"UPDATE questions SET reviewed = ? WHERE id IN ({marks})", (how, *ids))
+        if how == "ignored":
+            self._db.execute(
+                f"INSERT OR IGNORE INTO ignored_questions (question, at) SELECT question, ? FROM questions"
+                f" WHERE id IN ({marks})", (time.time(), *ids))
+
+    def since(self, at: float) -> list[LoggedQuestion]:
+        return [_row(r) for r in self._db.execute("SELECT * FROM questions WHERE at >= ? ORDER BY id", (at,))]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _row(row: tuple) -> LoggedQuestion:
+    (id_, user_id, at, question, decision, intent, code, score, candidates, picked, _reviewed) = row
+    pairs = tuple((str(i), float(s)) for i, s in json.loads(candidates))
+    return LoggedQuestion(id_, user_id, at, question, decision, intent, code, score, pairs, picked)
+
+
+def record_turn(log: QuestionLog, user_id: str, question: str, understanding) -> None:
+    """Log a typed question with the bot's decision (bot.core.engine.Understanding)."""
+    if understanding is None:
+        return
+    decision, analysis = understanding.decision, understanding.analysis
+    top = analysis.candidates[0] if analysis.candidates else None
+    intent = decision.intent if decision.kind == "answer" else None
+    code = next((c.code for c in analysis.candidates if c.intent == intent), None) if intent else None
+    log.record(user_id, question, "fallback" if decision.refused else decision.kind, intent=intent, code=code,
+               score=top.score if top else None, candidates=[(c.intent, c.score) for c in analysis.candidates])
+
+
+def record_action(log: QuestionLog, user_id: str, action: str) -> None:
+    """A tapped answer (i:INTENT) or 都不是 (x) completes the merchant's latest clarification."""
+    if action.startswith("i:"):
+        log.picked(user_id, action[2:])
+    elif action == "x":
+        log.picked(user_id, "none")
