@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     flow.add_argument("--mermaid", action="store_true", help="print a Mermaid flowchart instead of a tree")
     flow.set_defaults(run=_flow)
 
+    stats = commands.add_parser("stats", help="what merchants asked and how it went (from DATA_DIR)")
+    stats.add_argument("--days", type=int, default=30)
+    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or ./data")
+    stats.set_defaults(run=_stats)
+
     evaluate = commands.add_parser("eval", help="score the engine on a YAML list of {q, gold}")
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -174,6 +180,14 @@ def _flow(args: argparse.Namespace) -> int:
         print(f"no flow {args.id!r}; `posbot flow` lists them", file=sys.stderr)
         return 2
     print(as_mermaid(flow) if args.mermaid else as_tree(flow))
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from bot.storage.stats import as_text, compute
+
+    stats = compute(_data_dir(args) / "posbot.sqlite3", days=args.days)
+    print(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2) if args.json else as_text(stats))
     return 0
 
 

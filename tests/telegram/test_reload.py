@@ -125,3 +125,11 @@ async def test_watch_reloads_on_change_and_reports_invalid_content(api: FakeBotA
         await api.wait_for(lambda: [c for c in api.of("sendMessage", ADMIN) if "仍在使用旧内容" in c.params["text"]])
     finally:
         await bot.stop()
+
+
+async def test_admin_stats(mini_bot: RunningBot, api: FakeBotAPI) -> None:
+    api.text(MERCHANT, "显示a0")
+    await api.replies(MERCHANT, 1)
+    api.text(ADMIN, "/stats")
+    [reply] = await api.replies(ADMIN, 1)
+    assert "问题 1 个" in reply.params["text"] and "code_a0 1" in reply.params["text"]

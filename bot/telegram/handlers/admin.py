@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram import Bot, F, Router
@@ -40,6 +41,14 @@ def result_reply(result: ReloadResult) -> Reply:
     return Reply(kind="info", title="已加载新内容", text=f"版本 {result.version}")
 
 
+async def on_stats(message: Message, bot: Bot, settings) -> None:
+    """The last 30 days in a few lines (posbot stats has the same)."""
+    from bot.storage.stats import as_text, compute
+
+    stats = await asyncio.to_thread(compute, settings.sqlite_path)
+    await send(bot, message.chat.id, Reply(kind="info", title="运营数据", text=as_text(stats)))
+
+
 async def on_refused(message: Message, bot: Bot) -> None:
     """An admin command from someone who is not an admin: refused, and logged."""
     user = message.from_user.id if message.from_user else None
@@ -47,7 +56,7 @@ async def on_refused(message: Message, bot: Bot) -> None:
     await send(bot, message.chat.id, Reply(kind="info", title="", text="这个命令只有管理员能用。"))
 
 
-ADMIN_COMMANDS = (("reload", "重新加载内容"), ("version", "当前内容版本和数量"))
+ADMIN_COMMANDS = (("reload", "重新加载内容"), ("stats", "运营数据"), ("version", "当前内容版本和数量"))
 MAX_PROBLEMS_SHOWN = 30
 
 
@@ -59,6 +68,7 @@ def create_router(admin_ids: tuple[int, ...]) -> Router:
     admins.message.filter(F.from_user.id.in_(set(admin_ids)))
     admins.message.register(on_version, Command("version"))
     admins.message.register(on_reload, Command("reload"))
+    admins.message.register(on_stats, Command("stats"))
     refusals = Router(name="admin-refusals")
     refusals.message.register(on_refused, Command(*(name for name, _ in ADMIN_COMMANDS)))
     router.include_routers(admins, refusals)

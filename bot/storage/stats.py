@@ -1,0 +1,101 @@
+"""What happened, for admins: questions per day, decisions, top intents and codes, flows, handoffs,
+ratings — read from the embedded database every store writes to."""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+CHINA = timezone(timedelta(hours=8))
+
+
+@dataclass
+class Stats:
+    days: int
+    questions: int = 0
+    per_day: dict[str, int] = field(default_factory=dict)
+    decisions: dict[str, float] = field(default_factory=dict)
+    """Share of answer / clarify / fallback."""
+    top_intents: list[tuple[str, int]] = field(default_factory=list)
+    top_codes: list[tuple[str, int]] = field(default_factory=list)
+    flows_started: int = 0
+    flows_resolved: int = 0
+    flows_escalated: int = 0
+    flow_feedback: dict[str, int] = field(default_factory=dict)
+    handoffs: int = 0
+    handoffs_closed: int = 0
+    median_resolution_hours: float | None = None
+    ratings: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def compute(database: Path | str, *, days: int = 30, now: float | None = None) -> Stats:
+    """Stats over the last `days` days; tables a deployment never created count as empty."""
+    now = time.time() if now is None else now
+    since = now - days * 86400
+    stats = Stats(days=days)
+    db = sqlite3.connect(f"file:{Path(database)}?mode=ro", uri=True) if Path(database).exists() else None
+    if db is None:
+        return stats
+    try:
+        questions = _rows(db, "SELECT at, decision, intent, code FROM questions WHERE at >= ?", since)
+        stats.questions = len(questions)
+        stats.per_day = dict(sorted(Counter(
+            datetime.fromtimestamp(at, CHINA).strftime("%Y-%m-%d") for at, *_ in questions).items()))
+        decisions = Counter(decision for _, decision, _, _ in questions)
+        stats.decisions = {k: round(decisions[k] / len(questions), 4) if questions else 0.0
+                           for k in ("answer", "clarify", "fallback")}
+        stats.top_intents = Counter(i for _, _, i, _ in questions if i).most_common(10)
+        stats.top_codes = Counter(c for _, _, _, c in questions if c).most_common(10)
+
+        outcomes = _rows(db, "SELECT kind, ending, helped FROM flow_outcomes WHERE at >= ?", since)
+        stats.flows_started = sum(kind == "started" for kind, _, _ in outcomes)
+        stats.flows_resolved = sum(kind == "ended" and ending == "resolved" for kind, ending, _ in outcomes)
+        stats.flows_escalated = sum(kind == "ended" and ending == "escalate" for kind, ending, _ in outcomes)
+        feedback = [helped for kind, _, helped in outcomes if kind == "feedback"]
+        stats.flow_feedback = {"helped": sum(h == 1 for h in feedback), "not_helped": sum(h == 0 for h in feedback)}
+
+        tickets = _rows(db, "SELECT status, created_at, updated_at, rating FROM tickets WHERE created_at >= ?", since)
+        stats.handoffs = len(tickets)
+        closed = [(c, u) for status, c, u, _ in tickets if status == "closed"]
+        stats.handoffs_closed = len(closed)
+        if closed:
+            stats.median_resolution_hours = round(statistics.median((u - c) / 3600 for c, u in closed), 2)
+        stats.ratings = {"👍": sum(r == 1 for *_, r in tickets), "👎": sum(r == 0 for *_, r in tickets)}
+    finally:
+        db.close()
+    return stats
+
+
+def _rows(db: sqlite3.Connection, query: str, since: float) -> list[tuple]:
+    try:
+        return db.execute(query, (since,)).fetchall()
+    except sqlite3.OperationalError:  # the store was never opened in this deployment
+        return []
+
+
+def as_text(stats: Stats) -> str:
+    """The plain-text report `posbot stats` and /stats show."""
+    lines = [f"最近 {stats.days} 天：问题 {stats.questions} 个"]
+    if stats.questions:
+        d = stats.decisions
+        lines.append(f"直接回答 {d['answer']:.0%} · 反问 {d['clarify']:.0%} · 没看懂 {d['fallback']:.0%}")
+        lines.append("每天：" + "，".join(f"{day[5:]} {n}" for day, n in list(stats.per_day.items())[-7:]))
+    if stats.top_intents:
+        lines.append("最常见：" + "，".join(f"{i} {n}" for i, n in stats.top_intents[:5]))
+    if stats.top_codes:
+        lines.append("最常见应答码：" + "，".join(f"{c} {n}" for c, n in stats.top_codes[:5]))
+    lines.append(f"排查流程：开始 {stats.flows_started}，解决 {stats.flows_resolved}，转人工 {stats.flows_escalated}，"
+                 f"有帮助 {stats.flow_feedback.get('helped', 0)}，没帮上 {stats.flow_feedback.get('not_helped', 0)}")
+    resolution = (f"，解决用时中位数 {stats.median_resolution_hours} 小时"
+                  if stats.median_resolution_hours is not None else "")
+    lines.append(f"转人工：{stats.handoffs} 单，已结束 {stats.handoffs_closed}{resolution}；"
+                 f"评价 👍 {stats.ratings.get('👍', 0)} · 👎 {stats.ratings.get('👎', 0)}")
+    return "\n".join(lines)
