@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     flow.add_argument("--mermaid", action="store_true", help="print a Mermaid flowchart instead of a tree")
     flow.set_defaults(run=_flow)
 
+    review = commands.add_parser("review", help="the inbox of misunderstood questions, grouped, with actions")
+    review.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or ./data")
+    actions = review.add_mutually_exclusive_group()
+    actions.add_argument("--add", nargs=2, metavar=("GROUP", "INTENT"), help="add group GROUP as examples of INTENT")
+    actions.add_argument("--ignore", type=int, metavar="GROUP", help="ignore group GROUP forever")
+    actions.add_argument("--new", nargs=2, metavar=("GROUP", "ID"), help="start a draft intent ID from group GROUP")
+    review.set_defaults(run=_review)
+
     stats = commands.add_parser("stats", help="what merchants asked and how it went (from DATA_DIR)")
     stats.add_argument("--days", type=int, default=30)
     stats.add_argument("--json", action="store_true")
@@ -181,6 +189,51 @@ def _flow(args: argparse.Namespace) -> int:
         return 2
     print(as_mermaid(flow) if args.mermaid else as_tree(flow))
     return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from bot.review import add_example, group, start_draft
+    from bot.storage.questions import SQLiteQuestionLog
+
+    engine = _engine(args)
+    log = SQLiteQuestionLog(_data_dir(args) / "posbot.sqlite3")
+    try:
+        groups = group(log.inbox(), engine.matcher)
+        chosen = None
+        number = args.add[0] if args.add else args.ignore if args.ignore is not None else args.new[0] if args.new else None
+        if number is not None:
+            index = int(number) - 1
+            if not 0 <= index < len(groups):
+                print(f"no group {number}; `posbot review` lists them", file=sys.stderr)
+                return 2
+            chosen = groups[index]
+        if args.add:
+            content = engine.content
+            for text in dict.fromkeys(q.question for q in chosen.questions):
+                content = add_example(content, args.add[1], text)
+            log.mark(chosen.ids, "added")
+            print(f"added {len(chosen.questions)} question(s) to {args.add[1]}; content version {content.version}")
+            return 0
+        if args.ignore is not None:
+            log.mark(chosen.ids, "ignored")
+            print(f"ignored group {args.ignore} for good ({len(chosen.questions)} question(s))")
+            return 0
+        if args.new:
+            path = start_draft(engine.content.root, args.new[1], [q.question for q in chosen.questions])
+            log.mark(chosen.ids, "new")
+            print(f"draft written to {path}; finish it, move it to intents/symptoms/, run posbot validate")
+            return 0
+        if not groups:
+            print("the inbox is empty")
+        for number, item in enumerate(groups, 1):
+            samples = " | ".join(dict.fromkeys(q.question for q in item.questions[:3]))
+            hint = f"  suggest: {item.suggestion}" if item.suggestion else ""
+            print(f"[{number}] ×{len(item.questions)}  {samples}{hint}")
+        if groups:
+            print("\nactions: posbot review --add N INTENT | --ignore N | --new N ID")
+        return 0
+    finally:
+        log.close()
 
 
 def _stats(args: argparse.Namespace) -> int:

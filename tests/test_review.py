@@ -1,0 +1,83 @@
+"""The review inbox round trip: a fallback is logged, grouped, added as an example, and then understood."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.core.engine import Engine
+from bot.core.errors import ContentError
+from bot.review import add_example, group
+from bot.storage.questions import SQLiteQuestionLog, record_turn
+
+MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(MINI, target)
+    return target
+
+
+def test_fallback_to_example_round_trip(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    engine = Engine.load(root)
+    question = "收银小票上面的字看不清楚"
+    assert engine.understand(question).decision.kind != "answer"
+    log = SQLiteQuestionLog(tmp_path / "data" / "posbot.sqlite3")
+    for text in (question, "收银小票上的字看不清楚", "今天天气怎么样"):
+        record_turn(log, "7", text, engine.understand(text))
+    log.close()
+
+    assert main(["--content", str(root), "review", "--data-dir", str(tmp_path / "data")]) == 0
+    listing = capsys.readouterr().out
+    assert listing.startswith("[1] ×2  收银小票上面的字看不清楚 | 收银小票上的字看不清楚")
+    assert main(["--content", str(root), "review", "--data-dir", str(tmp_path / "data"),
+                 "--add", "1", "printer_problem"]) == 0
+    assert "added 2 question(s) to printer_problem" in capsys.readouterr().out
+    text = (root / "intents" / "symptoms" / "common.yaml").read_text(encoding="utf-8")
+    assert f"      - {question}\n" in text and "# A tiny content set" in (root / "intents" / "codes" / "common.yaml").read_text(encoding="utf-8")
+    updated = Engine.load(root)
+    assert updated.understand(question).decision.intent == "printer_problem"
+
+    assert main(["--content", str(root), "review", "--data-dir", str(tmp_path / "data"), "--ignore", "1"]) == 0
+    capsys.readouterr()
+    assert main(["--content", str(root), "review", "--data-dir", str(tmp_path / "data")]) == 0
+    assert "the inbox is empty" in capsys.readouterr().out
+
+
+def test_new_intent_draft(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    engine = Engine.load(root)
+    log = SQLiteQuestionLog(tmp_path / "posbot.sqlite3")
+    record_turn(log, "7", "收银机怎么连打印机", engine.understand("收银机怎么连打印机"))
+    log.close()
+    assert main(["--content", str(root), "review", "--data-dir", str(tmp_path), "--new", "1", "cash_register"]) == 0
+    draft = root / "intents" / "drafts" / "cash_register.yaml"
+    assert "收银机怎么连打印机" in draft.read_text(encoding="utf-8")
+    Engine.load(root)  # drafts are not loaded, so they cannot break the running content
+
+
+def test_a_bad_example_is_rolled_back(root: Path) -> None:
+    content = Engine.load(root).content
+    path = root / "intents" / "symptoms" / "common.yaml"
+    before = path.read_text(encoding="utf-8")
+    with pytest.raises(ContentError):
+        add_example(content, "no_such_intent", "x")
+    with pytest.raises(ContentError):
+        add_example(content, "printer_problem", "   ")
+    assert path.read_text(encoding="utf-8") == before
+    updated = add_example(content, "printer_problem", "yes: no # 不是注释")  # YAML-special text is quoted
+    assert "yes: no # 不是注释" in updated.by_id["printer_problem"].examples
+
+
+def test_groups_prefer_what_merchants_picked(root: Path, tmp_path: Path) -> None:
+    engine = Engine.load(root)
+    log = SQLiteQuestionLog(tmp_path / "q.sqlite3")
+    for _ in range(2):
+        log.record("7", "机器坏了", "clarify", intent=None, code=None, score=0.6,
+                   candidates=[("signin_failure", 0.6), ("printer_problem", 0.58)])
+        log.picked("7", "printer_problem")
+    [only] = group(log.inbox(), engine.matcher)
+    assert only.suggestion == "printer_problem" and len(only.questions) == 2
+    log.close()
