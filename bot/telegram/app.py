@@ -31,6 +31,7 @@ from bot.telegram.handoff import Handoff, parse_hours
 from bot.telegram.conversation import send
 from bot.telegram.middlewares import RetryRequests, Throttling
 from bot.telegram.reload import Reloader, ReloadResult
+from bot.uploads import Uploads
 from bot.telegram.settings import Settings
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     holder = DialogHolder(dialog)
     dispatcher["dialogs"] = holder
     dispatcher["reloader"] = Reloader(holder)
+    dispatcher["uploads"] = Uploads(dialog.content.root, settings.data_dir)
     dispatcher["outcomes"] = stores.outcomes
     dispatcher["blocked"] = stores.blocked
     dispatcher["questions"] = stores.questions

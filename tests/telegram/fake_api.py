@@ -47,6 +47,8 @@ class FakeBotAPI:
     """Chats that are forum supergroups (createForumTopic works there)."""
     deleted_topics: set[int] = field(default_factory=set)
     received: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    """file_id -> bytes served by getFile and the file download URL."""
     """(chat_id, message_id) -> messages users sent (what copyMessage copies from)."""
 
     def __post_init__(self) -> None:
@@ -65,6 +67,7 @@ class FakeBotAPI:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/_stats", self._stats)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._file)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -76,6 +79,12 @@ class FakeBotAPI:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _file(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if request.match_info["token"] != TOKEN or file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
 
     async def _stats(self, request: web.Request) -> web.Response:
         counts: dict[str, int] = {}
@@ -141,6 +150,9 @@ class FakeBotAPI:
         return None
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getFile":
+            return {"file_id": params["file_id"], "file_unique_id": "u" + params["file_id"],
+                    "file_path": f"documents/{params['file_id']}"}
         if method == "createForumTopic":
             return {"message_thread_id": next(self._topic_ids), "name": params["name"], "icon_color": 7322096}
         if method == "copyMessage":
@@ -230,6 +242,17 @@ class FakeBotAPI:
             "location": {"location": {"latitude": 31.2, "longitude": 121.5}},
         }
         message.update(payloads[kind])
+        return self.push({"message": message})
+
+    def upload(self, user_id: int, file_name: str, data: bytes, *, caption: str | None = None) -> int:
+        """A document sent to the bot in a private chat (an admin uploading a YAML file)."""
+        file_id = f"f{len(self.files) + 1}"
+        self.files[file_id] = data
+        message = self._incoming(user_id, None, "private")
+        message["document"] = {"file_id": file_id, "file_unique_id": "u" + file_id, "file_name": file_name,
+                               "file_size": len(data)}
+        if caption:
+            message["caption"] = caption
         return self.push({"message": message})
 
     def tap(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:

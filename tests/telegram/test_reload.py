@@ -133,3 +133,36 @@ async def test_admin_stats(mini_bot: RunningBot, api: FakeBotAPI) -> None:
     api.text(ADMIN, "/stats")
     [reply] = await api.replies(ADMIN, 1)
     assert "问题 1 个" in reply.params["text"] and "code_a0 1" in reply.params["text"]
+
+
+async def test_upload_diff_confirm_and_rollback(mini_bot: RunningBot, api: FakeBotAPI, content: Path) -> None:
+    path = content / "intents" / "symptoms" / "common.yaml"
+    original = path.read_text(encoding="utf-8")
+    edited = original.replace("      - 不出纸咋回事\n", "      - 不出纸咋回事\n      - 出纸口卡住了\n")
+    api.upload(ADMIN, "common.yaml", edited.encode(), caption="intents/symptoms/common.yaml")
+    [diff] = await api.replies(ADMIN, 1)
+    assert "+      - 出纸口卡住了" in diff.params["text"]
+    assert path.read_text(encoding="utf-8") == original  # nothing applied before confirmation
+    api.tap(ADMIN, ADMIN, max(m for c, m in api.sent if c == ADMIN), button(diff, "确认应用"))
+    applied = (await api.replies(ADMIN, 2, methods=("sendMessage",)))[-1]
+    assert "已写入 intents/symptoms/common.yaml；已加载新内容" in applied.params["text"]
+    assert "出纸口卡住了" in path.read_text(encoding="utf-8")
+    assert "出纸口卡住了" in mini_bot.dispatcher["dialogs"].dialog.content.by_id["printer_problem"].examples
+    api.text(ADMIN, "/rollback")
+    rolled = (await api.replies(ADMIN, 3, methods=("sendMessage",)))[-1]
+    assert "已恢复 intents/symptoms/common.yaml" in rolled.params["text"]
+    assert path.read_text(encoding="utf-8") == original
+    assert "出纸口卡住了" not in mini_bot.dispatcher["dialogs"].dialog.content.by_id["printer_problem"].examples
+
+
+async def test_an_upload_that_fails_validation_changes_nothing(mini_bot: RunningBot, api: FakeBotAPI,
+                                                                content: Path) -> None:
+    before = {p: p.read_text(encoding="utf-8") for p in content.rglob("*.yaml")}
+    api.upload(ADMIN, "common.yaml", b"symptoms:\n  - id: printer_problem\n    title: x\n",
+               caption="intents/symptoms/common.yaml")
+    [reply] = await api.replies(ADMIN, 1)
+    assert "没有通过检查" in reply.params["text"] and "intents/symptoms/common.yaml:" in reply.params["text"]
+    assert {p: p.read_text(encoding="utf-8") for p in content.rglob("*.yaml")} == before
+    api.upload(MERCHANT, "common.yaml", b"x: 1\n")  # not an admin: never treated as an upload
+    [other] = await api.replies(MERCHANT, 1)
+    assert "只能看懂文字" in other.params["text"]

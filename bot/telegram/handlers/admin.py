@@ -7,12 +7,15 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message
 
-from bot.core.reply import Reply
+from bot.core.errors import ContentError
+from bot.core.reply import Option, Reply
 from bot.telegram.conversation import send
 from bot.telegram.deps import DialogHolder
 from bot.telegram.reload import Reloader, ReloadResult
+from bot.uploads import Uploads
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,59 @@ async def on_stats(message: Message, bot: Bot, settings) -> None:
     await send(bot, message.chat.id, Reply(kind="info", title="运营数据", text=as_text(stats)))
 
 
+async def on_upload(message: Message, bot: Bot, uploads: Uploads) -> None:
+    """A YAML file from an admin: validated with the rest of the content, shown as a diff, applied
+    only after they confirm."""
+    document = message.document
+    if document is None or not (document.file_name or "").endswith(".yaml"):
+        await send(bot, message.chat.id, Reply(kind="info", title="", text="请上传 .yaml 内容文件。"))
+        return
+    data = await bot.download(document)
+    try:
+        proposal = await asyncio.to_thread(uploads.propose, document.file_name or "", data.read() if data else b"",
+                                           message.caption)
+    except ContentError as error:
+        problems = [str(p) for p in error.problems]
+        await send(bot, message.chat.id, Reply(kind="info", title="文件没有通过检查，什么都没改",
+                                               text="\n".join(problems[:MAX_PROBLEMS_SHOWN])))
+        return
+    title = f"{'新文件' if proposal.new_file else '修改'} {proposal.target}"
+    await send(bot, message.chat.id, Reply(
+        kind="script", title=title, text=proposal.diff,
+        options=(Option("确认应用", f"{APPLY}:{proposal.token}"), Option("取消", f"{DISCARD}:{proposal.token}"))))
+
+
+async def on_apply(callback: CallbackQuery, bot: Bot, uploads: Uploads, reloader: Reloader) -> None:
+    """Confirmed: write the file (the old one kept for /rollback) and reload."""
+    token = (callback.data or "").split(":", 1)[1]
+    try:
+        target = await asyncio.to_thread(uploads.apply, token)
+    except KeyError:
+        await callback.answer("这个上传已经处理过或已过期")
+        return
+    await callback.answer()
+    result = await reloader.reload()
+    reply = result_reply(result)
+    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    await send(bot, chat_id, Reply(kind="info", title=f"已写入 {target}；{reply.title}", text=reply.text))
+
+
+async def on_discard(callback: CallbackQuery, uploads: Uploads) -> None:
+    """Cancelled: the pending upload is dropped, nothing changes."""
+    await asyncio.to_thread(uploads.discard, (callback.data or "").split(":", 1)[1])
+    await callback.answer("已取消，什么都没改")
+
+
+async def on_rollback(message: Message, bot: Bot, uploads: Uploads, reloader: Reloader) -> None:
+    """Restores the file the last applied upload replaced, and reloads."""
+    target = await asyncio.to_thread(uploads.rollback)
+    if target is None:
+        await send(bot, message.chat.id, Reply(kind="info", title="", text="没有可以回滚的上传。"))
+        return
+    reply = result_reply(await reloader.reload())
+    await send(bot, message.chat.id, Reply(kind="info", title=f"已恢复 {target}；{reply.title}", text=reply.text))
+
+
 async def on_refused(message: Message, bot: Bot) -> None:
     """An admin command from someone who is not an admin: refused, and logged."""
     user = message.from_user.id if message.from_user else None
@@ -56,7 +112,9 @@ async def on_refused(message: Message, bot: Bot) -> None:
     await send(bot, message.chat.id, Reply(kind="info", title="", text="这个命令只有管理员能用。"))
 
 
-ADMIN_COMMANDS = (("reload", "重新加载内容"), ("stats", "运营数据"), ("version", "当前内容版本和数量"))
+ADMIN_COMMANDS = (("reload", "重新加载内容"), ("rollback", "撤销上一次上传"), ("stats", "运营数据"),
+                  ("version", "当前内容版本和数量"))
+APPLY, DISCARD = "upok", "upno"
 MAX_PROBLEMS_SHOWN = 30
 
 
@@ -69,6 +127,11 @@ def create_router(admin_ids: tuple[int, ...]) -> Router:
     admins.message.register(on_version, Command("version"))
     admins.message.register(on_reload, Command("reload"))
     admins.message.register(on_stats, Command("stats"))
+    admins.message.register(on_rollback, Command("rollback"))
+    admins.message.register(on_upload, F.document, F.chat.type == ChatType.PRIVATE)
+    admins.callback_query.filter(F.from_user.id.in_(set(admin_ids)))
+    admins.callback_query.register(on_apply, F.data.startswith(APPLY + ":"))
+    admins.callback_query.register(on_discard, F.data.startswith(DISCARD + ":"))
     refusals = Router(name="admin-refusals")
     refusals.message.register(on_refused, Command(*(name for name, _ in ADMIN_COMMANDS)))
     router.include_routers(admins, refusals)
