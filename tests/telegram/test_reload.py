@@ -166,3 +166,31 @@ async def test_an_upload_that_fails_validation_changes_nothing(mini_bot: Running
     api.upload(MERCHANT, "common.yaml", b"x: 1\n")  # not an admin: never treated as an upload
     [other] = await api.replies(MERCHANT, 1)
     assert "只能看懂文字" in other.params["text"]
+
+
+async def test_review_in_telegram_round_trip(mini_bot: RunningBot, api: FakeBotAPI, content: Path) -> None:
+    question = "收银小票上面的字看不清楚"
+    api.text(MERCHANT, question)
+    await api.replies(MERCHANT, 1)
+    api.text(MERCHANT, "今天天气怎么样")
+    await api.replies(MERCHANT, 2)
+    api.text(ADMIN, "/review")
+    cards = await api.replies(ADMIN, 2, methods=("sendMessage",))
+    card = next(c for c in cards if question in c.params["text"])
+    [add] = [data for label, data in buttons(card) if label.startswith("加为例句")]
+    assert add.endswith(":printer_problem")
+    ignore = next(c for c in cards if "今天天气" in c.params["text"])
+    api.tap(ADMIN, ADMIN, next(m for (c, m), sent in api.sent.items() if c == ADMIN and question in sent["text"]),
+            add)
+    await api.wait_for(lambda: [c for c in api.of("answerCallbackQuery") if "已加为" in c.params.get("text", "")])
+    assert f"      - {question}\n" in (content / "intents" / "symptoms" / "common.yaml").read_text(encoding="utf-8")
+    api.tap(ADMIN, ADMIN, next(m for (c, m), sent in api.sent.items() if c == ADMIN and "今天天气" in sent["text"]),
+            button(ignore, "忽略"))
+    await api.wait_for(lambda: [c for c in api.of("answerCallbackQuery") if "已忽略" in c.params.get("text", "")])
+    before = len(api.of("sendMessage", ADMIN))
+    api.text(ADMIN, "/review")
+    empty = (await api.replies(ADMIN, before + 1, methods=("sendMessage",)))[-1]
+    assert "收件箱是空的" in empty.params["text"]
+    api.text(MERCHANT, question)
+    answer = (await api.replies(MERCHANT, 3))[-1]
+    assert answer.params["text"].startswith("<b>打印机不出纸</b>")  # now understood

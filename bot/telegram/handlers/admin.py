@@ -12,6 +12,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.core.errors import ContentError
 from bot.core.reply import Option, Reply
+from bot.storage.questions import QuestionLog
 from bot.telegram.conversation import send
 from bot.telegram.deps import DialogHolder
 from bot.telegram.reload import Reloader, ReloadResult
@@ -105,6 +106,61 @@ async def on_rollback(message: Message, bot: Bot, uploads: Uploads, reloader: Re
     await send(bot, message.chat.id, Reply(kind="info", title=f"已恢复 {target}；{reply.title}", text=reply.text))
 
 
+async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs: DialogHolder) -> None:
+    """The review inbox, most frequent first: add a group as examples of the suggested intent, or
+    ignore it forever (new intents are started with `posbot review --new`)."""
+    from bot.review import group
+
+    groups = await asyncio.to_thread(lambda: group(questions.inbox(), dialogs.dialog.engine.matcher))
+    if not groups:
+        await send(bot, message.chat.id, Reply(kind="info", title="待复核", text="收件箱是空的。"))
+        return
+    for item in groups[:REVIEW_GROUPS_SHOWN]:
+        samples = "\n".join(f"· {q}" for q in dict.fromkeys(q.question for q in item.questions[:3]))
+        options = []
+        if item.suggestion and item.suggestion in dialogs.dialog.content.by_id:
+            title = dialogs.dialog.content.by_id[item.suggestion].title
+            options.append(Option(f"加为例句：{title}"[:30], f"{REVIEW_ADD}:{item.ids[0]}:{item.suggestion}"))
+        options.append(Option("忽略", f"{REVIEW_IGNORE}:{item.ids[0]}"))
+        await send(bot, message.chat.id, Reply(kind="info", title=f"×{len(item.questions)}", text=samples,
+                                               options=tuple(options)))
+    if len(groups) > REVIEW_GROUPS_SHOWN:
+        await send(bot, message.chat.id, Reply(kind="info", title="",
+                                               text=f"还有 {len(groups) - REVIEW_GROUPS_SHOWN} 组，用 posbot review 查看全部。"))
+
+
+async def on_review_action(callback: CallbackQuery, bot: Bot, questions: QuestionLog, dialogs: DialogHolder,
+                           reloader: Reloader) -> None:
+    """A tapped review action; the group is found again by its first question, so a stale button
+    (already handled) is answered as such."""
+    from bot.review import add_example, group
+
+    kind, first, *rest = (callback.data or "").split(":")
+    groups = await asyncio.to_thread(lambda: group(questions.inbox(), dialogs.dialog.engine.matcher))
+    chosen = next((g for g in groups if first.isdigit() and int(first) in g.ids), None)
+    if chosen is None:
+        await callback.answer("这一组已经处理过了")
+        return
+    if kind == REVIEW_IGNORE:
+        await asyncio.to_thread(questions.mark, chosen.ids, "ignored")
+        await callback.answer("已忽略，以后不再出现")
+        return
+    intent = rest[0] if rest else ""
+    content = dialogs.dialog.content
+    try:
+        for text in dict.fromkeys(q.question for q in chosen.questions):
+            content = await asyncio.to_thread(add_example, content, intent, text)
+    except ContentError as error:
+        await callback.answer("没能写入")
+        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+        await send(bot, chat_id, Reply(kind="info", title="没能写入例句",
+                                       text="\n".join(str(p) for p in error.problems[:MAX_PROBLEMS_SHOWN])))
+        return
+    await asyncio.to_thread(questions.mark, chosen.ids, "added")
+    result = await reloader.reload()
+    await callback.answer(f"已加为 {intent} 的例句（版本 {result.version}）")
+
+
 async def on_refused(message: Message, bot: Bot) -> None:
     """An admin command from someone who is not an admin: refused, and logged."""
     user = message.from_user.id if message.from_user else None
@@ -112,9 +168,11 @@ async def on_refused(message: Message, bot: Bot) -> None:
     await send(bot, message.chat.id, Reply(kind="info", title="", text="这个命令只有管理员能用。"))
 
 
-ADMIN_COMMANDS = (("reload", "重新加载内容"), ("rollback", "撤销上一次上传"), ("stats", "运营数据"),
-                  ("version", "当前内容版本和数量"))
+ADMIN_COMMANDS = (("reload", "重新加载内容"), ("review", "没看懂的问题"), ("rollback", "撤销上一次上传"),
+                  ("stats", "运营数据"), ("version", "当前内容版本和数量"))
 APPLY, DISCARD = "upok", "upno"
+REVIEW_ADD, REVIEW_IGNORE = "rva", "rvi"
+REVIEW_GROUPS_SHOWN = 5
 MAX_PROBLEMS_SHOWN = 30
 
 
@@ -128,10 +186,12 @@ def create_router(admin_ids: tuple[int, ...]) -> Router:
     admins.message.register(on_reload, Command("reload"))
     admins.message.register(on_stats, Command("stats"))
     admins.message.register(on_rollback, Command("rollback"))
+    admins.message.register(on_review, Command("review"))
     admins.message.register(on_upload, F.document, F.chat.type == ChatType.PRIVATE)
     admins.callback_query.filter(F.from_user.id.in_(set(admin_ids)))
     admins.callback_query.register(on_apply, F.data.startswith(APPLY + ":"))
     admins.callback_query.register(on_discard, F.data.startswith(DISCARD + ":"))
+    admins.callback_query.register(on_review_action, F.data.startswith((REVIEW_ADD + ":", REVIEW_IGNORE + ":")))
     refusals = Router(name="admin-refusals")
     refusals.message.register(on_refused, Command(*(name for name, _ in ADMIN_COMMANDS)))
     router.include_routers(admins, refusals)
