@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="what merchants asked and how it went (from DATA_DIR)")
     stats.add_argument("--days", type=int, default=30)
     stats.add_argument("--json", action="store_true")
+    stats.add_argument("--html", type=Path, metavar="FILE", help="write a one-page report with charts (extra: report)")
     stats.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or ./data")
     stats.set_defaults(run=_stats)
 
@@ -240,6 +241,15 @@ def _stats(args: argparse.Namespace) -> int:
     from bot.storage.stats import as_text, compute
 
     stats = compute(_data_dir(args) / "posbot.sqlite3", days=args.days)
+    if args.html:
+        try:
+            from bot.storage.report import write_html
+
+            print(f"report written to {write_html(stats, args.html)}")
+        except ImportError:
+            print("posbot stats --html needs matplotlib: pip install 'posbot[report]'", file=sys.stderr)
+            return 2
+        return 0
     print(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2) if args.json else as_text(stats))
     return 0
 

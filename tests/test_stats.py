@@ -85,3 +85,11 @@ def test_posbot_stats_cli(database: Path, capsys: pytest.CaptureFixture[str]) ->
     assert json.loads(capsys.readouterr().out)["questions"] == 10
     assert main(["stats", "--data-dir", str(database.parent)]) == 0
     assert "问题 10 个" in capsys.readouterr().out
+
+
+def test_html_report_with_charts(database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.html"
+    assert main(["stats", "--data-dir", str(database.parent), "--html", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "问题 10 个" in page
+    assert page.count("data:image/png;base64,") == 5
