@@ -11,7 +11,8 @@ import re
 from enum import Enum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StringConstraints, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StringConstraints, field_validator,
+                      model_validator)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -195,7 +196,7 @@ class IntentFile(_Model):
 
 
 class Lexicon(_Model):
-    """intents/lexicon.yaml: words for jieba, synonyms, stopwords, typos and red-line words."""
+    """The lexicon: words for jieba, synonyms, stopwords, typos and red-line words."""
 
     words: tuple[Text, ...] = ()
     """分词词语 Extra jieba words; intent names and aliases are added automatically."""
