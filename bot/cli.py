@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_argument("--new", nargs=2, metavar=("GROUP", "ID"), help="start a draft intent ID from group GROUP")
     review.set_defaults(run=_review)
 
+    schema = commands.add_parser("schema", help="write the JSON Schemas of the content files (for editors)")
+    schema.add_argument("dir", nargs="?", type=Path, default=Path("schemas"))
+    schema.add_argument("--check", action="store_true", help="exit non-zero if the files are out of date")
+    schema.set_defaults(run=_schema)
+
     stats = commands.add_parser("stats", help="what merchants asked and how it went (from DATA_DIR)")
     stats.add_argument("--days", type=int, default=30)
     stats.add_argument("--json", action="store_true")
@@ -235,6 +240,19 @@ def _review(args: argparse.Namespace) -> int:
         return 0
     finally:
         log.close()
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from bot.core.schema import stale_schemas, write_schemas
+
+    if args.check:
+        stale = stale_schemas(args.dir)
+        for name in stale:
+            print(f"{args.dir / name} is out of date: run posbot schema", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_schemas(args.dir):
+        print(f"wrote {path}")
+    return 0
 
 
 def _stats(args: argparse.Namespace) -> int:

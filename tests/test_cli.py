@@ -159,3 +159,13 @@ def test_run_without_a_token_stops_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "posbot: BOT_TOKEN is not set: put it in the environment or in .env (see .env.example)"]
+
+
+def test_schema_command_writes_and_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "--check", str(ROOT / "schemas")]) == 0
+    assert main(["schema", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["intent-file.schema.json", "knowledge-file.schema.json",
+                                                          "lexicon.schema.json"]
+    (tmp_path / "lexicon.schema.json").write_text("{}", encoding="utf-8")
+    assert main(["schema", "--check", str(tmp_path)]) == 1
+    assert "lexicon.schema.json is out of date" in capsys.readouterr().err
