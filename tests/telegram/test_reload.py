@@ -177,8 +177,9 @@ async def test_review_in_telegram_round_trip(mini_bot: RunningBot, api: FakeBotA
     api.text(ADMIN, "/review")
     cards = await api.replies(ADMIN, 2, methods=("sendMessage",))
     card = next(c for c in cards if question in c.params["text"])
-    [add] = [data for label, data in buttons(card) if label.startswith("加为例句")]
-    assert add.endswith(":printer_problem")
+    adds = [data for label, data in buttons(card) if label.startswith("加为例句")]
+    assert 1 <= len(adds) <= 3 and adds[0].endswith(":printer_problem")  # the suggestion comes first
+    add = adds[0]
     ignore = next(c for c in cards if "今天天气" in c.params["text"])
     api.tap(ADMIN, ADMIN, next(m for (c, m), sent in api.sent.items() if c == ADMIN and question in sent["text"]),
             add)
@@ -194,3 +195,16 @@ async def test_review_in_telegram_round_trip(mini_bot: RunningBot, api: FakeBotA
     api.text(MERCHANT, question)
     answer = (await api.replies(MERCHANT, 3))[-1]
     assert answer.params["text"].startswith("<b>打印机不出纸</b>")  # now understood
+
+
+async def test_review_can_start_a_draft_intent(mini_bot: RunningBot, api: FakeBotAPI, content: Path) -> None:
+    api.text(MERCHANT, "收银机怎么连打印机")
+    await api.replies(MERCHANT, 1)
+    api.text(ADMIN, "/review")
+    [card] = await api.replies(ADMIN, 1)
+    message = max(m for c, m in api.sent if c == ADMIN)
+    api.tap(ADMIN, ADMIN, message, button(card, "新建意图（草稿）"))
+    done = (await api.replies(ADMIN, 2, methods=("sendMessage",)))[-1]
+    assert "intents/drafts/draft_" in done.params["text"]
+    [draft] = (content / "intents" / "drafts").glob("draft_*.yaml")
+    assert "收银机怎么连打印机" in draft.read_text(encoding="utf-8")

@@ -118,9 +118,11 @@ async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs:
     for item in groups[:REVIEW_GROUPS_SHOWN]:
         samples = "\n".join(f"· {q}" for q in dict.fromkeys(q.question for q in item.questions[:3]))
         options = []
-        if item.suggestion and item.suggestion in dialogs.dialog.content.by_id:
-            title = dialogs.dialog.content.by_id[item.suggestion].title
-            options.append(Option(f"加为例句：{title}"[:30], f"{REVIEW_ADD}:{item.ids[0]}:{item.suggestion}"))
+        targets = [item.suggestion] + [intent for intent, _ in item.questions[0].candidates]
+        for intent in list(dict.fromkeys(t for t in targets if t in dialogs.dialog.content.by_id))[:3]:
+            title = dialogs.dialog.content.by_id[intent].title
+            options.append(Option(f"加为例句：{title}"[:30], f"{REVIEW_ADD}:{item.ids[0]}:{intent}"))
+        options.append(Option("新建意图（草稿）", f"{REVIEW_NEW}:{item.ids[0]}"))
         options.append(Option("忽略", f"{REVIEW_IGNORE}:{item.ids[0]}"))
         await send(bot, message.chat.id, Reply(kind="info", title=f"×{len(item.questions)}", text=samples,
                                                options=tuple(options)))
@@ -144,6 +146,18 @@ async def on_review_action(callback: CallbackQuery, bot: Bot, questions: Questio
     if kind == REVIEW_IGNORE:
         await asyncio.to_thread(questions.mark, chosen.ids, "ignored")
         await callback.answer("已忽略，以后不再出现")
+        return
+    if kind == REVIEW_NEW:
+        from bot.review import start_draft
+
+        path = await asyncio.to_thread(start_draft, dialogs.dialog.content.root, f"draft_{first}",
+                                       [q.question for q in chosen.questions])
+        await asyncio.to_thread(questions.mark, chosen.ids, "new")
+        await callback.answer("草稿已建好")
+        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+        relative = path.relative_to(dialogs.dialog.content.root)
+        await send(bot, chat_id, Reply(kind="info", title="新意图草稿", text=(
+            f"已写入 {relative}：补全 id、标题、回答和步骤后移到 intents/symptoms/，再 /reload。")))
         return
     intent = rest[0] if rest else ""
     content = dialogs.dialog.content
@@ -171,7 +185,7 @@ async def on_refused(message: Message, bot: Bot) -> None:
 ADMIN_COMMANDS = (("reload", "重新加载内容"), ("review", "没看懂的问题"), ("rollback", "撤销上一次上传"),
                   ("stats", "运营数据"), ("version", "当前内容版本和数量"))
 APPLY, DISCARD = "upok", "upno"
-REVIEW_ADD, REVIEW_IGNORE = "rva", "rvi"
+REVIEW_ADD, REVIEW_IGNORE, REVIEW_NEW = "rva", "rvi", "rvn"
 REVIEW_GROUPS_SHOWN = 5
 MAX_PROBLEMS_SHOWN = 30
 
@@ -191,7 +205,8 @@ def create_router(admin_ids: tuple[int, ...]) -> Router:
     admins.callback_query.filter(F.from_user.id.in_(set(admin_ids)))
     admins.callback_query.register(on_apply, F.data.startswith(APPLY + ":"))
     admins.callback_query.register(on_discard, F.data.startswith(DISCARD + ":"))
-    admins.callback_query.register(on_review_action, F.data.startswith((REVIEW_ADD + ":", REVIEW_IGNORE + ":")))
+    admins.callback_query.register(on_review_action,
+                                   F.data.startswith((REVIEW_ADD + ":", REVIEW_IGNORE + ":", REVIEW_NEW + ":")))
     refusals = Router(name="admin-refusals")
     refusals.message.register(on_refused, Command(*(name for name, _ in ADMIN_COMMANDS)))
     router.include_routers(admins, refusals)
