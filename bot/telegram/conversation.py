@@ -8,7 +8,7 @@ import logging
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot.core.dialog import DialogState, Turn
@@ -24,6 +24,11 @@ TYPING_AFTER = 0.4
 EDITED_IN_PLACE = frozenset({"step", "feedback", "info", "answer", "human", "welcome", "fallback", "clarify"})
 """Replies to a tapped button replace that message (flows run as edited messages); scripts and
 expired-menu notices arrive as new messages so they stay visible."""
+
+
+def chat_of(callback: CallbackQuery) -> int:
+    """The chat a tapped button lives in (the user's own chat if the message is no longer known)."""
+    return callback.message.chat.id if callback.message else callback.from_user.id
 
 
 async def load_state(state: FSMContext) -> DialogState:

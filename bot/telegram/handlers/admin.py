@@ -12,8 +12,10 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.core.errors import ContentError
 from bot.core.reply import Option, Reply
+from bot.review import add_example, group, start_draft
 from bot.storage.questions import QuestionLog
-from bot.telegram.conversation import send
+from bot.storage.stats import as_text, compute
+from bot.telegram.conversation import chat_of, send
 from bot.telegram.deps import DialogHolder
 from bot.telegram.reload import Reloader, ReloadResult
 from bot.uploads import Uploads
@@ -47,8 +49,6 @@ def result_reply(result: ReloadResult) -> Reply:
 
 async def on_stats(message: Message, bot: Bot, settings) -> None:
     """The last 30 days in a few lines (posbot stats has the same)."""
-    from bot.storage.stats import as_text, compute
-
     stats = await asyncio.to_thread(compute, settings.sqlite_path)
     await send(bot, message.chat.id, Reply(kind="info", title="运营数据", text=as_text(stats)))
 
@@ -86,7 +86,7 @@ async def on_apply(callback: CallbackQuery, bot: Bot, uploads: Uploads, reloader
     await callback.answer()
     result = await reloader.reload()
     reply = result_reply(result)
-    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    chat_id = chat_of(callback)
     await send(bot, chat_id, Reply(kind="info", title=f"已写入 {target}；{reply.title}", text=reply.text))
 
 
@@ -109,8 +109,6 @@ async def on_rollback(message: Message, bot: Bot, uploads: Uploads, reloader: Re
 async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs: DialogHolder) -> None:
     """The review inbox, most frequent first: add a group as examples of the suggested intent, or
     ignore it forever (new intents are started with `posbot review --new`)."""
-    from bot.review import group
-
     groups = await asyncio.to_thread(lambda: group(questions.inbox(), dialogs.dialog.engine.matcher))
     if not groups:
         await send(bot, message.chat.id, Reply(kind="info", title="待复核", text="收件箱是空的。"))
@@ -135,8 +133,6 @@ async def on_review_action(callback: CallbackQuery, bot: Bot, questions: Questio
                            reloader: Reloader) -> None:
     """A tapped review action; the group is found again by its first question, so a stale button
     (already handled) is answered as such."""
-    from bot.review import add_example, group
-
     kind, first, *rest = (callback.data or "").split(":")
     groups = await asyncio.to_thread(lambda: group(questions.inbox(), dialogs.dialog.engine.matcher))
     chosen = next((g for g in groups if first.isdigit() and int(first) in g.ids), None)
@@ -148,13 +144,11 @@ async def on_review_action(callback: CallbackQuery, bot: Bot, questions: Questio
         await callback.answer("已忽略，以后不再出现")
         return
     if kind == REVIEW_NEW:
-        from bot.review import start_draft
-
         path = await asyncio.to_thread(start_draft, dialogs.dialog.content.root, f"draft_{first}",
                                        [q.question for q in chosen.questions])
         await asyncio.to_thread(questions.mark, chosen.ids, "new")
         await callback.answer("草稿已建好")
-        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+        chat_id = chat_of(callback)
         relative = path.relative_to(dialogs.dialog.content.root)
         await send(bot, chat_id, Reply(kind="info", title="新意图草稿", text=(
             f"已写入 {relative}：补全 id、标题、回答和步骤后移到 intents/symptoms/，再 /reload。")))
@@ -166,7 +160,7 @@ async def on_review_action(callback: CallbackQuery, bot: Bot, questions: Questio
             content = await asyncio.to_thread(add_example, content, intent, text)
     except ContentError as error:
         await callback.answer("没能写入")
-        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+        chat_id = chat_of(callback)
         await send(bot, chat_id, Reply(kind="info", title="没能写入例句",
                                        text="\n".join(str(p) for p in error.problems[:MAX_PROBLEMS_SHOWN])))
         return

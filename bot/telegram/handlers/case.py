@@ -20,7 +20,7 @@ from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.slots import mask_card_numbers
 from bot.handoff.models import CaseContext, Merchant
-from bot.telegram.conversation import STATE_KEY, send, show
+from bot.telegram.conversation import STATE_KEY, chat_of, send, show
 from bot.telegram.deps import DialogHolder
 from bot.telegram.handoff import RATE, Handoff
 
@@ -115,7 +115,7 @@ async def on_open_now(callback: CallbackQuery, bot: Bot, state: FSMContext, hand
                       dialogs: DialogHolder) -> None:
     """"直接转人工": open the case without a detail line."""
     await callback.answer()
-    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    chat_id = chat_of(callback)
     if handoff is None:
         await send(bot, chat_id, NO_SUPPORT)
         return

@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, ErrorEvent
 
 from bot.core.dialog import StaleChoice
 from bot.core.reply import Reply
-from bot.telegram.conversation import send
+from bot.telegram.conversation import chat_of, send
 from bot.telegram.deps import DialogHolder
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ async def on_stale_button(event: ErrorEvent, callback: CallbackQuery, bot: Bot, 
     """A double-tapped or outdated button: say so politely and offer a fresh menu."""
     log.info("stale button %r from %s", callback.data, callback.from_user.id)
     await callback.answer("这个菜单已过期")
-    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    chat_id = chat_of(callback)
     await send(bot, chat_id, dialogs.dialog.expired())
 
 

@@ -16,7 +16,7 @@ from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
 from bot.storage.questions import QuestionLog, record_action, record_turn
 from bot.storage.recipients import BlockedChats
-from bot.telegram.conversation import load_state, save_turn, send, show, think
+from bot.telegram.conversation import chat_of, load_state, save_turn, send, show, think
 from bot.telegram.deps import DialogHolder
 from bot.telegram.handlers import case
 from bot.telegram.handoff import Handoff
@@ -108,7 +108,7 @@ async def on_choice(callback: CallbackQuery, bot: Bot, state: FSMContext, dialog
     await state.update_data({case.PENDING: None})
     await save_turn(state, turn, outcomes, callback.from_user.id)
     record_action(questions, str(callback.from_user.id), callback.data or "")
-    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    chat_id = chat_of(callback)
     message = callback.message if isinstance(callback.message, Message) else None
     trigger = _handoff_trigger(turn)
     if handoff is not None and trigger is not None and callback.message is not None \
