@@ -228,4 +228,5 @@ async def run_webhook(settings: Settings, dialog: Dialog, url: str, *, watch: bo
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+        await bot.session.close()
         await stores.close()

@@ -45,6 +45,12 @@ class RunningBot:
             await self.dispatcher.stop_polling()
             await asyncio.wait_for(self._task, timeout=10)
             self._task = None
+            # handlers still in flight when polling stopped may reopen the bot's HTTP session:
+            # let them finish, then close it for good before the stores go away
+            pending = set(self.dispatcher._handle_update_tasks)  # aiogram keeps them; no public accessor
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+            await self.bot.session.close()
             await self.stores.close()
 
 

@@ -44,4 +44,5 @@ async def test_webhook_checks_the_secret_and_answers(api: FakeBotAPI, tmp_path: 
         assert "应答码 51" in reply.params["text"]
     finally:
         await runner.cleanup()
+        await bot.session.close()
         await stores.close()
