@@ -198,7 +198,7 @@ def _flow(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from bot.review import add_example, group, start_draft
+    from bot.review import add_examples, group, start_draft
     from bot.storage.questions import SQLiteQuestionLog
 
     engine = _engine(args)
@@ -214,9 +214,7 @@ def _review(args: argparse.Namespace) -> int:
                 return 2
             chosen = groups[index]
         if args.add:
-            content = engine.content
-            for text in dict.fromkeys(q.question for q in chosen.questions):
-                content = add_example(content, args.add[1], text)
+            content = add_examples(engine.content, args.add[1], [q.question for q in chosen.questions])
             log.mark(chosen.ids, "added")
             print(f"added {len(chosen.questions)} question(s) to {args.add[1]}; content version {content.version}")
             return 0

@@ -61,15 +61,18 @@ def _suggestion(members: list[LoggedQuestion]) -> str | None:
     return guesses.most_common(1)[0][0] if guesses else None
 
 
-def add_example(content: Content, intent_id: str, example: str) -> Content:
-    """Write `example` under the intent's examples in its YAML file, keeping the file's comments
-    and layout; reload and validate; put the file back as it was if anything fails."""
+def add_examples(content: Content, intent_id: str, examples: Sequence[str]) -> Content:
+    """Write `examples` under the intent's examples in its YAML file, keeping the file's comments
+    and layout; reload and validate once; put the file back as it was if anything fails."""
     if intent_id not in content.by_id:
         raise ContentError([Problem("intents", None, intent_id, "no such intent")])
     intent = content.by_id[intent_id]
-    example = example.strip()
-    if not example:
+    stripped = [e.strip() for e in examples]
+    if not stripped or not all(stripped):
         raise ContentError([Problem("intents", None, intent_id, "an empty question cannot be an example")])
+    new = [e for e in dict.fromkeys(stripped) if e not in intent.examples]
+    if not new:
+        return content
     if not intent.examples:
         raise ContentError([Problem(content.locate(intent_id).file, content.locate(intent_id).line, intent_id,
                                     "the intent has no examples list yet; add one by hand first")])
@@ -77,21 +80,24 @@ def add_example(content: Content, intent_id: str, example: str) -> Content:
     path = content.root / where.file
     original = path.read_text(encoding="utf-8")
     lines = original.splitlines(keepends=True)
-    anchor = lines[where.line - 1]
-    indent = re.match(r"\s*", anchor).group()
-    scalar = yaml.safe_dump(example, allow_unicode=True, default_flow_style=True, width=10_000).strip()
-    scalar = scalar.removesuffix("\n...").removesuffix("...").strip()
-    lines.insert(where.line, f"{indent}- {scalar}\n")
+    indent = re.match(r"\s*", lines[where.line - 1]).group()
+    lines[where.line:where.line] = [f"{indent}- {_scalar(example)}\n" for example in new]
     path.write_text("".join(lines), encoding="utf-8")
     try:
         updated = load_content(content.root)
     except ContentError:
         path.write_text(original, encoding="utf-8")
         raise
-    if example not in updated.by_id[intent_id].examples:
+    if not set(new) <= set(updated.by_id[intent_id].examples):
         path.write_text(original, encoding="utf-8")
-        raise ContentError([Problem(where.file, where.line, intent_id, "the example did not land where expected")])
+        raise ContentError([Problem(where.file, where.line, intent_id, "the examples did not land where expected")])
     return updated
+
+
+def _scalar(text: str) -> str:
+    """`text` as a one-line YAML scalar, quoted when YAML would read it as something else."""
+    dumped = yaml.safe_dump(text, allow_unicode=True, default_flow_style=True, width=10_000).strip()
+    return dumped.removesuffix("\n...").removesuffix("...").strip()
 
 
 def start_draft(root: Path, intent_id: str, examples: Sequence[str]) -> Path:

@@ -8,7 +8,7 @@ import pytest
 from bot.cli import main
 from bot.core.engine import Engine
 from bot.core.errors import ContentError
-from bot.review import add_example, group
+from bot.review import add_examples, group
 from bot.storage.questions import SQLiteQuestionLog, record_turn
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
@@ -63,11 +63,11 @@ def test_a_bad_example_is_rolled_back(root: Path) -> None:
     path = root / "intents" / "symptoms" / "common.yaml"
     before = path.read_text(encoding="utf-8")
     with pytest.raises(ContentError):
-        add_example(content, "no_such_intent", "x")
+        add_examples(content, "no_such_intent", ["x"])
     with pytest.raises(ContentError):
-        add_example(content, "printer_problem", "   ")
+        add_examples(content, "printer_problem", ["   "])
     assert path.read_text(encoding="utf-8") == before
-    updated = add_example(content, "printer_problem", "yes: no # 不是注释")  # YAML-special text is quoted
+    updated = add_examples(content, "printer_problem", ["yes: no # 不是注释"])  # YAML-special text is quoted
     assert "yes: no # 不是注释" in updated.by_id["printer_problem"].examples
 
 

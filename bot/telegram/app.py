@@ -25,6 +25,7 @@ from bot.storage.questions import QuestionLog, SQLiteQuestionLog
 from bot.storage.recipients import BlockedChats, SQLiteBlockedChats
 from bot.telegram.deps import DialogHolder
 from bot.telegram.fsm import SQLiteStorage
+from bot.handoff.sqlite_store import SQLiteTicketStore
 from bot.handoff.store import TicketStore
 from bot.telegram.handlers import admin, case, errors, merchant, support
 from bot.telegram.handoff import Handoff, parse_hours
@@ -63,8 +64,6 @@ class Stores:
         else:
             fsm = SQLiteStorage(settings.sqlite_path)
             isolation = SimpleEventIsolation()
-        from bot.handoff.sqlite_store import SQLiteTicketStore
-
         return cls(fsm=fsm, isolation=isolation, outcomes=SQLiteOutcomeLog(settings.sqlite_path),
                    blocked=SQLiteBlockedChats(settings.sqlite_path), tickets=SQLiteTicketStore(settings.sqlite_path),
                    questions=SQLiteQuestionLog(settings.sqlite_path))

@@ -61,9 +61,9 @@ class Handoff:
         return start <= current < end if start <= end else (current >= start or current < end)
 
     def waiting_note(self) -> str:
-        if self.staffed() or self.hours is None:
+        if self.staffed():
             return "客服看到后会直接在这里回复你，请留意消息。"
-        start, end = self.hours
+        start, end = self.hours  # type: ignore[misc]  # staffed() is True when hours is None
         return (f"现在不在客服工作时间（{start:%H:%M}–{end:%H:%M}），你的问题已经排队，"
                 f"客服上班后会第一时间回复你。")
 
@@ -254,7 +254,7 @@ class Handoff:
     def _recorded(self, ticket: Ticket, item: int, chat: int, message_id: int, copy_chat: int, copy_id: int,
                   author: Author, text: str, media: str | None) -> None:
         self.store.link(ticket.id, chat, message_id, copy_chat, copy_id)
-        self.store.add_transcript(ticket.id, author, mask_card_numbers(text), media)
+        self.store.add_transcript(ticket.id, author, text, media)  # the store masks every text it keeps
         self.store.delivered(item)
 
 

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.core.errors import ContentError
 from bot.core.reply import Option, Reply
-from bot.review import add_example, group, start_draft
+from bot.review import add_examples, group, start_draft
 from bot.storage.questions import QuestionLog
 from bot.storage.stats import as_text, compute
 from bot.telegram.conversation import chat_of, send
@@ -154,10 +154,8 @@ async def on_review_action(callback: CallbackQuery, bot: Bot, questions: Questio
             f"已写入 {relative}：补全 id、标题、回答和步骤后移到 intents/symptoms/，再 /reload。")))
         return
     intent = rest[0] if rest else ""
-    content = dialogs.dialog.content
     try:
-        for text in dict.fromkeys(q.question for q in chosen.questions):
-            content = await asyncio.to_thread(add_example, content, intent, text)
+        await asyncio.to_thread(add_examples, dialogs.dialog.content, intent, [q.question for q in chosen.questions])
     except ContentError as error:
         await callback.answer("没能写入")
         chat_id = chat_of(callback)
