@@ -61,8 +61,6 @@ class QuestionLog(Protocol):
 
     def mark(self, ids: Sequence[int], how: str) -> None: ...
 
-    def since(self, at: float) -> Sequence[LoggedQuestion]: ...
-
 
 class SQLiteQuestionLog:
     def __init__(self, path: Path | str) -> None:
@@ -99,9 +97,6 @@ class SQLiteQuestionLog:
             self._db.execute(
                 f"INSERT OR IGNORE INTO ignored_questions (question, at) SELECT question, ? FROM questions"
                 f" WHERE id IN ({marks})", (time.time(), *ids))
-
-    def since(self, at: float) -> list[LoggedQuestion]:
-        return [_row(r) for r in self._db.execute("SELECT * FROM questions WHERE at >= ? ORDER BY id", (at,))]
 
     def close(self) -> None:
         self._db.close()
