@@ -73,7 +73,7 @@ async def run(engine: Engine, updates: int, users: int, questions: list[str]) ->
         with tempfile.TemporaryDirectory() as data:
             settings = Settings(bot_token=TOKEN, telegram_api_base=f"http://127.0.0.1:{port}", data_dir=Path(data),
                                 throttle_rate=1000.0, throttle_burst=1000, _env_file=None)  # type: ignore[arg-type]
-            stores = Stores.open(settings)
+            stores = await Stores.open(settings)
             bot = create_bot(settings, stores)
             dispatcher = create_dispatcher(settings, stores, Dialog(engine))
             before = rss_mib()

@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="start the Telegram bot: long polling, or a webhook with --webhook URL")
     run.add_argument("--webhook", metavar="URL", help="public https URL Telegram should post updates to")
     run.add_argument("--watch", action="store_true", help="reload intents/ and knowledge/ whenever a file changes")
+    run.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="with --webhook: N worker processes sharing the port (needs REDIS_URL)")
+    run.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one of several, port shared
+    run.add_argument("--set-webhook", action="store_true", help=argparse.SUPPRESS)  # the worker that calls setWebhook
     run.set_defaults(run=_run)
 
     match = commands.add_parser("match", help="show how a question is understood")
@@ -109,33 +113,66 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"posbot: {error}", file=sys.stderr)
         return 2
-    setup_logging(secrets=[settings.bot_token.get_secret_value()])
+    setup_logging(secrets=[secret.get_secret_value() for secret in
+                           (settings.bot_token, settings.database_url, settings.redis_url, settings.webhook_secret)
+                           if secret is not None])
+    if args.workers > 1:
+        if not args.webhook:
+            print("posbot: --workers needs --webhook URL (long polling allows one process only)", file=sys.stderr)
+            return 2
+        if not settings.redis_url:
+            print("posbot: --workers needs REDIS_URL: workers share conversations, locks and throttling there",
+                  file=sys.stderr)
+            return 2
+        from bot.telegram.workers import supervise
+
+        worker_args = ([] if args.content is None else ["--content", str(args.content)]) + [
+            "run", "--webhook", args.webhook] + (["--watch"] if args.watch else [])
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        return supervise(worker_args, args.workers, secret=secret)
     dialog = Dialog(_engine(args))
+    from bot.storage.db import StoreUnavailable
     from bot.telegram.app import run_polling, run_webhook
 
-    runner = (run_webhook(settings, dialog, args.webhook, watch=args.watch) if args.webhook
+    runner = (run_webhook(settings, dialog, args.webhook, watch=args.watch, worker=args.worker,
+                          set_webhook=args.set_webhook or not args.worker) if args.webhook
               else run_polling(settings, dialog, watch=args.watch))
-    asyncio.run(runner)
+    try:
+        asyncio.run(runner)
+    except StoreUnavailable as error:
+        print(f"posbot: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _chat(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.console import ConsoleChat
     from bot.core.dialog import Dialog
-    from bot.storage.outcomes import SQLiteOutcomeLog
-    from bot.storage.questions import SQLiteQuestionLog
 
-    database = _data_dir(args) / "posbot.sqlite3"
-    outcomes, questions = SQLiteOutcomeLog(database), SQLiteQuestionLog(database)
-    try:
-        return ConsoleChat(Dialog(_engine(args)), outcomes=outcomes, questions=questions).run(sys.stdin)
-    finally:
-        outcomes.close()
-        questions.close()
+    with asyncio.Runner() as runner:
+        records = runner.run(_records(args))
+        try:
+            return ConsoleChat(Dialog(_engine(args)), outcomes=records.outcomes, questions=records.questions,
+                               runner=runner).run(sys.stdin)
+        finally:
+            runner.run(records.close())
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
     return getattr(args, "data_dir", None) or Path(os.environ.get("DATA_DIR") or "data")
+
+
+def _database_url(args: argparse.Namespace) -> str | None:
+    """DATABASE_URL from the environment, unless --data-dir asks for a SQLite directory explicitly."""
+    return None if getattr(args, "data_dir", None) else os.environ.get("DATABASE_URL") or None
+
+
+async def _records(args: argparse.Namespace):
+    from bot.storage.records import Records
+
+    return await Records.at(data_dir=_data_dir(args), database_url=_database_url(args))
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -198,13 +235,19 @@ def _flow(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
+    import asyncio
+
+    return asyncio.run(_review_inbox(args))
+
+
+async def _review_inbox(args: argparse.Namespace) -> int:
     from bot.review import add_examples, group, start_draft
-    from bot.storage.questions import SQLiteQuestionLog
 
     engine = _engine(args)
-    log = SQLiteQuestionLog(_data_dir(args) / "posbot.sqlite3")
+    records = await _records(args)
+    log = records.questions
     try:
-        groups = group(log.inbox(), engine.matcher)
+        groups = group(await log.inbox(), engine.matcher)
         chosen = None
         number = args.add[0] if args.add else args.ignore if args.ignore is not None else args.new[0] if args.new else None
         if number is not None:
@@ -215,16 +258,16 @@ def _review(args: argparse.Namespace) -> int:
             chosen = groups[index]
         if args.add:
             content = add_examples(engine.content, args.add[1], [q.question for q in chosen.questions])
-            log.mark(chosen.ids, "added")
+            await log.mark(chosen.ids, "added")
             print(f"added {len(chosen.questions)} question(s) to {args.add[1]}; content version {content.version}")
             return 0
         if args.ignore is not None:
-            log.mark(chosen.ids, "ignored")
+            await log.mark(chosen.ids, "ignored")
             print(f"ignored group {args.ignore} for good ({len(chosen.questions)} question(s))")
             return 0
         if args.new:
             path = start_draft(engine.content.root, args.new[1], [q.question for q in chosen.questions])
-            log.mark(chosen.ids, "new")
+            await log.mark(chosen.ids, "new")
             print(f"draft written to {path}; finish it, move it to intents/symptoms/, run posbot validate")
             return 0
         if not groups:
@@ -237,7 +280,7 @@ def _review(args: argparse.Namespace) -> int:
             print("\nactions: posbot review --add N INTENT | --ignore N | --new N ID")
         return 0
     finally:
-        log.close()
+        await records.close()
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -254,9 +297,12 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from bot.storage.stats import as_text, compute
+    import asyncio
 
-    stats = compute(_data_dir(args) / "posbot.sqlite3", days=args.days)
+    from bot.storage.stats import Stats, as_text
+
+    fresh = _database_url(args) is None and not (_data_dir(args) / "posbot.sqlite3").exists()
+    stats = Stats(days=args.days) if fresh else asyncio.run(_compute_stats(args))
     if args.html:
         try:
             from bot.storage.report import write_html
@@ -268,6 +314,16 @@ def _stats(args: argparse.Namespace) -> int:
         return 0
     print(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2) if args.json else as_text(stats))
     return 0
+
+
+async def _compute_stats(args: argparse.Namespace):
+    from bot.storage.stats import compute
+
+    records = await _records(args)
+    try:
+        return await compute(records.db, days=args.days)
+    finally:
+        await records.close()
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from typing import TextIO
+from typing import Any, Coroutine, TextIO
 
 from bot.core.dialog import Dialog, DialogState, StaleChoice, Turn
 from bot.core.reply import Reply
@@ -15,7 +16,7 @@ QUIT = {"/quit", "/exit", "/q", "退出"}
 
 def render(reply: Reply) -> str:
     """A Reply as console text; options are numbered so typing the number picks one."""
-    parts: list[str] = []
+    parts: list[str] = [reply.preface] if reply.preface else []
     if reply.title:
         parts.append(f"【{reply.title}】")
     if reply.text and reply.kind == "script":
@@ -33,11 +34,13 @@ class ConsoleChat:
     USER_ID = "console"
 
     def __init__(self, dialog: Dialog, out: TextIO = sys.stdout, outcomes: OutcomeLog | None = None,
-                 questions: QuestionLog | None = None) -> None:
+                 questions: QuestionLog | None = None, runner: asyncio.Runner | None = None) -> None:
+        """`runner`: the event loop the (async) stores were opened on; the chat itself is synchronous."""
         self.dialog = dialog
         self.out = out
         self.outcomes = outcomes
         self.questions = questions
+        self.runner = runner
         self.state = DialogState()
         self.options: tuple[str, ...] = ()
 
@@ -59,16 +62,22 @@ class ConsoleChat:
                 self.show(self.dialog.expired())
                 return
             if self.questions is not None:
-                record_action(self.questions, self.USER_ID, action)
+                self._wait(record_action(self.questions, self.USER_ID, action))
         else:
             turn = self.dialog.on_text(text, self.state)
             if self.questions is not None:
-                record_turn(self.questions, self.USER_ID, text, turn.understanding)
+                self._wait(record_turn(self.questions, self.USER_ID, text, turn.understanding))
         self.state = turn.state
         if self.outcomes is not None:
             for event in turn.events:
-                self.outcomes.record(self.USER_ID, event)
+                self._wait(self.outcomes.record(self.USER_ID, event))
         self.show(turn.reply)
+
+    def _wait(self, work: Coroutine[Any, Any, None]) -> None:
+        if self.runner is None:
+            work.close()
+            raise RuntimeError("ConsoleChat was given stores without the runner they were opened on")
+        self.runner.run(work)
 
     def run(self, source: TextIO = sys.stdin) -> int:
         interactive = source.isatty()

@@ -13,6 +13,9 @@ from bot.core.engine import Engine
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini"
 
+# the `backend` and `database` fixtures: every record store's tests run on SQLite and PostgreSQL
+pytest_plugins = ("tests.databases",)
+
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:

@@ -1,5 +1,6 @@
 """The review inbox round trip: a fallback is logged, grouped, added as an example, and then understood."""
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,8 @@ from bot.cli import main
 from bot.core.engine import Engine
 from bot.core.errors import ContentError
 from bot.review import add_examples, group
-from bot.storage.questions import SQLiteQuestionLog, record_turn
+from bot.storage.db import SQLiteDatabase
+from bot.storage.questions import SQLQuestionLog, record_turn
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
 
@@ -21,14 +23,19 @@ def root(tmp_path: Path) -> Path:
     return target
 
 
+async def _log(path: Path, engine: Engine, *questions: str) -> None:
+    db = SQLiteDatabase(path)
+    log = await SQLQuestionLog.open(db)
+    for text in questions:
+        await record_turn(log, "7", text, engine.understand(text))
+    await db.close()
+
+
 def test_fallback_to_example_round_trip(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     engine = Engine.load(root)
     question = "收银小票上面的字看不清楚"
     assert engine.understand(question).decision.kind != "answer"
-    log = SQLiteQuestionLog(tmp_path / "data" / "posbot.sqlite3")
-    for text in (question, "收银小票上的字看不清楚", "今天天气怎么样"):
-        record_turn(log, "7", text, engine.understand(text))
-    log.close()
+    asyncio.run(_log(tmp_path / "data" / "posbot.sqlite3", engine, question, "收银小票上的字看不清楚", "今天天气怎么样"))
 
     assert main(["--content", str(root), "review", "--data-dir", str(tmp_path / "data")]) == 0
     listing = capsys.readouterr().out
@@ -49,9 +56,7 @@ def test_fallback_to_example_round_trip(root: Path, tmp_path: Path, capsys: pyte
 
 def test_new_intent_draft(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     engine = Engine.load(root)
-    log = SQLiteQuestionLog(tmp_path / "posbot.sqlite3")
-    record_turn(log, "7", "收银机怎么连打印机", engine.understand("收银机怎么连打印机"))
-    log.close()
+    asyncio.run(_log(tmp_path / "posbot.sqlite3", engine, "收银机怎么连打印机"))
     assert main(["--content", str(root), "review", "--data-dir", str(tmp_path), "--new", "1", "cash_register"]) == 0
     draft = root / "intents" / "drafts" / "cash_register.yaml"
     assert "收银机怎么连打印机" in draft.read_text(encoding="utf-8")
@@ -71,13 +76,14 @@ def test_a_bad_example_is_rolled_back(root: Path) -> None:
     assert "yes: no # 不是注释" in updated.by_id["printer_problem"].examples
 
 
-def test_groups_prefer_what_merchants_picked(root: Path, tmp_path: Path) -> None:
+async def test_groups_prefer_what_merchants_picked(root: Path, tmp_path: Path) -> None:
     engine = Engine.load(root)
-    log = SQLiteQuestionLog(tmp_path / "q.sqlite3")
+    db = SQLiteDatabase(tmp_path / "q.sqlite3")
+    log = await SQLQuestionLog.open(db)
     for _ in range(2):
-        log.record("7", "机器坏了", "clarify", intent=None, code=None, score=0.6,
-                   candidates=[("signin_failure", 0.6), ("printer_problem", 0.58)])
-        log.picked("7", "printer_problem")
-    [only] = group(log.inbox(), engine.matcher)
+        await log.record("7", "机器坏了", "clarify", intent=None, code=None, score=0.6,
+                         candidates=[("signin_failure", 0.6), ("printer_problem", 0.58)])
+        await log.picked("7", "printer_problem")
+    [only] = group(await log.inbox(), engine.matcher)
     assert only.suggestion == "printer_problem" and len(only.questions) == 2
-    log.close()
+    await db.close()

@@ -1,7 +1,8 @@
-"""Stats on a known sequence of events, written through the real stores into a real SQLite file."""
+"""Stats on a known sequence of events, written through the real stores into each real database."""
 
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -9,44 +10,41 @@ import pytest
 from bot.cli import main
 from bot.core.dialog import FlowEvent
 from bot.handoff.models import CaseContext, Merchant, Status
-from bot.handoff.sqlite_store import SQLiteTicketStore
-from bot.storage.outcomes import SQLiteOutcomeLog
-from bot.storage.questions import SQLiteQuestionLog, record_action
+from bot.storage.db import Database
+from bot.storage.questions import record_action
+from bot.storage.records import Records
 from bot.storage.stats import as_text, compute
+from tests.databases import Backend
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
-    path = tmp_path / "posbot.sqlite3"
-    questions = SQLiteQuestionLog(path)
+async def records(database: Database) -> AsyncIterator[Records]:
+    records = await Records.open(database)
+    questions, outcomes, tickets = records.questions, records.outcomes, records.tickets
     for n in range(6):
-        questions.record("1", f"显示51 #{n}", "answer", intent="code_51", code="51", score=1.0,
-                         candidates=[("code_51", 1.0)])
-    questions.record("2", "打印机白纸", "answer", intent="printer_problem", code=None, score=0.9,
-                     candidates=[("printer_problem", 0.9)])
-    questions.record("2", "卡", "clarify", intent=None, code=None, score=0.6,
-                     candidates=[("card_read_failure", 0.6), ("code_14", 0.58)])
-    record_action(questions, "2", "i:card_read_failure")
-    questions.record("3", "今天天气", "fallback", intent=None, code=None, score=None, candidates=[])
-    questions.record("3", "卡号6222021234567890128扣了两次", "fallback", intent=None, code=None, score=None,
-                     candidates=[])
-    outcomes = SQLiteOutcomeLog(path)
-    outcomes.record("2", FlowEvent("started", "printer_problem"))
-    outcomes.record("2", FlowEvent("ended", "printer_problem", "resolved"))
-    outcomes.record("2", FlowEvent("feedback", "printer_problem", helped=True))
-    outcomes.record("3", FlowEvent("started", "signin_failure"))
-    outcomes.record("3", FlowEvent("ended", "signin_failure", "escalate", helped=False))
-    tickets = SQLiteTicketStore(path)
-    ticket, _ = tickets.open_ticket(Merchant(3, 3, "李"), CaseContext(trigger="escalate"))
-    tickets.rate(tickets.set_status(ticket.id, Status.CLOSED).id, 1)
-    tickets.open_ticket(Merchant(4, 4, "王"), CaseContext(trigger="button"))
-    for store in (questions, outcomes, tickets):
-        store.close()
-    return path
+        await questions.record("1", f"显示51 #{n}", "answer", intent="code_51", code="51", score=1.0,
+                               candidates=[("code_51", 1.0)])
+    await questions.record("2", "打印机白纸", "answer", intent="printer_problem", code=None, score=0.9,
+                           candidates=[("printer_problem", 0.9)])
+    await questions.record("2", "卡", "clarify", intent=None, code=None, score=0.6,
+                           candidates=[("card_read_failure", 0.6), ("code_14", 0.58)])
+    await record_action(questions, "2", "i:card_read_failure")
+    await questions.record("3", "今天天气", "fallback", intent=None, code=None, score=None, candidates=[])
+    await questions.record("3", "卡号6222021234567890128扣了两次", "fallback", intent=None, code=None, score=None,
+                           candidates=[])
+    await outcomes.record("2", FlowEvent("started", "printer_problem"))
+    await outcomes.record("2", FlowEvent("ended", "printer_problem", "resolved"))
+    await outcomes.record("2", FlowEvent("feedback", "printer_problem", helped=True))
+    await outcomes.record("3", FlowEvent("started", "signin_failure"))
+    await outcomes.record("3", FlowEvent("ended", "signin_failure", "escalate", helped=False))
+    ticket, _ = await tickets.open_ticket(Merchant(3, 3, "李"), CaseContext(trigger="escalate"))
+    await tickets.rate((await tickets.set_status(ticket.id, Status.CLOSED)).id, 1)
+    await tickets.open_ticket(Merchant(4, 4, "王"), CaseContext(trigger="button"))
+    yield records
 
 
-def test_stats_on_known_events(database: Path) -> None:
-    stats = compute(database, days=7)
+async def test_stats_on_known_events(records: Records) -> None:
+    stats = await compute(records.db, days=7)
     assert stats.questions == 10
     assert stats.decisions == {"answer": 0.7, "clarify": 0.1, "fallback": 0.2}
     assert stats.top_intents[:2] == [("code_51", 6), ("printer_problem", 1)]
@@ -61,35 +59,54 @@ def test_stats_on_known_events(database: Path) -> None:
     assert "问题 10 个" in text and "直接回答 70%" in text and "转人工：2 单" in text
 
 
-def test_old_events_fall_outside_the_window(database: Path) -> None:
-    assert compute(database, days=7, now=time.time() + 30 * 86400).questions == 0
+async def test_old_events_fall_outside_the_window(records: Records) -> None:
+    assert (await compute(records.db, days=7, now=time.time() + 30 * 86400)).questions == 0
 
 
-def test_an_empty_data_dir_has_empty_stats(tmp_path: Path) -> None:
-    assert compute(tmp_path / "nothing.sqlite3").questions == 0
+def test_an_empty_data_dir_has_empty_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", "--data-dir", str(tmp_path / "nothing"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["questions"] == 0
+    assert not (tmp_path / "nothing").exists()  # a read-only command creates nothing
 
 
-def test_the_inbox_keeps_clarify_picks_and_masks(database: Path) -> None:
-    log = SQLiteQuestionLog(database)
-    inbox = log.inbox()
+async def test_the_inbox_keeps_clarify_picks_and_masks(records: Records) -> None:
+    log = records.questions
+    inbox = await log.inbox()
     assert [q.question for q in inbox] == ["卡", "今天天气", "卡号****0128扣了两次"]
     assert inbox[0].picked == "card_read_failure"
-    log.mark([inbox[1].id], "ignored")
-    log.record("9", "今天天气", "fallback", intent=None, code=None, score=None, candidates=[])
-    assert "今天天气" not in [q.question for q in log.inbox()]  # ignored forever
-    log.close()
+    await log.mark([inbox[1].id], "ignored")
+    await log.record("9", "今天天气", "fallback", intent=None, code=None, score=None, candidates=[])
+    assert "今天天气" not in [q.question for q in await log.inbox()]  # ignored forever
 
 
-def test_posbot_stats_cli(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["stats", "--data-dir", str(database.parent), "--json"]) == 0
+def _cli_source(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """How an admin points the CLI at this backend: --data-dir, or DATABASE_URL."""
+    if backend.url is not None:
+        monkeypatch.setenv("DATABASE_URL", backend.url)
+        return []
+    assert backend.sqlite_path is not None
+    return ["--data-dir", str(backend.sqlite_path.parent)]
+
+
+async def test_posbot_stats_cli(records: Records, backend: Backend, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    source = _cli_source(backend, monkeypatch)
+    assert await _in_thread(main, ["stats", *source, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["questions"] == 10
-    assert main(["stats", "--data-dir", str(database.parent)]) == 0
+    assert await _in_thread(main, ["stats", *source]) == 0
     assert "问题 10 个" in capsys.readouterr().out
 
 
-def test_html_report_with_charts(database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_html_report_with_charts(records: Records, backend: Backend, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "report.html"
-    assert main(["stats", "--data-dir", str(database.parent), "--html", str(out)]) == 0
+    assert await _in_thread(main, ["stats", *_cli_source(backend, monkeypatch), "--html", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "问题 10 个" in page
     assert page.count("data:image/png;base64,") == 5
+
+
+async def _in_thread(function, *args):  # the CLI runs its own event loop, as it does from a shell
+    import asyncio
+
+    return await asyncio.to_thread(function, *args)

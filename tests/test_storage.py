@@ -1,49 +1,81 @@
-"""The embedded SQLite stores, on a real file."""
+"""The shared parts of every record store, on each database: outcomes, migrations, transactions."""
 
-import sqlite3
-from pathlib import Path
+import pytest
 
 from bot.core.dialog import FlowEvent
-from bot.storage.outcomes import SQLiteOutcomeLog
-from bot.storage.sqlite import connect
+from bot.storage.db import Conflict, Database, migrate, translate
+from bot.storage.outcomes import SQLOutcomeLog
+from bot.storage.recipients import SQLBlockedChats
+from tests.databases import Backend
 
 
-def test_outcomes_are_recorded_and_summarised(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "posbot.sqlite3"
-    log = SQLiteOutcomeLog(path)
-    log.record("7", FlowEvent("ended", "printer_problem", "resolved", path=("printer_problem/blank",)))
-    log.record("7", FlowEvent("feedback", "printer_problem", helped=True))
-    log.record("8", FlowEvent("ended", "printer_problem", "escalate", helped=False))
-    log.record("9", FlowEvent("ended", "printer_problem", "script:receipt"))
-    log.record("9", FlowEvent("feedback", "printer_problem", helped=False))
-    log.close()
-    reopened = SQLiteOutcomeLog(path)  # survives a restart
-    assert reopened.summary() == {"printer_problem": {"resolved": 1, "helped": 1, "escalate": 1, "script": 1,
-                                                      "not_helped": 1}}
-    reopened.close()
+async def test_outcomes_are_recorded_and_summarised(backend: Backend) -> None:
+    db = await backend.open()
+    log = await SQLOutcomeLog.open(db)
+    await log.record("7", FlowEvent("ended", "printer_problem", "resolved", path=("printer_problem/blank",)))
+    await log.record("7", FlowEvent("feedback", "printer_problem", helped=True))
+    await log.record("8", FlowEvent("ended", "printer_problem", "escalate", helped=False))
+    await log.record("9", FlowEvent("ended", "printer_problem", "script:receipt"))
+    await log.record("9", FlowEvent("feedback", "printer_problem", helped=False))
+    await db.close()
+    db = await backend.open()
+    reopened = await SQLOutcomeLog.open(db)  # survives a restart
+    assert await reopened.summary() == {"printer_problem": {"resolved": 1, "helped": 1, "escalate": 1, "script": 1,
+                                                            "not_helped": 1}}
+    await db.close()
 
 
-def test_migrations_run_once_per_store_and_upgrade_old_files(tmp_path: Path) -> None:
-    path = tmp_path / "x.sqlite3"
-    first = connect(path, "a", ["CREATE TABLE a (x INTEGER);"])
-    first.execute("INSERT INTO a VALUES (1)")
-    first.close()
-    other = connect(path, "b", ["CREATE TABLE b (z INTEGER); CREATE INDEX b_z ON b (z);"])
-    other.close()
-    upgraded = connect(path, "a", ["CREATE TABLE a (x INTEGER);", "ALTER TABLE a ADD COLUMN y TEXT;"])
-    versions = dict(upgraded.execute("SELECT store, version FROM schema_versions").fetchall())
+async def test_blocked_chats(database: Database) -> None:
+    blocked = await SQLBlockedChats.open(database)
+    supergroup = -1001234567890  # Telegram ids outgrow 32 bits
+    assert not await blocked.is_blocked(supergroup)
+    await blocked.mark(supergroup, "forbidden")
+    await blocked.mark(supergroup, "forbidden again")  # marking twice is fine
+    assert await blocked.is_blocked(supergroup) and not await blocked.is_blocked(7)
+    await blocked.clear(supergroup)
+    assert not await blocked.is_blocked(supergroup)
+
+
+async def test_migrations_run_once_per_store_and_upgrade_old_databases(backend: Backend) -> None:
+    db = await backend.open()
+    await migrate(db, "a", ["CREATE TABLE a (x INTEGER);"])
+    await db.execute("INSERT INTO a VALUES (1)")
+    await migrate(db, "b", ["CREATE TABLE b (z INTEGER); CREATE INDEX b_z ON b (z);"])
+    await db.close()
+    db = await backend.open()
+    await migrate(db, "a", ["CREATE TABLE a (x INTEGER);", "ALTER TABLE a ADD COLUMN y TEXT;"])
+    await migrate(db, "a", ["CREATE TABLE a (x INTEGER);", "ALTER TABLE a ADD COLUMN y TEXT;"])  # nothing to do
+    versions = dict(await db.fetchall("SELECT store, version FROM schema_versions WHERE store IN ('a', 'b')"))
     assert versions == {"a": 2, "b": 1}
-    assert upgraded.execute("SELECT x, y FROM a").fetchall() == [(1, None)]
-    assert upgraded.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    upgraded.close()
-    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM a").fetchone()[0] == 1
+    assert await db.fetchall("SELECT x, y FROM a") == [(1, None)]
+    if db.dialect == "sqlite":
+        assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
+    await db.close()
 
 
-def test_a_failed_migration_changes_nothing(tmp_path: Path) -> None:
-    import pytest
+async def test_a_failed_migration_changes_nothing(database: Database) -> None:
+    with pytest.raises(Exception, match="already exists"):
+        await migrate(database, "a", ["CREATE TABLE a (x INTEGER); CREATE TABLE a (x INTEGER);"])
+    await migrate(database, "a", ["CREATE TABLE a (x INTEGER);"])  # the first table was not left behind
+    assert await database.fetchall("SELECT x FROM a") == []
+    assert await database.fetchone("SELECT version FROM schema_versions WHERE store = 'a'") == (1,)
 
-    path = tmp_path / "x.sqlite3"
-    with pytest.raises(sqlite3.OperationalError):
-        connect(path, "a", ["CREATE TABLE a (x INTEGER); CREATE TABLE a (x INTEGER);"])
-    db = sqlite3.connect(path)
-    assert db.execute("SELECT name FROM sqlite_master WHERE name = 'a'").fetchall() == []
+
+async def test_a_transaction_is_all_or_nothing(database: Database) -> None:
+    await migrate(database, "t", ["CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE);"])
+    with pytest.raises(Conflict):
+        async with database.transaction() as session:
+            await session.execute("INSERT INTO t (name) VALUES (?)", ("a",))
+            await session.execute("INSERT INTO t (name) VALUES (?)", ("a",))
+    assert await database.fetchall("SELECT name FROM t") == []
+    row = await database.fetchone("INSERT INTO t (name) VALUES (?) RETURNING id", ("b",))
+    assert row is not None and isinstance(row[0], int)
+
+
+def test_postgres_translation() -> None:
+    sql = translate("postgresql", "CREATE TABLE x (id INTEGER PRIMARY KEY, at REAL NOT NULL, n INTEGER)")
+    assert sql == ("CREATE TABLE x (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+                   "at DOUBLE PRECISION NOT NULL, n BIGINT)")
+    keyless = translate("postgresql", "CREATE TABLE y (ticket_id INTEGER NOT NULL)")
+    assert keyless == "CREATE TABLE y (rowid BIGINT GENERATED ALWAYS AS IDENTITY, ticket_id BIGINT NOT NULL)"
+    assert translate("sqlite", "CREATE TABLE y (n INTEGER)") == "CREATE TABLE y (n INTEGER)"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Protocol
 
 from bot.core.dialog import FlowEvent
-from bot.storage.sqlite import connect
+from bot.storage.db import Database, migrate
 
 MIGRATIONS = (
     """
@@ -28,27 +27,32 @@ MIGRATIONS = (
 
 
 class OutcomeLog(Protocol):
-    def record(self, user_id: str, event: FlowEvent) -> None: ...
+    async def record(self, user_id: str, event: FlowEvent) -> None: ...
 
-    def summary(self) -> dict[str, dict[str, int]]: ...
+    async def summary(self) -> dict[str, dict[str, int]]: ...
 
 
-class SQLiteOutcomeLog:
-    """Flow outcomes in an embedded SQLite file (data/posbot.sqlite3 by default)."""
+class SQLOutcomeLog:
+    """Flow outcomes in the shared database (bot.storage.db: SQLite or PostgreSQL)."""
 
-    def __init__(self, path: Path | str) -> None:
-        self._db = connect(path, "flow_outcomes", MIGRATIONS)
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    def record(self, user_id: str, event: FlowEvent) -> None:
+    @classmethod
+    async def open(cls, db: Database) -> "SQLOutcomeLog":
+        await migrate(db, "flow_outcomes", MIGRATIONS)
+        return cls(db)
+
+    async def record(self, user_id: str, event: FlowEvent) -> None:
         helped = None if event.helped is None else int(event.helped)
-        self._db.execute(
+        await self._db.execute(
             "INSERT INTO flow_outcomes (user_id, flow, kind, ending, helped, path, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (user_id, event.flow, event.kind, event.end, helped, json.dumps(list(event.path)), time.time()))
 
-    def summary(self) -> dict[str, dict[str, int]]:
+    async def summary(self) -> dict[str, dict[str, int]]:
         """Per flow: how many ended resolved / escalated / in a script, and helped / not helped."""
         result: dict[str, dict[str, int]] = {}
-        rows = self._db.execute(
+        rows = await self._db.fetchall(
             "SELECT flow, kind, ending, helped, COUNT(*) FROM flow_outcomes GROUP BY flow, kind, ending, helped")
         for flow, kind, ending, helped, count in rows:
             bucket = result.setdefault(flow, {})
@@ -58,6 +62,3 @@ class SQLiteOutcomeLog:
                 key = ending.split(":")[0] if kind == "ended" else ("helped" if helped else "not_helped")
             bucket[key] = bucket.get(key, 0) + count
         return result
-
-    def close(self) -> None:
-        self._db.close()

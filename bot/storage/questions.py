@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, Sequence
 
 from bot.core.slots import mask_card_numbers
-from bot.storage.sqlite import connect
+from bot.storage.db import Database, migrate
 
 MIGRATIONS = (
     """
@@ -52,54 +51,60 @@ class LoggedQuestion:
 
 
 class QuestionLog(Protocol):
-    def record(self, user_id: str, question: str, decision: str, *, intent: str | None, code: str | None,
-               score: float | None, candidates: Sequence[tuple[str, float]]) -> int: ...
+    async def record(self, user_id: str, question: str, decision: str, *, intent: str | None, code: str | None,
+                     score: float | None, candidates: Sequence[tuple[str, float]]) -> int: ...
 
-    def picked(self, user_id: str, intent: str) -> None: ...
+    async def picked(self, user_id: str, intent: str) -> None: ...
 
-    def inbox(self) -> Sequence[LoggedQuestion]: ...
+    async def inbox(self) -> Sequence[LoggedQuestion]: ...
 
-    def mark(self, ids: Sequence[int], how: str) -> None: ...
+    async def mark(self, ids: Sequence[int], how: str) -> None: ...
 
 
-class SQLiteQuestionLog:
-    def __init__(self, path: Path | str) -> None:
-        self._db = connect(path, "questions", MIGRATIONS)
+class SQLQuestionLog:
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    def record(self, user_id: str, question: str, decision: str, *, intent: str | None, code: str | None,
-               score: float | None, candidates: Sequence[tuple[str, float]]) -> int:
-        cursor = self._db.execute(
+    @classmethod
+    async def open(cls, db: Database) -> "SQLQuestionLog":
+        await migrate(db, "questions", MIGRATIONS)
+        return cls(db)
+
+    async def record(self, user_id: str, question: str, decision: str, *, intent: str | None, code: str | None,
+                     score: float | None, candidates: Sequence[tuple[str, float]]) -> int:
+        row = await self._db.fetchone(
             "INSERT INTO questions (user_id, at, question, decision, intent, code, score, candidates)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (user_id, time.time(), mask_card_numbers(question)[:500], decision, intent, code, score,
              json.dumps([[i, round(s, 4)] for i, s in candidates])))
-        return int(cursor.lastrowid or 0)
+        assert row is not None
+        return int(row[0])
 
-    def picked(self, user_id: str, intent: str) -> None:
+    async def picked(self, user_id: str, intent: str) -> None:
         """The merchant's choice after their latest clarification (within the last ten minutes)."""
-        self._db.execute(
+        await self._db.execute(
             "UPDATE questions SET picked = ? WHERE id = (SELECT id FROM questions WHERE user_id = ?"
             " AND decision = 'clarify' AND picked IS NULL AND at > ? ORDER BY id DESC LIMIT 1)",
             (intent, user_id, time.time() - 600))
 
-    def inbox(self) -> list[LoggedQuestion]:
+    async def inbox(self) -> list[LoggedQuestion]:
         """Fallbacks and clarifications not reviewed yet, minus questions ignored forever."""
-        rows = self._db.execute(
+        rows = await self._db.fetchall(
             "SELECT * FROM questions WHERE decision IN ('fallback', 'clarify') AND reviewed IS NULL"
             " AND question != '' AND question NOT IN (SELECT question FROM ignored_questions) ORDER BY id")
         return [_row(r) for r in rows]
 
-    def mark(self, ids: Sequence[int], how: str) -> None:
+    async def mark(self, ids: Sequence[int], how: str) -> None:
         """added | ignored | new. Ignored questions stay ignored: the text itself is remembered."""
+        if not ids:
+            return
         marks = ",".join("?" * len(ids))
-        self._db.execute(f"UPDATE questions SET reviewed = ? WHERE id IN ({marks})", (how, *ids))
-        if how == "ignored":
-            self._db.execute(
-                f"INSERT OR IGNORE INTO ignored_questions (question, at) SELECT question, ? FROM questions"
-                f" WHERE id IN ({marks})", (time.time(), *ids))
-
-    def close(self) -> None:
-        self._db.close()
+        async with self._db.transaction() as session:
+            await session.execute(f"UPDATE questions SET reviewed = ? WHERE id IN ({marks})", (how, *ids))
+            if how == "ignored":
+                await session.execute(
+                    f"INSERT INTO ignored_questions (question, at) SELECT DISTINCT question, ? FROM questions"
+                    f" WHERE id IN ({marks}) ON CONFLICT DO NOTHING", (time.time(), *ids))
 
 
 def _row(row: tuple) -> LoggedQuestion:
@@ -108,7 +113,7 @@ def _row(row: tuple) -> LoggedQuestion:
     return LoggedQuestion(id_, user_id, at, question, decision, intent, code, score, pairs, picked)
 
 
-def record_turn(log: QuestionLog, user_id: str, question: str, understanding) -> None:
+async def record_turn(log: QuestionLog, user_id: str, question: str, understanding) -> None:
     """Log a typed question with the bot's decision (bot.core.engine.Understanding)."""
     if understanding is None:
         return
@@ -116,13 +121,13 @@ def record_turn(log: QuestionLog, user_id: str, question: str, understanding) ->
     top = analysis.candidates[0] if analysis.candidates else None
     intent = decision.intent if decision.kind == "answer" else None
     code = next((c.code for c in analysis.candidates if c.intent == intent), None) if intent else None
-    log.record(user_id, question, "fallback" if decision.refused else decision.kind, intent=intent, code=code,
+    await log.record(user_id, question, "fallback" if decision.refused else decision.kind, intent=intent, code=code,
                score=top.score if top else None, candidates=[(c.intent, c.score) for c in analysis.candidates])
 
 
-def record_action(log: QuestionLog, user_id: str, action: str) -> None:
+async def record_action(log: QuestionLog, user_id: str, action: str) -> None:
     """A tapped answer (i:INTENT) or 都不是 (x) completes the merchant's latest clarification."""
     if action.startswith("i:"):
-        log.picked(user_id, action[2:])
+        await log.picked(user_id, action[2:])
     elif action == "x":
-        log.picked(user_id, "none")
+        await log.picked(user_id, "none")

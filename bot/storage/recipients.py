@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Protocol
 
-from bot.storage.sqlite import connect
+from bot.storage.db import Database, migrate
 
 MIGRATIONS = (
     """
@@ -20,26 +19,30 @@ MIGRATIONS = (
 
 
 class BlockedChats(Protocol):
-    def mark(self, chat_id: int, reason: str) -> None: ...
+    async def mark(self, chat_id: int, reason: str) -> None: ...
 
-    def clear(self, chat_id: int) -> None: ...
+    async def clear(self, chat_id: int) -> None: ...
 
-    def is_blocked(self, chat_id: int) -> bool: ...
+    async def is_blocked(self, chat_id: int) -> bool: ...
 
 
-class SQLiteBlockedChats:
-    def __init__(self, path: Path | str) -> None:
-        self._db = connect(path, "blocked_chats", MIGRATIONS)
+class SQLBlockedChats:
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    def mark(self, chat_id: int, reason: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO blocked_chats (chat_id, since, reason) VALUES (?, ?, ?)",
-                         (chat_id, time.time(), reason[:200]))
+    @classmethod
+    async def open(cls, db: Database) -> "SQLBlockedChats":
+        await migrate(db, "blocked_chats", MIGRATIONS)
+        return cls(db)
 
-    def clear(self, chat_id: int) -> None:
-        self._db.execute("DELETE FROM blocked_chats WHERE chat_id = ?", (chat_id,))
+    async def mark(self, chat_id: int, reason: str) -> None:
+        await self._db.execute(
+            "INSERT INTO blocked_chats (chat_id, since, reason) VALUES (?, ?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET since = excluded.since, reason = excluded.reason",
+            (chat_id, time.time(), reason[:200]))
 
-    def is_blocked(self, chat_id: int) -> bool:
-        return self._db.execute("SELECT 1 FROM blocked_chats WHERE chat_id = ?", (chat_id,)).fetchone() is not None
+    async def clear(self, chat_id: int) -> None:
+        await self._db.execute("DELETE FROM blocked_chats WHERE chat_id = ?", (chat_id,))
 
-    def close(self) -> None:
-        self._db.close()
+    async def is_blocked(self, chat_id: int) -> bool:
+        return await self._db.fetchone("SELECT 1 FROM blocked_chats WHERE chat_id = ?", (chat_id,)) is not None

@@ -1,15 +1,15 @@
 """What happened, for admins: questions per day, decisions, top intents and codes, flows, handoffs,
-ratings — read from the embedded database every store writes to."""
+ratings — read from the database every store writes to (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
+
+from bot.storage.db import Database
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -36,49 +36,37 @@ class Stats:
         return asdict(self)
 
 
-def compute(database: Path | str, *, days: int = 30, now: float | None = None) -> Stats:
-    """Stats over the last `days` days; tables a deployment never created count as empty."""
+async def compute(db: Database, *, days: int = 30, now: float | None = None) -> Stats:
+    """Stats over the last `days` days (the stores' tables must exist: open them first)."""
     now = time.time() if now is None else now
     since = now - days * 86400
     stats = Stats(days=days)
-    db = sqlite3.connect(f"file:{Path(database)}?mode=ro", uri=True) if Path(database).exists() else None
-    if db is None:
-        return stats
-    try:
-        questions = _rows(db, "SELECT at, decision, intent, code FROM questions WHERE at >= ?", since)
-        stats.questions = len(questions)
-        stats.per_day = dict(sorted(Counter(
-            datetime.fromtimestamp(at, CHINA).strftime("%Y-%m-%d") for at, *_ in questions).items()))
-        decisions = Counter(decision for _, decision, _, _ in questions)
-        stats.decisions = {k: round(decisions[k] / len(questions), 4) if questions else 0.0
-                           for k in ("answer", "clarify", "fallback")}
-        stats.top_intents = Counter(i for _, _, i, _ in questions if i).most_common(10)
-        stats.top_codes = Counter(c for _, _, _, c in questions if c).most_common(10)
+    questions = await db.fetchall("SELECT at, decision, intent, code FROM questions WHERE at >= ?", (since,))
+    stats.questions = len(questions)
+    stats.per_day = dict(sorted(Counter(
+        datetime.fromtimestamp(at, CHINA).strftime("%Y-%m-%d") for at, *_ in questions).items()))
+    decisions = Counter(decision for _, decision, _, _ in questions)
+    stats.decisions = {k: round(decisions[k] / len(questions), 4) if questions else 0.0
+                       for k in ("answer", "clarify", "fallback")}
+    stats.top_intents = Counter(i for _, _, i, _ in questions if i).most_common(10)
+    stats.top_codes = Counter(c for _, _, _, c in questions if c).most_common(10)
 
-        outcomes = _rows(db, "SELECT kind, ending, helped FROM flow_outcomes WHERE at >= ?", since)
-        stats.flows_started = sum(kind == "started" for kind, _, _ in outcomes)
-        stats.flows_resolved = sum(kind == "ended" and ending == "resolved" for kind, ending, _ in outcomes)
-        stats.flows_escalated = sum(kind == "ended" and ending == "escalate" for kind, ending, _ in outcomes)
-        feedback = [helped for kind, _, helped in outcomes if kind == "feedback"]
-        stats.flow_feedback = {"helped": sum(h == 1 for h in feedback), "not_helped": sum(h == 0 for h in feedback)}
+    outcomes = await db.fetchall("SELECT kind, ending, helped FROM flow_outcomes WHERE at >= ?", (since,))
+    stats.flows_started = sum(kind == "started" for kind, _, _ in outcomes)
+    stats.flows_resolved = sum(kind == "ended" and ending == "resolved" for kind, ending, _ in outcomes)
+    stats.flows_escalated = sum(kind == "ended" and ending == "escalate" for kind, ending, _ in outcomes)
+    feedback = [helped for kind, _, helped in outcomes if kind == "feedback"]
+    stats.flow_feedback = {"helped": sum(h == 1 for h in feedback), "not_helped": sum(h == 0 for h in feedback)}
 
-        tickets = _rows(db, "SELECT status, created_at, updated_at, rating FROM tickets WHERE created_at >= ?", since)
-        stats.handoffs = len(tickets)
-        closed = [(c, u) for status, c, u, _ in tickets if status == "closed"]
-        stats.handoffs_closed = len(closed)
-        if closed:
-            stats.median_resolution_hours = round(statistics.median((u - c) / 3600 for c, u in closed), 2)
-        stats.ratings = {"👍": sum(r == 1 for *_, r in tickets), "👎": sum(r == 0 for *_, r in tickets)}
-    finally:
-        db.close()
+    tickets = await db.fetchall(
+        "SELECT status, created_at, updated_at, rating FROM tickets WHERE created_at >= ?", (since,))
+    stats.handoffs = len(tickets)
+    closed = [(c, u) for status, c, u, _ in tickets if status == "closed"]
+    stats.handoffs_closed = len(closed)
+    if closed:
+        stats.median_resolution_hours = round(statistics.median((u - c) / 3600 for c, u in closed), 2)
+    stats.ratings = {"👍": sum(r == 1 for *_, r in tickets), "👎": sum(r == 0 for *_, r in tickets)}
     return stats
-
-
-def _rows(db: sqlite3.Connection, query: str, since: float) -> list[tuple]:
-    try:
-        return db.execute(query, (since,)).fetchall()
-    except sqlite3.OperationalError:  # the store was never opened in this deployment
-        return []
 
 
 def as_text(stats: Stats) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import signal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -20,13 +21,12 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from bot.core.dialog import Dialog
-from bot.storage.outcomes import OutcomeLog, SQLiteOutcomeLog
-from bot.storage.questions import QuestionLog, SQLiteQuestionLog
-from bot.storage.recipients import BlockedChats, SQLiteBlockedChats
-from bot.telegram.deps import DialogHolder
-from bot.telegram.fsm import SQLiteStorage
-from bot.handoff.sqlite_store import SQLiteTicketStore
 from bot.handoff.store import TicketStore
+from bot.storage.records import Records
+from bot.storage.recipients import BlockedChats
+from bot.storage.shared import LocalShared, RedisShared, Shared, connect_redis
+from bot.telegram.deps import DialogHolder
+from bot.telegram.fsm import DatabaseStorage
 from bot.telegram.handlers import admin, case, errors, merchant, support
 from bot.telegram.handoff import Handoff, parse_hours
 from bot.telegram.conversation import send
@@ -40,41 +40,52 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CHAT_LOCK_SECONDS = 20
+"""Longest one update may hold its chat's lock across workers (Redis); handling takes milliseconds."""
 MERCHANT_COMMANDS = (("start", "常见问题"), ("help", "怎么问我"), ("human", "转人工客服"), ("cancel", "退出当前排查"))
 
 
 @dataclass
 class Stores:
-    """Everything the bot keeps, opened once and closed on shutdown."""
+    """Everything the bot keeps, opened once and closed on shutdown: the records (SQLite or
+    PostgreSQL), conversation state and what workers share (in-process, or Redis with REDIS_URL)."""
 
+    records: Records
     fsm: BaseStorage
     isolation: BaseEventIsolation
-    outcomes: OutcomeLog
-    blocked: BlockedChats
-    tickets: TicketStore
-    questions: QuestionLog
+    shared: Shared
 
     @classmethod
-    def open(cls, settings: Settings) -> "Stores":
+    async def open(cls, settings: Settings) -> "Stores":
+        database_url = settings.database_url.get_secret_value() if settings.database_url else None
+        records = await Records.at(data_dir=settings.data_dir, database_url=database_url)
         if settings.redis_url:
             from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
-            fsm: BaseStorage = RedisStorage.from_url(settings.redis_url)
-            isolation: BaseEventIsolation = RedisEventIsolation(fsm.redis)  # type: ignore[attr-defined]
+            redis = connect_redis(settings.redis_url.get_secret_value())
+            fsm: BaseStorage = RedisStorage(redis=redis)
+            # a worker killed mid-update holds its chat's lock until this expires
+            isolation: BaseEventIsolation = RedisEventIsolation(redis, lock_kwargs={"timeout": CHAT_LOCK_SECONDS})
+            shared: Shared = RedisShared(redis)
         else:
-            fsm = SQLiteStorage(settings.sqlite_path)
+            fsm = await DatabaseStorage.open(records.db)
             isolation = SimpleEventIsolation()
-        return cls(fsm=fsm, isolation=isolation, outcomes=SQLiteOutcomeLog(settings.sqlite_path),
-                   blocked=SQLiteBlockedChats(settings.sqlite_path), tickets=SQLiteTicketStore(settings.sqlite_path),
-                   questions=SQLiteQuestionLog(settings.sqlite_path))
+            shared = LocalShared()
+        return cls(records=records, fsm=fsm, isolation=isolation, shared=shared)
+
+    @property
+    def blocked(self) -> BlockedChats:
+        return self.records.blocked
+
+    @property
+    def tickets(self) -> TicketStore:
+        return self.records.tickets
 
     async def close(self) -> None:
-        await self.fsm.close()
         await self.isolation.close()
-        for store in (self.outcomes, self.blocked, self.tickets, self.questions):
-            close = getattr(store, "close", None)
-            if close is not None:
-                close()
+        await self.fsm.close()
+        await self.shared.close()
+        await self.records.close()
 
 
 def create_bot(settings: Settings, stores: Stores) -> Bot:
@@ -92,19 +103,20 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher = Dispatcher(storage=stores.fsm, events_isolation=stores.isolation)
     holder = DialogHolder(dialog)
     dispatcher["dialogs"] = holder
-    dispatcher["reloader"] = Reloader(holder)
+    dispatcher["reloader"] = Reloader(holder, stores.shared)
     dispatcher["uploads"] = Uploads(dialog.content.root, settings.data_dir)
-    dispatcher["outcomes"] = stores.outcomes
-    dispatcher["blocked"] = stores.blocked
-    dispatcher["questions"] = stores.questions
+    dispatcher["database"] = stores.records.db
+    dispatcher["outcomes"] = stores.records.outcomes
+    dispatcher["blocked"] = stores.records.blocked
+    dispatcher["questions"] = stores.records.questions
     dispatcher["settings"] = settings
     handoff = None
     if settings.support_chat_id is not None:
         handoff = Handoff(store=stores.tickets, support_chat_id=settings.support_chat_id, blocked=stores.blocked,
-                          hours=parse_hours(settings.support_hours))
+                          shared=stores.shared, hours=parse_hours(settings.support_hours))
     dispatcher["handoff"] = handoff
     exempt = frozenset({settings.support_chat_id}) if settings.support_chat_id is not None else frozenset()
-    throttling = Throttling(rate=settings.throttle_rate, burst=settings.throttle_burst, exempt_chats=exempt)
+    throttling = Throttling(shared=stores.shared, rate=settings.throttle_rate, burst=settings.throttle_burst, exempt_chats=exempt)
     dispatcher.message.outer_middleware(throttling)
     dispatcher.edited_message.outer_middleware(throttling)
     dispatcher.callback_query.outer_middleware(throttling)
@@ -114,7 +126,18 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
                                merchant.create_router(), errors.create_router())
     dispatcher.startup.register(_register_commands)
     dispatcher.startup.register(_resume_relays)
+    dispatcher.startup.register(_follow_other_workers)
     return dispatcher
+
+
+async def _follow_other_workers(reloader: Reloader, dispatcher: Dispatcher) -> None:
+    """Content reloaded by another worker (an admin's /reload or upload there) is reloaded here too."""
+    following = asyncio.create_task(reloader.follow())
+
+    async def stop_following() -> None:
+        following.cancel()
+
+    dispatcher.shutdown.register(stop_following)
 
 
 async def _resume_relays(bot: Bot, handoff: Handoff | None, dialogs: DialogHolder,
@@ -180,7 +203,7 @@ def watch_content(dispatcher: Dispatcher, settings: Settings) -> None:
 
 
 async def run_polling(settings: Settings, dialog: Dialog, *, watch: bool = False) -> None:
-    stores = Stores.open(settings)
+    stores = await Stores.open(settings)
     bot = create_bot(settings, stores)
     dispatcher = create_dispatcher(settings, stores, dialog)
     if watch:
@@ -192,39 +215,61 @@ async def run_polling(settings: Settings, dialog: Dialog, *, watch: bool = False
         await stores.close()
 
 
-def create_webhook_app(dispatcher: Dispatcher, bot: Bot, *, url: str, secret: str) -> "web.Application":
-    """aiogram's aiohttp integration at the URL's path: the secret token is checked on every request
-    and updates are handled in the background, so Telegram gets its 200 at once. setWebhook is
-    called on start-up with the same secret."""
+def create_webhook_app(dispatcher: Dispatcher, bot: Bot, *, url: str, secret: str, set_webhook: bool = True,
+                       max_connections: int = 40) -> "web.Application":
+    """aiogram's aiohttp integration at the URL's path; the secret token is checked on every request.
+
+    Each update is answered once it has been handled, not before: Telegram's Bot API sends a chat's
+    next update only after the previous one was answered (its webhook sender keeps one queue per
+    chat), so one merchant's messages are handled in order even when several workers share the URL,
+    while updates from different chats arrive in parallel, up to `max_connections`. An update whose
+    worker dies before answering is sent again, to whichever worker takes the connection.
+    """
     from aiohttp import web
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 
     async def on_startup(bot: Bot) -> None:
-        await bot.set_webhook(url, secret_token=secret, allowed_updates=dispatcher.resolve_used_update_types())
+        await bot.set_webhook(url, secret_token=secret, max_connections=max_connections,
+                              allowed_updates=dispatcher.resolve_used_update_types())
 
-    dispatcher.startup.register(on_startup)
+    if set_webhook:
+        dispatcher.startup.register(on_startup)
     app = web.Application()
-    SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=True).register(
+    SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=False).register(
         app, path=urlsplit(url).path or "/")
     setup_application(app, dispatcher, bot=bot)
     return app
 
 
-async def run_webhook(settings: Settings, dialog: Dialog, url: str, *, watch: bool = False) -> None:
+async def run_webhook(settings: Settings, dialog: Dialog, url: str, *, watch: bool = False,
+                      worker: bool = False, set_webhook: bool = True) -> None:
+    """Serve the webhook until SIGTERM or SIGINT, then finish the updates in hand and stop.
+
+    `worker`: one of several processes (`posbot run --workers N`, or several `posbot run --webhook
+    URL --worker` under a process manager): the port is shared (SO_REUSEPORT: the kernel spreads
+    connections over the workers), and only the one told to (`set_webhook`) calls setWebhook.
+    """
     from aiohttp import web
 
-    stores = Stores.open(settings)
+    stores = await Stores.open(settings)
     bot = create_bot(settings, stores)
     dispatcher = create_dispatcher(settings, stores, dialog)
     if watch:
         watch_content(dispatcher, settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
-    runner = web.AppRunner(create_webhook_app(dispatcher, bot, url=url, secret=secret))
+    runner = web.AppRunner(create_webhook_app(dispatcher, bot, url=url, secret=secret, set_webhook=set_webhook,
+                                              max_connections=settings.webhook_max_connections),
+                           handle_signals=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
     await runner.setup()
-    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port, reuse_port=worker or None).start()
     log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, urlsplit(url).path or "/")
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("stopping: finishing the updates in hand")
     finally:
         await runner.cleanup()
         await bot.session.close()

@@ -38,7 +38,7 @@ async def load_state(state: FSMContext) -> DialogState:
 async def save_turn(state: FSMContext, turn: Turn, outcomes: OutcomeLog, user_id: int) -> None:
     await state.update_data({STATE_KEY: turn.state.to_dict()})
     for event in turn.events:
-        outcomes.record(str(user_id), event)
+        await outcomes.record(str(user_id), event)
 
 
 async def think(bot: Bot, chat_id: int, work, *args):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 from html import escape
@@ -20,9 +19,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.core.loader import Content
 from bot.core.slots import mask_card_numbers
-from bot.handoff.models import Author, CaseContext, Merchant, Status, Ticket
+from bot.handoff.models import CaseContext, Merchant, Status, Ticket
 from bot.handoff.store import TicketStore
 from bot.storage.recipients import BlockedChats
+from bot.storage.shared import Shared, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,14 @@ def parse_hours(value: str | None) -> tuple[time, time] | None:
 
 
 class Handoff:
-    def __init__(self, *, store: TicketStore, support_chat_id: int, blocked: BlockedChats,
+    def __init__(self, *, store: TicketStore, support_chat_id: int, blocked: BlockedChats, shared: Shared,
                  hours: tuple[time, time] | None = None) -> None:
         self.store = store
         self.support_chat_id = support_chat_id
         self.blocked = blocked
+        self.shared = shared
+        """Per-merchant locks, shared by every worker (bot.storage.shared)."""
         self.hours = hours
-        self._locks: dict[int, asyncio.Lock] = {}
 
     # ---- merchant side ---------------------------------------------------------------------
 
@@ -68,13 +69,13 @@ class Handoff:
                 f"客服上班后会第一时间回复你。")
 
     async def open(self, bot: Bot, merchant: Merchant, context: CaseContext, content: Content) -> Ticket:
-        """Open (or continue) the merchant's case; two quick calls never create two topics."""
-        lock = self._locks.setdefault(merchant.user_id, asyncio.Lock())
-        async with lock:
-            previous = await asyncio.to_thread(self.store.latest_for, merchant.user_id)
-            ticket, created = await asyncio.to_thread(self.store.open_ticket, merchant, context)
+        """Open (or continue) the merchant's case; two quick calls never create two topics, even when
+        two workers take them."""
+        async with self.shared.lock(f"merchant:{merchant.user_id}"):
+            previous = await self.store.latest_for(merchant.user_id)
+            ticket, created = await self.store.open_ticket(merchant, context)
             if created:
-                await asyncio.to_thread(self.store.add_transcript, ticket.id, "bot",
+                await self.store.add_transcript(ticket.id, "bot",
                                         f"转人工（{context.trigger}）{context.detail}".strip())
             if ticket.topic_id is None and ticket.header_message_id is None:
                 reuse = previous.topic_id if previous is not None and previous.id != ticket.id else None
@@ -88,13 +89,13 @@ class Handoff:
     async def relay_by_id(self, bot: Bot, ticket: Ticket, chat_id: int, message_id: int, content: Content, *,
                           text: str = "", media: str | None = None) -> None:
         """A merchant's message, known by id only (the photo that triggered the handoff)."""
-        item = await asyncio.to_thread(partial(self.store.enqueue, ticket.id, "to_support", chat_id, message_id,
-                                               text=text, media=media))
+        item = await self.store.enqueue(ticket.id, "to_support", chat_id, message_id,
+                                               text=text, media=media)
         await self._deliver_to_support(bot, ticket, item, chat_id, message_id, content, text=text, media=media)
 
     async def relay_to_merchant(self, bot: Bot, ticket: Ticket, message: Message) -> None:
-        item = await asyncio.to_thread(partial(self.store.enqueue, ticket.id, "to_merchant", message.chat.id,
-                                               message.message_id, text=_text_of(message), media=_media_of(message)))
+        item = await self.store.enqueue(ticket.id, "to_merchant", message.chat.id,
+                                               message.message_id, text=_text_of(message), media=_media_of(message))
         await self._deliver_to_merchant(bot, ticket, item, message.chat.id, message.message_id,
                                         text=_text_of(message), media=_media_of(message))
 
@@ -113,7 +114,7 @@ class Handoff:
         return ticket
 
     async def reopen(self, bot: Bot, ticket: Ticket) -> Ticket:
-        active = await asyncio.to_thread(self.store.open_for, ticket.merchant.user_id)
+        active = await self.store.open_for(ticket.merchant.user_id)
         if active is not None and active.id != ticket.id:
             await self.notice(bot, ticket, f"商户已有进行中的工单 #{active.id}。")
             return active
@@ -125,7 +126,7 @@ class Handoff:
         return ticket
 
     async def set_status(self, bot: Bot, ticket: Ticket, status: Status) -> Ticket:
-        ticket = await asyncio.to_thread(self.store.set_status, ticket.id, status)
+        ticket = await self.store.set_status(ticket.id, status)
         if ticket.topic_id is not None:
             try:
                 await bot.edit_forum_topic(self.support_chat_id, ticket.topic_id, name=topic_name(ticket))
@@ -148,12 +149,17 @@ class Handoff:
                 await self.resume(bot, content())
             except TelegramAPIError as error:
                 log.warning("retrying pending relays failed: %s", error.message)
+            except Exception as error:  # noqa: BLE001 — the retry loop must outlive any one failure
+                if not is_unavailable(error):
+                    log.exception("retrying pending relays failed")
+                else:
+                    log.warning("retrying pending relays later: %s", error)
 
     async def resume(self, bot: Bot, content: Content) -> int:
         """Resend relays that were written down but not delivered before a restart."""
-        items = await asyncio.to_thread(self.store.pending)
+        items = await self.store.pending()
         for item in items:
-            ticket = await asyncio.to_thread(self.store.get, item.ticket_id)
+            ticket = await self.store.get(item.ticket_id)
             if ticket is None:
                 continue
             if item.direction == "to_support":
@@ -176,7 +182,7 @@ class Handoff:
     async def _create_topic(self, bot: Bot, ticket: Ticket, content: Content, *, reuse: int | None = None) -> Ticket:
         """A forum topic with the context card as its first message (the merchant's earlier topic,
         when there is one: one topic per merchant); a header message in groups that are not forums."""
-        card = context_card(ticket, await asyncio.to_thread(self.store.transcript, ticket.id, 10), content)
+        card = context_card(ticket, await self.store.transcript(ticket.id, 10), content)
         if reuse is not None:
             try:
                 await bot.send_message(self.support_chat_id, card, message_thread_id=reuse)
@@ -184,15 +190,15 @@ class Handoff:
                 log.info("earlier topic %s of ticket %s is gone (%s); creating a new one", reuse, ticket.id,
                          error.message)
             else:
-                ticket = await asyncio.to_thread(self.store.set_topic, ticket.id, reuse, None)
+                ticket = await self.store.set_topic(ticket.id, reuse, None)
                 return await self.set_status(bot, ticket, ticket.status)
         try:
             topic = await bot.create_forum_topic(self.support_chat_id, topic_name(ticket))
         except TelegramBadRequest as error:
             log.info("support group is not a forum (%s); threading on a header message", error.message)
             header = await bot.send_message(self.support_chat_id, card)
-            return await asyncio.to_thread(self.store.set_topic, ticket.id, None, header.message_id)
-        ticket = await asyncio.to_thread(self.store.set_topic, ticket.id, topic.message_thread_id, None)
+            return await self.store.set_topic(ticket.id, None, header.message_id)
+        ticket = await self.store.set_topic(ticket.id, topic.message_thread_id, None)
         await bot.send_message(self.support_chat_id, card, message_thread_id=topic.message_thread_id)
         return ticket
 
@@ -206,36 +212,36 @@ class Handoff:
             except TelegramBadRequest as error:
                 if attempt == 1 and _topic_gone(error):  # staff deleted the topic: a new one, then resend
                     log.info("topic of ticket %s is gone; creating a new one", ticket.id)
-                    ticket = await asyncio.to_thread(self.store.set_topic, ticket.id, None, None)
+                    ticket = await self.store.set_topic(ticket.id, None, None)
                     ticket = await self._create_topic(bot, ticket, content)
                     continue
-                await asyncio.to_thread(self.store.attempt_failed, item, error.message, give_up=True)
+                await self.store.attempt_failed(item, error.message, give_up=True)
                 log.warning("relay to support failed for ticket %s: %s", ticket.id, error.message)
                 return
             except TelegramAPIError as error:
-                await asyncio.to_thread(self.store.attempt_failed, item, error.message, give_up=False)
+                await self.store.attempt_failed(item, error.message, give_up=False)
                 log.warning("relay to support failed for ticket %s: %s (kept for retry)", ticket.id, error.message)
                 return
-        await asyncio.to_thread(self._recorded, ticket, item, chat, message_id, self.support_chat_id,
-                                copy.message_id, "merchant", text, media)
+        await self.store.delivered_relay(item, ticket.id, "merchant", text, media, (chat, message_id),
+                                         (self.support_chat_id, copy.message_id))
         if ticket.status is not Status.WAITING_SUPPORT:
             await self.set_status(bot, ticket, Status.WAITING_SUPPORT)
 
     async def _deliver_to_merchant(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int, *,
                                    text: str, media: str | None) -> None:
         target = ticket.merchant.chat_id
-        if await asyncio.to_thread(self.blocked.is_blocked, target):
-            await asyncio.to_thread(self.store.attempt_failed, item, "merchant blocked the bot", give_up=True)
+        if await self.blocked.is_blocked(target):
+            await self.store.attempt_failed(item, "merchant blocked the bot", give_up=True)
             await self.notice(bot, ticket, "⚠️ 未送达：商户已屏蔽机器人。")
             return
         try:
             copy = await self._copy(bot, target, chat, message_id, text, media, {})
         except TelegramAPIError as error:
-            await asyncio.to_thread(self.store.attempt_failed, item, error.message, give_up=True)
+            await self.store.attempt_failed(item, error.message, give_up=True)
             await self.notice(bot, ticket, f"⚠️ 这条消息没能送达商户：{error.message}")
             return
-        await asyncio.to_thread(self._recorded, ticket, item, chat, message_id, target, copy.message_id,
-                                "staff", text, media)
+        await self.store.delivered_relay(item, ticket.id, "staff", text, media, (chat, message_id),
+                                         (target, copy.message_id))
         if ticket.status is not Status.WAITING_MERCHANT:
             await self.set_status(bot, ticket, Status.WAITING_MERCHANT)
 
@@ -250,12 +256,6 @@ class Handoff:
         if media is None:
             return await bot.send_message(target, escape(masked, quote=False), **where)
         return await bot.copy_message(target, chat, message_id, caption=escape(masked, quote=False), **where)
-
-    def _recorded(self, ticket: Ticket, item: int, chat: int, message_id: int, copy_chat: int, copy_id: int,
-                  author: Author, text: str, media: str | None) -> None:
-        self.store.link(ticket.id, chat, message_id, copy_chat, copy_id)
-        self.store.add_transcript(ticket.id, author, text, media)  # the store masks every text it keeps
-        self.store.delivered(item)
 
 
 def topic_name(ticket: Ticket) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any, Awaitable, Callable
 
 from aiogram import BaseMiddleware, Bot
@@ -16,6 +15,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.storage.recipients import BlockedChats
+from bot.storage.shared import Shared
 
 log = logging.getLogger(__name__)
 
@@ -23,35 +23,19 @@ THROTTLED_TEXT = "消息有点多，我一条一条来。请稍等几秒再发�
 
 
 class Throttling(BaseMiddleware):
-    """A token bucket per merchant: `burst` messages at once, then `rate` per second.
+    """A token bucket per merchant: `burst` messages at once, then `rate` per second, counted in the
+    shared state (bot.storage.shared) so several workers throttle as one.
 
     Throttled updates are dropped (the merchant is told once per episode), so one merchant pasting
     fifty messages cannot starve everyone else.
     """
 
-    def __init__(self, *, rate: float, burst: int, max_users: int = 100_000, exempt_chats: frozenset[int] = frozenset()) -> None:
+    def __init__(self, *, shared: Shared, rate: float, burst: int, exempt_chats: frozenset[int] = frozenset()) -> None:
+        self.shared = shared
         self.rate = rate
         self.burst = burst
         self.exempt_chats = exempt_chats
         """Chats never throttled: the support group, where staff paste whatever a case needs."""
-        self.max_users = max_users
-        self._buckets: dict[int, tuple[float, float, bool]] = {}
-
-    def allow(self, user_id: int, now: float | None = None) -> tuple[bool, bool]:
-        """(allowed, first refusal of this episode)."""
-        now = time.monotonic() if now is None else now
-        tokens, last, warned = self._buckets.get(user_id, (float(self.burst), now, False))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        if tokens >= 1.0:
-            self._store(user_id, (tokens - 1.0, now, False))
-            return True, False
-        self._store(user_id, (tokens, now, True))
-        return False, not warned
-
-    def _store(self, user_id: int, value: tuple[float, float, bool]) -> None:
-        if len(self._buckets) >= self.max_users and user_id not in self._buckets:
-            self._buckets.clear()  # crude but bounded: a flood of new users cannot grow memory forever
-        self._buckets[user_id] = value
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -59,7 +43,7 @@ class Throttling(BaseMiddleware):
         chat = getattr(event, "chat", None) or getattr(getattr(event, "message", None), "chat", None)
         if user is None or (chat is not None and chat.id in self.exempt_chats):
             return await handler(event, data)
-        allowed, first_refusal = self.allow(user.id)
+        allowed, first_refusal = await self.shared.allow(f"user:{user.id}", rate=self.rate, burst=self.burst)
         if allowed:
             return await handler(event, data)
         if isinstance(event, CallbackQuery):
@@ -104,7 +88,7 @@ class RetryRequests(BaseRequestMiddleware):
             except TelegramForbiddenError:
                 chat_id = getattr(method, "chat_id", None)
                 if self.blocked is not None and isinstance(chat_id, int):
-                    self.blocked.mark(chat_id, "forbidden")
+                    await self.blocked.mark(chat_id, "forbidden")
                     log.info("chat %s blocked the bot; recorded, not retried", chat_id)
                 raise
         raise AssertionError("unreachable")

@@ -17,6 +17,7 @@ from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.core.errors import ContentError
 from bot.core.loader import load_content
+from bot.storage.shared import LocalShared, Shared
 from bot.telegram.deps import DialogHolder
 
 log = logging.getLogger(__name__)
@@ -33,16 +34,37 @@ class ReloadResult:
 
 
 class Reloader:
-    def __init__(self, holder: DialogHolder) -> None:
+    def __init__(self, holder: DialogHolder, shared: Shared | None = None) -> None:
         self.holder = holder
+        self.shared = shared or LocalShared()
+        """Where other workers hear about a reload (bot.storage.shared)."""
         self._lock = asyncio.Lock()
 
     @property
     def root(self) -> Path:
         return self.holder.dialog.content.root
 
-    async def reload(self) -> ReloadResult:
-        """Load and validate everything off the event loop; swap only if it all loads."""
+    async def reload(self, *, announce: bool = True) -> ReloadResult:
+        """Load and validate everything off the event loop; swap only if it all loads, then tell
+        the other workers (which read the same intents/ and knowledge/) to do the same."""
+        result = await self._reload()
+        if announce and result.changed:
+            await self.shared.announce_content(result.version)
+        return result
+
+    async def follow(self) -> None:
+        """Reload whenever another worker announces content this one does not run yet."""
+        async def on_version(version: str) -> None:
+            if version == self.holder.dialog.engine.version:
+                return
+            result = await self._reload()
+            if result.version != version:
+                log.warning("another worker runs content %s but this one loaded %s: is the content directory "
+                            "shared by all workers?", version, result.version)
+
+        await self.shared.watch_content(on_version)
+
+    async def _reload(self) -> ReloadResult:
         async with self._lock:
             current = self.holder.dialog.engine.version
             try:

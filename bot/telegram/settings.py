@@ -25,8 +25,10 @@ class Settings(BaseSettings):
     support_hours: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
                                       description="e.g. 09:00-21:00 China time; outside them merchants are told when to expect a reply")
     data_dir: Path = Path("data")
-    redis_url: str | None = None
-    webhook_secret: SecretStr | None = Field(default=None, description="shared secret for several webhook workers; random per start if unset")
+    database_url: SecretStr | None = Field(default=None, description="postgresql://user:password@host/db: records on a PostgreSQL server instead of DATA_DIR/posbot.sqlite3")
+    redis_url: SecretStr | None = Field(default=None, description="redis://host:6379/0: conversation state, locks, throttling and content version shared by several workers")
+    webhook_secret: SecretStr | None = Field(default=None, description="the secret Telegram sends with every update; required with several workers, random per start if unset")
+    webhook_max_connections: int = Field(default=40, ge=1, le=100, description="updates Telegram sends at once (from different chats; one chat's updates always come one after another)")
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
     request_timeout: float = Field(default=30.0, gt=0, description="seconds before a request to Telegram times out (then retried)")

@@ -1,16 +1,16 @@
-"""The SQLite ticket store, on a real file."""
+"""The ticket store on each database: the SQLite file and a real PostgreSQL server."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from pathlib import Path
+import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.handoff.models import CaseContext, Merchant, Status
-from bot.handoff.sqlite_store import SQLiteTicketStore
+from bot.handoff.sql_store import SQLTicketStore
+from bot.storage.db import Conflict, Database
+from tests.databases import Backend
 
 CARD = "6222021234567890128"  # passes Luhn
 ALICE = Merchant(user_id=7, chat_id=7, name="Alice")
@@ -21,78 +21,64 @@ CONTEXT = CaseContext(trigger="words", intent="card_declined", code="05", score=
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "posbot.sqlite3"
+async def store(database: Database) -> AsyncIterator[SQLTicketStore]:
+    yield await SQLTicketStore.open(database)
 
 
-@pytest.fixture
-def store(path: Path) -> Iterator[SQLiteTicketStore]:
-    store = SQLiteTicketStore(path)
-    yield store
-    store.close()
-
-
-def test_open_returns_the_same_ticket_until_it_is_closed(store: SQLiteTicketStore) -> None:
-    first, created = store.open_ticket(ALICE, CONTEXT)
+async def test_open_returns_the_same_ticket_until_it_is_closed(store: SQLTicketStore) -> None:
+    first, created = await store.open_ticket(ALICE, CONTEXT)
     assert created and first.status is Status.OPEN and first.merchant == ALICE and first.context == CONTEXT
-    again, created = store.open_ticket(ALICE, CaseContext(trigger="button"))
+    again, created = await store.open_ticket(ALICE, CaseContext(trigger="button"))
     assert not created and again == first
-    assert store.open_for(ALICE.user_id) == first
-    other, created = store.open_ticket(BOB, CONTEXT)
+    assert (await store.open_for(ALICE.user_id)) == first
+    other, created = await store.open_ticket(BOB, CONTEXT)
     assert created and other.id != first.id
 
-    store.set_status(first.id, Status.CLOSED)
-    assert store.open_for(ALICE.user_id) is None
-    assert store.latest_for(ALICE.user_id) == store.get(first.id)
-    new, created = store.open_ticket(ALICE, CaseContext(trigger="button"))
+    await store.set_status(first.id, Status.CLOSED)
+    assert (await store.open_for(ALICE.user_id)) is None
+    assert (await store.latest_for(ALICE.user_id)) == await store.get(first.id)
+    new, created = await store.open_ticket(ALICE, CaseContext(trigger="button"))
     assert created and new.id not in (first.id, other.id) and new.context == CaseContext(trigger="button")
-    assert store.latest_for(ALICE.user_id) == new
-    assert store.latest_for(99) is None and store.open_for(99) is None and store.get(12345) is None
+    assert (await store.latest_for(ALICE.user_id)) == new
+    assert (await store.latest_for(99)) is None and (await store.open_for(99)) is None and (await store.get(12345)) is None
 
 
-def test_concurrent_opens_create_one_ticket(path: Path) -> None:
-    """Two threads, each with its own connection (as two processes would be), and one shared store."""
-    stores = [SQLiteTicketStore(path), SQLiteTicketStore(path)]
-    shared = stores[0]
-    results: list[tuple[int, bool]] = []
-    start = threading.Barrier(3)
+async def test_concurrent_opens_create_one_ticket(backend: Backend, store: SQLTicketStore) -> None:
+    """Three openers racing, two of them on connections of their own (as two workers would be)."""
+    others = [await backend.open(), await backend.open()]
+    stores = [store] + [SQLTicketStore(db) for db in others]
 
-    def opener(store: SQLiteTicketStore) -> None:
-        start.wait()
+    async def opener(store: SQLTicketStore) -> list[tuple[int, bool]]:
+        results = []
         for _ in range(20):
-            ticket, created = store.open_ticket(ALICE, CONTEXT)
+            ticket, created = await store.open_ticket(ALICE, CONTEXT)
             results.append((ticket.id, created))
+        return results
 
-    threads = [threading.Thread(target=opener, args=(store,)) for store in (*stores, shared)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = [r for batch in await asyncio.gather(*(opener(s) for s in stores)) for r in batch]
     assert len(results) == 60
     assert len({ticket_id for ticket_id, _ in results}) == 1
     assert sum(created for _, created in results) == 1
-    assert len(shared.active()) == 1
-    for store in stores:
-        store.close()
+    assert len(await store.active()) == 1
+    for db in others:
+        await db.close()
 
 
-def test_the_database_itself_refuses_a_second_open_ticket(store: SQLiteTicketStore, path: Path) -> None:
-    ticket, _ = store.open_ticket(ALICE, CONTEXT)
-    raw = sqlite3.connect(path)
-    with pytest.raises(sqlite3.IntegrityError):
-        raw.execute("INSERT INTO tickets (user_id, chat_id, status, created_at, updated_at)"
-                    " VALUES (7, 7, 'waiting_support', 0, 0)")
-    raw.close()
-    store.set_status(ticket.id, Status.CLOSED)
-    second, _ = store.open_ticket(ALICE, CONTEXT)
+async def test_the_database_itself_refuses_a_second_open_ticket(store: SQLTicketStore, database: Database) -> None:
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
+    with pytest.raises(Conflict):
+        await database.execute("INSERT INTO tickets (user_id, chat_id, status, created_at, updated_at)"
+                               " VALUES (7, 7, 'waiting_support', 0, 0)")
+    await store.set_status(ticket.id, Status.CLOSED)
+    second, _ = await store.open_ticket(ALICE, CONTEXT)
     with pytest.raises(ValueError):  # reopening the old one would make two
-        store.set_status(ticket.id, Status.WAITING_MERCHANT)
-    assert store.get(ticket.id).status is Status.CLOSED  # type: ignore[union-attr]
-    assert [t.id for t in store.active()] == [second.id]
+        await store.set_status(ticket.id, Status.WAITING_MERCHANT)
+    assert (await store.get(ticket.id)).status is Status.CLOSED  # type: ignore[union-attr]
+    assert [t.id for t in await store.active()] == [second.id]
 
 
-def test_status_topic_and_rating_changes_move_updated_at(store: SQLiteTicketStore) -> None:
-    ticket, _ = store.open_ticket(ALICE, CONTEXT)
+async def test_status_topic_and_rating_changes_move_updated_at(store: SQLTicketStore) -> None:
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
     assert ticket.updated_at == ticket.created_at and ticket.rating is None
     previous = ticket
     for change in (lambda: store.set_status(ticket.id, Status.WAITING_SUPPORT),
@@ -100,67 +86,69 @@ def test_status_topic_and_rating_changes_move_updated_at(store: SQLiteTicketStor
                    lambda: store.set_topic(ticket.id, 42, None),
                    lambda: store.set_status(ticket.id, Status.CLOSED),
                    lambda: store.rate(ticket.id, 1)):
-        updated = change()
+        updated = await change()
         assert updated.updated_at > previous.updated_at
         assert updated.created_at == ticket.created_at
-        assert store.get(ticket.id) == updated
+        assert (await store.get(ticket.id)) == updated
         previous = updated
     assert previous.status is Status.CLOSED and previous.topic_id == 42 and previous.rating == 1
-    assert store.rate(ticket.id, 0).rating == 0
+    assert (await store.rate(ticket.id, 0)).rating == 0
     with pytest.raises(ValueError):
-        store.rate(ticket.id, 5)
+        await store.rate(ticket.id, 5)
 
 
-def test_topic_and_header_lookups(store: SQLiteTicketStore) -> None:
-    alice, _ = store.open_ticket(ALICE, CONTEXT)
-    bob, _ = store.open_ticket(BOB, CONTEXT)
-    alice = store.set_topic(alice.id, 100, None)
-    bob = store.set_topic(bob.id, None, 200)
+async def test_topic_and_header_lookups(store: SQLTicketStore) -> None:
+    alice, _ = await store.open_ticket(ALICE, CONTEXT)
+    bob, _ = await store.open_ticket(BOB, CONTEXT)
+    alice = await store.set_topic(alice.id, 100, None)
+    bob = await store.set_topic(bob.id, None, 200)
     assert (alice.topic_id, alice.header_message_id) == (100, None)
     assert (bob.topic_id, bob.header_message_id) == (None, 200)
-    assert store.by_topic(100) == alice and store.by_topic(200) is None
-    assert store.by_header(200) == bob and store.by_header(100) is None
-    cleared = store.set_topic(alice.id, None, None)  # the topic was deleted
-    assert cleared.topic_id is None and store.by_topic(100) is None
+    assert (await store.by_topic(100)) == alice and (await store.by_topic(200)) is None
+    assert (await store.by_header(200)) == bob and (await store.by_header(100)) is None
+    cleared = (await store.set_topic(alice.id, None, None))  # the topic was deleted
+    assert cleared.topic_id is None and (await store.by_topic(100)) is None
 
 
-def test_transcript_keeps_order_and_limit(store: SQLiteTicketStore) -> None:
-    ticket, _ = store.open_ticket(ALICE, CONTEXT)
-    other, _ = store.open_ticket(BOB, CONTEXT)
+async def test_transcript_keeps_order_and_limit(store: SQLTicketStore) -> None:
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
+    other, _ = await store.open_ticket(BOB, CONTEXT)
     for n in range(30):
-        store.add_transcript(ticket.id, "merchant" if n % 2 else "staff", f"m{n}")
-    store.add_transcript(other.id, "merchant", "not alice")
-    store.add_transcript(ticket.id, "merchant", "", media="photo")
-    assert [e.text for e in store.transcript(ticket.id)] == [f"m{n}" for n in range(11, 30)] + [""]
-    assert [e.text for e in store.transcript(ticket.id, 3)] == ["m28", "m29", ""]
-    last = store.transcript(ticket.id, 1)[0]
+        await store.add_transcript(ticket.id, "merchant" if n % 2 else "staff", f"m{n}")
+    await store.add_transcript(other.id, "merchant", "not alice")
+    await store.add_transcript(ticket.id, "merchant", "", media="photo")
+    assert [e.text for e in (await store.transcript(ticket.id))] == [f"m{n}" for n in range(11, 30)] + [""]
+    assert [e.text for e in (await store.transcript(ticket.id, 3))] == ["m28", "m29", ""]
+    last = (await store.transcript(ticket.id, 1))[0]
     assert (last.author, last.media) == ("merchant", "photo")
-    entries = store.transcript(ticket.id, 100)
+    entries = await store.transcript(ticket.id, 100)
     assert len(entries) == 31 and entries[0].author == "staff" and entries[0].media is None
     assert [e.at for e in entries] == sorted(e.at for e in entries)
-    assert store.transcript(ticket.id, 0) == []
-    assert store.transcript(12345) == []
+    assert (await store.transcript(ticket.id, 0)) == []
+    assert (await store.transcript(12345)) == []
 
 
-def test_card_numbers_never_reach_the_file(store: SQLiteTicketStore, path: Path) -> None:
+async def test_card_numbers_never_reach_the_database(store: SQLTicketStore, database: Database,
+                                                     backend: Backend) -> None:
     spaced = "6222 0212 3456 7890 128"
     context = CaseContext(trigger="words", last_messages=(f"卡号 {CARD}", "刷不了"), detail=f"卡 {spaced} 被拒")
-    ticket, _ = store.open_ticket(Merchant(9, 9, f"店 {CARD}"), context)
+    ticket, _ = await store.open_ticket(Merchant(9, 9, f"店 {CARD}"), context)
     assert ticket.context.detail == "卡 ****0128 被拒"
     assert ticket.context.last_messages == ("卡号 ****0128", "刷不了")
     assert ticket.merchant.name == "店 ****0128"
-    store.add_transcript(ticket.id, "merchant", f"my card is {CARD}")
-    assert store.transcript(ticket.id)[-1].text == "my card is ****0128"
-    item = store.enqueue(ticket.id, "to_support", 9, 1)
-    store.attempt_failed(item, f"echoed {CARD}", give_up=False)
-    assert store.pending()[0].last_error == "echoed ****0128"
+    await store.add_transcript(ticket.id, "merchant", f"my card is {CARD}")
+    assert (await store.transcript(ticket.id))[-1].text == "my card is ****0128"
+    item = await store.enqueue(ticket.id, "to_support", 9, 1)
+    await store.attempt_failed(item, f"echoed {CARD}", give_up=False)
+    assert (await store.pending())[0].last_error == "echoed ****0128"
 
-    raw = sqlite3.connect(path)
     for table in ("tickets", "transcript", "outbox"):
-        for row in raw.execute(f"SELECT * FROM {table}"):
+        for row in await database.fetchall(f"SELECT * FROM {table}"):
             assert not any(CARD in str(value) or spaced in str(value) for value in row), (table, row)
-    raw.close()
-    store.close()
+    if backend.sqlite_path is None:
+        return
+    await database.close()
+    path = backend.sqlite_path
     files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
     assert path in files
     for file in files:  # the database and whatever WAL/shm is left
@@ -168,73 +156,75 @@ def test_card_numbers_never_reach_the_file(store: SQLiteTicketStore, path: Path)
         assert CARD.encode() not in data and spaced.encode() not in data, file
 
 
-def test_relay_links_are_looked_up_both_ways(store: SQLiteTicketStore) -> None:
-    ticket, _ = store.open_ticket(ALICE, CONTEXT)
-    store.link(ticket.id, ALICE.chat_id, 10, -1000, 500)  # merchant -> support
-    store.link(ticket.id, -1000, 501, ALICE.chat_id, 11)  # staff -> merchant
-    assert store.counterpart(ALICE.chat_id, 10) == (-1000, 500)
-    assert store.counterpart(-1000, 500) == (ALICE.chat_id, 10)
-    assert store.counterpart(-1000, 501) == (ALICE.chat_id, 11)
-    assert store.counterpart(ALICE.chat_id, 11) == (-1000, 501)
-    assert store.counterpart(ALICE.chat_id, 500) is None  # same id, other chat
-    assert store.counterpart(-1000, 999) is None
+async def test_relay_links_are_looked_up_both_ways(store: SQLTicketStore) -> None:
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
+    (await store.link(ticket.id, ALICE.chat_id, 10, -1000, 500))  # merchant -> support
+    (await store.link(ticket.id, -1000, 501, ALICE.chat_id, 11))  # staff -> merchant
+    assert (await store.counterpart(ALICE.chat_id, 10)) == (-1000, 500)
+    assert (await store.counterpart(-1000, 500)) == (ALICE.chat_id, 10)
+    assert (await store.counterpart(-1000, 501)) == (ALICE.chat_id, 11)
+    assert (await store.counterpart(ALICE.chat_id, 11)) == (-1000, 501)
+    assert (await store.counterpart(ALICE.chat_id, 500)) is None  # same id, other chat
+    assert (await store.counterpart(-1000, 999)) is None
 
 
-def test_outbox(store: SQLiteTicketStore) -> None:
-    ticket, _ = store.open_ticket(ALICE, CONTEXT)
-    first = store.enqueue(ticket.id, "to_support", ALICE.chat_id, 10)
-    second = store.enqueue(ticket.id, "to_merchant", -1000, 20)
-    third = store.enqueue(ticket.id, "to_support", ALICE.chat_id, 11)
+async def test_outbox(store: SQLTicketStore) -> None:
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
+    first = await store.enqueue(ticket.id, "to_support", ALICE.chat_id, 10)
+    second = await store.enqueue(ticket.id, "to_merchant", -1000, 20)
+    third = await store.enqueue(ticket.id, "to_support", ALICE.chat_id, 11)
     assert [(i.id, i.direction, i.source_chat, i.source_message, i.attempts, i.last_error)
-            for i in store.pending()] == [(first, "to_support", 7, 10, 0, ""), (second, "to_merchant", -1000, 20, 0, ""),
+            for i in (await store.pending())] == [(first, "to_support", 7, 10, 0, ""), (second, "to_merchant", -1000, 20, 0, ""),
                                           (third, "to_support", 7, 11, 0, "")]
-    store.delivered(first)
-    store.attempt_failed(second, "timeout", give_up=False)
-    store.attempt_failed(second, "timeout again", give_up=False)
-    store.attempt_failed(third, "chat not found", give_up=True)
-    pending = store.pending()
+    await store.delivered(first)
+    await store.attempt_failed(second, "timeout", give_up=False)
+    await store.attempt_failed(second, "timeout again", give_up=False)
+    await store.attempt_failed(third, "chat not found", give_up=True)
+    pending = await store.pending()
     assert [(i.id, i.attempts, i.last_error) for i in pending] == [(second, 2, "timeout again")]
-    store.attempt_failed(second, "blocked", give_up=True)
-    assert store.pending() == []
+    await store.attempt_failed(second, "blocked", give_up=True)
+    assert (await store.pending()) == []
 
 
-def test_everything_survives_a_restart(path: Path) -> None:
-    store = SQLiteTicketStore(path)
-    ticket, _ = store.open_ticket(ALICE, CONTEXT)
-    ticket = store.set_topic(ticket.id, 100, None)
-    ticket = store.set_status(ticket.id, Status.WAITING_SUPPORT)
-    store.add_transcript(ticket.id, "merchant", "hello")
-    store.link(ticket.id, 7, 10, -1000, 500)
-    item = store.enqueue(ticket.id, "to_merchant", -1000, 501)
-    store.close()
+async def test_everything_survives_a_restart(backend: Backend) -> None:
+    db = await backend.open()
+    store = await SQLTicketStore.open(db)
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
+    ticket = await store.set_topic(ticket.id, 100, None)
+    ticket = await store.set_status(ticket.id, Status.WAITING_SUPPORT)
+    await store.add_transcript(ticket.id, "merchant", "hello")
+    await store.link(ticket.id, 7, 10, -1000, 500)
+    item = await store.enqueue(ticket.id, "to_merchant", -1000, 501)
+    await db.close()
 
-    reopened = SQLiteTicketStore(path)
-    assert reopened.get(ticket.id) == ticket
-    assert reopened.get(ticket.id).context == CONTEXT  # type: ignore[union-attr]
-    assert isinstance(reopened.get(ticket.id).context.flow_path, tuple)  # type: ignore[union-attr]
-    assert reopened.open_ticket(ALICE, CONTEXT) == (ticket, False)
-    assert reopened.by_topic(100) == ticket
-    assert [e.text for e in reopened.transcript(ticket.id)] == ["hello"]
-    assert reopened.counterpart(-1000, 500) == (7, 10)
-    assert [i.id for i in reopened.pending()] == [item]
-    reopened.close()
+    db = await backend.open()
+    reopened = await SQLTicketStore.open(db)
+    assert (await reopened.get(ticket.id)) == ticket
+    assert (await reopened.get(ticket.id)).context == CONTEXT  # type: ignore[union-attr]
+    assert isinstance((await reopened.get(ticket.id)).context.flow_path, tuple)  # type: ignore[union-attr]
+    assert (await reopened.open_ticket(ALICE, CONTEXT)) == (ticket, False)
+    assert (await reopened.by_topic(100)) == ticket
+    assert [e.text for e in (await reopened.transcript(ticket.id))] == ["hello"]
+    assert (await reopened.counterpart(-1000, 500)) == (7, 10)
+    assert [i.id for i in (await reopened.pending())] == [item]
+    await db.close()
 
 
-def test_active_lists_tickets_not_closed_oldest_first(store: SQLiteTicketStore) -> None:
+async def test_active_lists_tickets_not_closed_oldest_first(store: SQLTicketStore) -> None:
     merchants = [Merchant(n, n, f"m{n}") for n in (30, 10, 20)]
-    tickets = [store.open_ticket(m, CONTEXT)[0] for m in merchants]
-    store.set_status(tickets[1].id, Status.CLOSED)
-    store.set_status(tickets[2].id, Status.WAITING_MERCHANT)
-    assert [t.id for t in store.active()] == [tickets[0].id, tickets[2].id]
-    reopened, _ = store.open_ticket(merchants[1], CONTEXT)
-    assert [t.id for t in store.active()] == [tickets[0].id, tickets[2].id, reopened.id]
+    tickets = [(await store.open_ticket(m, CONTEXT))[0] for m in merchants]
+    await store.set_status(tickets[1].id, Status.CLOSED)
+    await store.set_status(tickets[2].id, Status.WAITING_MERCHANT)
+    assert [t.id for t in (await store.active())] == [tickets[0].id, tickets[2].id]
+    reopened, _ = await store.open_ticket(merchants[1], CONTEXT)
+    assert [t.id for t in (await store.active())] == [tickets[0].id, tickets[2].id, reopened.id]
 
 
-def test_unknown_ids_raise_key_error(store: SQLiteTicketStore) -> None:
-    store.open_ticket(ALICE, CONTEXT)
+async def test_unknown_ids_raise_key_error(store: SQLTicketStore) -> None:
+    await store.open_ticket(ALICE, CONTEXT)
     for call in (lambda: store.set_status(999, Status.CLOSED), lambda: store.set_topic(999, 1, None),
                  lambda: store.rate(999, 1), lambda: store.add_transcript(999, "bot", "x"),
                  lambda: store.link(999, 1, 2, 3, 4), lambda: store.enqueue(999, "to_support", 1, 2),
                  lambda: store.delivered(999), lambda: store.attempt_failed(999, "x", give_up=True)):
         with pytest.raises(KeyError):
-            call()
+            await call()

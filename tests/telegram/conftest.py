@@ -30,7 +30,7 @@ class RunningBot:
         """Called with (dispatcher, settings) before polling starts, e.g. watch_content."""
 
     async def start(self) -> None:
-        self.stores = Stores.open(self.settings)
+        self.stores = await Stores.open(self.settings)
         self.bot = create_bot(self.settings, self.stores)
         self.dispatcher = create_dispatcher(self.settings, self.stores, Dialog(self.engine))
         for hook in self.dispatcher_hooks:

@@ -9,6 +9,7 @@ messages it sent (so edits and button presses refer to real message ids), and ca
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import json
 import time
@@ -280,9 +281,12 @@ class FakeBotAPI:
                 and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Until `predicate()` is truthy (awaited first when it returns an awaitable, e.g. a store call)."""
         deadline = time.monotonic() + timeout
         while True:
             result = predicate()
+            if inspect.isawaitable(result):
+                result = await result
             if result:
                 return result
             if time.monotonic() > deadline:

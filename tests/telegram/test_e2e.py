@@ -133,7 +133,7 @@ async def test_a_merchant_who_blocked_the_bot_is_recorded_not_retried(running: R
     assert len(api.of("sendMessage!failed")) == 1
     api.text(MERCHANT, "/start")  # they came back
     await api.replies(MERCHANT, 1)
-    assert not running.stores.blocked.is_blocked(MERCHANT)
+    assert not (await running.stores.blocked.is_blocked(MERCHANT))
 
 
 async def test_restart_in_the_middle_of_a_flow_resumes(api: FakeBotAPI, tmp_path: Path, engine: Engine) -> None:

@@ -66,6 +66,7 @@ async def test_button_handoff_opens_a_topic_with_the_context_card(support_bot: R
     assert CARD not in text
     db = sqlite3.connect(support_bot.settings.sqlite_path)
     dump = "\n".join(db.iterdump())
+    db.close()
     assert CARD not in dump
 
 
@@ -94,13 +95,13 @@ async def test_close_rating_and_reopen(support_bot: RunningBot, api: FakeBotAPI)
     assert renamed
     api.tap(MERCHANT, MERCHANT, last_message_id(api, MERCHANT), button(rating[0], "👍 满意"))
     await api.wait_for(lambda: [c for c in api.of("sendMessage", SUPPORT) if "商户评价：👍" in c.params["text"]])
-    assert support_bot.stores.tickets.get(1).rating == 1
+    assert (await support_bot.stores.tickets.get(1)).rating == 1
     # a closed case: the bot answers the merchant again
     api.text(MERCHANT, "显示55")
     await api.wait_for(lambda: [c for c in api.of("sendMessage", MERCHANT) if "应答码 55" in c.params["text"]])
     api.text(STAFF, "/reopen", chat_id=SUPPORT, chat_type="supergroup", thread_id=topic)
     await api.wait_for(lambda: [c for c in api.of("sendMessage", MERCHANT) if "重新打开" in c.params["text"]])
-    assert support_bot.stores.tickets.open_for(MERCHANT) is not None
+    assert (await support_bot.stores.tickets.open_for(MERCHANT)) is not None
 
 
 async def test_note_info_and_tickets(support_bot: RunningBot, api: FakeBotAPI) -> None:
@@ -240,7 +241,7 @@ async def test_staff_messages_from_other_chats_are_never_relayed(support_bot: Ru
     api.text(STAFF, "/close", chat_id=-100999, chat_type="supergroup", thread_id=topic)
     await asyncio.sleep(1.0)
     assert not [c for c in api.of("copyMessage") if int(c.params["chat_id"]) == MERCHANT]
-    assert support_bot.stores.tickets.open_for(MERCHANT) is not None
+    assert (await support_bot.stores.tickets.open_for(MERCHANT)) is not None
 
 
 async def test_card_numbers_are_masked_when_relayed(support_bot: RunningBot, api: FakeBotAPI) -> None:
@@ -268,12 +269,14 @@ def test_support_hours_wrap_around_midnight() -> None:
 
     from bot.telegram.handoff import CHINA, Handoff, parse_hours
 
-    day = Handoff(store=None, support_chat_id=SUPPORT, blocked=None, hours=parse_hours("09:00-21:00"))  # type: ignore[arg-type]
-    night = Handoff(store=None, support_chat_id=SUPPORT, blocked=None, hours=parse_hours("20:00-02:00"))  # type: ignore[arg-type]
+    day = Handoff(store=None, support_chat_id=SUPPORT, blocked=None, shared=None,  # type: ignore[arg-type]
+                  hours=parse_hours("09:00-21:00"))
+    night = Handoff(store=None, support_chat_id=SUPPORT, blocked=None, shared=None,  # type: ignore[arg-type]
+                    hours=parse_hours("20:00-02:00"))
     at = lambda h: datetime(2026, 11, 25, h, 30, tzinfo=CHINA)  # noqa: E731
     assert [day.staffed(at(h)) for h in (8, 9, 20, 21)] == [False, True, True, False]
     assert [night.staffed(at(h)) for h in (19, 20, 1, 2)] == [False, True, True, False]
-    assert Handoff(store=None, support_chat_id=SUPPORT, blocked=None).staffed()  # type: ignore[arg-type]
+    assert Handoff(store=None, support_chat_id=SUPPORT, blocked=None, shared=None).staffed()  # type: ignore[arg-type]
 
 
 async def test_outside_support_hours_the_merchant_is_told_when(api: FakeBotAPI, tmp_path: Path,
@@ -309,7 +312,7 @@ async def test_a_merchant_keeps_one_topic_across_cases(support_bot: RunningBot, 
     assert len(api.of("createForumTopic")) == 1
     card = [c for c in api.of("sendMessage", SUPPORT) if "工单 #2" in c.params["text"]][0]
     assert int(card.params["message_thread_id"]) == topic
-    assert support_bot.stores.tickets.by_topic(topic).id == 2
+    assert (await support_bot.stores.tickets.by_topic(topic)).id == 2
 
 
 async def test_staff_edits_reach_the_merchant_and_staff_are_never_throttled(support_bot: RunningBot,

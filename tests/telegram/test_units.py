@@ -6,7 +6,7 @@ import pytest
 
 from bot.core.reply import Option, Reply
 from bot.logs import Redact
-from bot.telegram.middlewares import Throttling
+from bot.storage.shared import LocalShared
 from bot.telegram.render import MESSAGE_LIMIT, render, split
 from bot.telegram.settings import ConfigError, load_settings
 
@@ -71,12 +71,16 @@ def test_settings_from_a_dotenv_file(tmp_path, monkeypatch: pytest.MonkeyPatch) 
     assert settings.sqlite_path == tmp_path / "d" / "posbot.sqlite3"
 
 
-def test_throttling_allows_a_burst_then_the_rate() -> None:
-    throttle = Throttling(rate=1.0, burst=3)
-    assert [throttle.allow(1, now=0.0) for _ in range(4)] == [(True, False)] * 3 + [(False, True)]
-    assert throttle.allow(1, now=0.1) == (False, False)  # told once per episode
-    assert throttle.allow(2, now=0.1) == (True, False)  # others are not affected
-    assert throttle.allow(1, now=1.2)[0] is True
+async def test_throttling_allows_a_burst_then_the_rate() -> None:
+    shared = LocalShared()
+
+    async def allow(key: str, now: float) -> tuple[bool, bool]:
+        return await shared.allow(key, rate=1.0, burst=3, now=now)
+
+    assert [await allow("1", 0.0) for _ in range(4)] == [(True, False)] * 3 + [(False, True)]
+    assert await allow("1", 0.1) == (False, False)  # told once per episode
+    assert await allow("2", 0.1) == (True, False)  # others are not affected
+    assert (await allow("1", 1.2))[0] is True
 
 
 def test_log_records_never_carry_the_token(caplog: pytest.LogCaptureFixture) -> None:

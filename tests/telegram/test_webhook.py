@@ -18,7 +18,7 @@ SECRET = "s3cret-token_for-tests"
 
 async def test_webhook_checks_the_secret_and_answers(api: FakeBotAPI, tmp_path: Path, engine: Engine) -> None:
     settings = Settings(bot_token=TOKEN, telegram_api_base=api.base, data_dir=tmp_path, _env_file=None)  # type: ignore[arg-type]
-    stores = Stores.open(settings)
+    stores = await Stores.open(settings)
     bot = create_bot(settings, stores)
     dispatcher = create_dispatcher(settings, stores, Dialog(engine))
     app = create_webhook_app(dispatcher, bot, url="https://bot.example.com/tg/hook", secret=SECRET)

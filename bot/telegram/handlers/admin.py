@@ -14,6 +14,7 @@ from bot.core.errors import ContentError
 from bot.core.reply import Option, Reply
 from bot.review import add_examples, group, start_draft
 from bot.storage.questions import QuestionLog
+from bot.storage.db import Database
 from bot.storage.stats import as_text, compute
 from bot.telegram.conversation import chat_of, send
 from bot.telegram.deps import DialogHolder
@@ -47,9 +48,9 @@ def result_reply(result: ReloadResult) -> Reply:
     return Reply(kind="info", title="已加载新内容", text=f"版本 {result.version}")
 
 
-async def on_stats(message: Message, bot: Bot, settings) -> None:
+async def on_stats(message: Message, bot: Bot, database: Database) -> None:
     """The last 30 days in a few lines (posbot stats has the same)."""
-    stats = await asyncio.to_thread(compute, settings.sqlite_path)
+    stats = await compute(database)
     await send(bot, message.chat.id, Reply(kind="info", title="运营数据", text=as_text(stats)))
 
 
@@ -109,7 +110,8 @@ async def on_rollback(message: Message, bot: Bot, uploads: Uploads, reloader: Re
 async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs: DialogHolder) -> None:
     """The review inbox, most frequent first: add a group as examples of the suggested intent, or
     ignore it forever (new intents are started with `posbot review --new`)."""
-    groups = await asyncio.to_thread(lambda: group(questions.inbox(), dialogs.dialog.engine.matcher))
+    inbox = await questions.inbox()
+    groups = await asyncio.to_thread(group, inbox, dialogs.dialog.engine.matcher)
     if not groups:
         await send(bot, message.chat.id, Reply(kind="info", title="待复核", text="收件箱是空的。"))
         return
@@ -134,19 +136,20 @@ async def on_review_action(callback: CallbackQuery, bot: Bot, questions: Questio
     """A tapped review action; the group is found again by its first question, so a stale button
     (already handled) is answered as such."""
     kind, first, *rest = (callback.data or "").split(":")
-    groups = await asyncio.to_thread(lambda: group(questions.inbox(), dialogs.dialog.engine.matcher))
+    inbox = await questions.inbox()
+    groups = await asyncio.to_thread(group, inbox, dialogs.dialog.engine.matcher)
     chosen = next((g for g in groups if first.isdigit() and int(first) in g.ids), None)
     if chosen is None:
         await callback.answer("这一组已经处理过了")
         return
     if kind == REVIEW_IGNORE:
-        await asyncio.to_thread(questions.mark, chosen.ids, "ignored")
+        await questions.mark(chosen.ids, "ignored")
         await callback.answer("已忽略，以后不再出现")
         return
     if kind == REVIEW_NEW:
         path = await asyncio.to_thread(start_draft, dialogs.dialog.content.root, f"draft_{first}",
                                        [q.question for q in chosen.questions])
-        await asyncio.to_thread(questions.mark, chosen.ids, "new")
+        await questions.mark(chosen.ids, "new")
         await callback.answer("草稿已建好")
         chat_id = chat_of(callback)
         relative = path.relative_to(dialogs.dialog.content.root)
@@ -162,7 +165,7 @@ async def on_review_action(callback: CallbackQuery, bot: Bot, questions: Questio
         await send(bot, chat_id, Reply(kind="info", title="没能写入例句",
                                        text="\n".join(str(p) for p in error.problems[:MAX_PROBLEMS_SHOWN])))
         return
-    await asyncio.to_thread(questions.mark, chosen.ids, "added")
+    await questions.mark(chosen.ids, "added")
     result = await reloader.reload()
     await callback.answer(f"已加为 {intent} 的例句（版本 {result.version}）")
 

@@ -3,7 +3,6 @@ bot stays quiet. Also: offering the handoff, opening the case, and the rating af
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -47,7 +46,7 @@ class InCase(BaseFilter):
     async def __call__(self, message: Message, handoff: Handoff | None = None) -> bool | dict[str, Any]:
         if handoff is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
             return False
-        ticket = await asyncio.to_thread(handoff.store.open_for, message.from_user.id)
+        ticket = await handoff.store.open_for(message.from_user.id)
         return {"ticket": ticket} if ticket is not None else False
 
 
@@ -58,7 +57,7 @@ async def on_case_message(message: Message, bot: Bot, handoff: Handoff, ticket, 
 
 async def on_case_edit(message: Message, bot: Bot, handoff: Handoff) -> None:
     """An edited message: edit its copy in the topic too (text only)."""
-    copy = await asyncio.to_thread(handoff.store.counterpart, message.chat.id, message.message_id)
+    copy = await handoff.store.counterpart(message.chat.id, message.message_id)
     if copy is not None and message.text:
         try:
             await bot.edit_message_text(text=mask_card_numbers(message.text), chat_id=copy[0], message_id=copy[1],
@@ -128,11 +127,11 @@ async def on_rating(callback: CallbackQuery, bot: Bot, handoff: Handoff | None) 
     if handoff is None or not ticket_id.isdigit() or value not in ("0", "1"):
         await callback.answer("这个按钮已过期")
         return
-    ticket = await asyncio.to_thread(handoff.store.get, int(ticket_id))
+    ticket = await handoff.store.get(int(ticket_id))
     if ticket is None or ticket.merchant.user_id != callback.from_user.id:
         await callback.answer("这个按钮已过期")
         return
-    ticket = await asyncio.to_thread(handoff.store.rate, ticket.id, int(value))
+    ticket = await handoff.store.rate(ticket.id, int(value))
     await callback.answer("谢谢你的评价！")
     if callback.message is not None:
         try:

@@ -11,11 +11,13 @@ from aiogram.types import CallbackQuery, ErrorEvent
 
 from bot.core.dialog import StaleChoice
 from bot.core.reply import Reply
+from bot.storage.shared import is_unavailable
 from bot.telegram.conversation import chat_of, send
 from bot.telegram.deps import DialogHolder
 
 log = logging.getLogger(__name__)
 SORRY = Reply(kind="info", title="", text="抱歉，我这边出了点问题，请稍后再试一次。着急的话可以联系你的收单机构客服。")
+BUSY = Reply(kind="info", title="", text="系统有点忙，刚才这条没处理上，请过半分钟再发一次。")
 
 
 async def on_stale_button(event: ErrorEvent, callback: CallbackQuery, bot: Bot, dialogs: DialogHolder) -> None:
@@ -32,21 +34,26 @@ async def on_blocked(event: ErrorEvent) -> None:
 
 
 async def on_unexpected(event: ErrorEvent, bot: Bot) -> None:
-    """Anything else: log it with the update id, and tell the merchant instead of going silent."""
-    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    """Anything else: log it with the update id, and tell the merchant instead of going silent.
+    PostgreSQL or Redis away for a moment is an outage, not a bug: "busy", and a one-line log."""
+    busy = is_unavailable(event.exception)
+    if busy:
+        log.warning("update %s not handled, a store is unavailable: %s", event.update.update_id, event.exception)
+    else:
+        log.error("update %s failed", event.update.update_id, exc_info=event.exception)
     if event.update.callback_query is not None:
         try:  # stop the button's spinner whatever happened
             await event.update.callback_query.answer()
         except TelegramAPIError:
             pass
-    chat = None
+    chat, thread = None, None
     if event.update.message is not None:
-        chat = event.update.message.chat.id
+        chat, thread = event.update.message.chat.id, event.update.message.message_thread_id
     elif event.update.callback_query is not None and event.update.callback_query.message is not None:
         chat = event.update.callback_query.message.chat.id
     if chat is not None and not isinstance(event.exception, TelegramAPIError):
         try:
-            await send(bot, chat, SORRY)
+            await send(bot, chat, BUSY if busy else SORRY, thread_id=thread)
         except TelegramAPIError:
             log.warning("could not tell chat %s about the failure", chat)
 

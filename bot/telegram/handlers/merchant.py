@@ -54,7 +54,7 @@ class Addressed(BaseFilter):
 async def on_start(message: Message, bot: Bot, state: FSMContext, dialogs: DialogHolder,
                    blocked: BlockedChats) -> None:
     """Greets the merchant and offers the most common problems; leaves any flow."""
-    blocked.clear(message.chat.id)
+    await blocked.clear(message.chat.id)
     await state.update_data({"dialog": DialogState().to_dict(), case.PENDING: None})
     await send(bot, message.chat.id, dialogs.dialog.welcome(), thread_id=message.message_thread_id)
 
@@ -78,7 +78,7 @@ async def on_question(message: Message, bot: Bot, state: FSMContext, question: s
                       handoff: Handoff | None = None) -> None:
     """A typed question (or an edited one): answer, ask which one, or admit not knowing; with a
     support group, a request for a human (or two misunderstandings in a row) offers the handoff."""
-    blocked.clear(message.chat.id)
+    await blocked.clear(message.chat.id)
     private = message.chat.type == ChatType.PRIVATE
     if handoff is not None and private and message.from_user is not None:
         if (await state.get_data()).get(case.PENDING):
@@ -91,7 +91,7 @@ async def on_question(message: Message, bot: Bot, state: FSMContext, question: s
     turn = await think(bot, message.chat.id, dialog.on_text, question, await load_state(state))
     user_id = message.from_user.id if message.from_user else message.chat.id
     await save_turn(state, turn, outcomes, user_id)
-    record_turn(questions, str(user_id), question, turn.understanding)
+    await record_turn(questions, str(user_id), question, turn.understanding)
     if handoff is not None and private and turn.state.fallbacks >= FALLBACKS_BEFORE_HANDOFF:
         await case.offer(bot, message.chat.id, state, "fallbacks", opening="抱歉，我还是没看懂。")
         return
@@ -107,7 +107,7 @@ async def on_choice(callback: CallbackQuery, bot: Bot, state: FSMContext, dialog
     await callback.answer()
     await state.update_data({case.PENDING: None})
     await save_turn(state, turn, outcomes, callback.from_user.id)
-    record_action(questions, str(callback.from_user.id), callback.data or "")
+    await record_action(questions, str(callback.from_user.id), callback.data or "")
     chat_id = chat_of(callback)
     message = callback.message if isinstance(callback.message, Message) else None
     trigger = _handoff_trigger(turn)

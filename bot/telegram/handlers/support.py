@@ -5,7 +5,6 @@ Only messages from that group reach these handlers, so only its members can ever
 
 from __future__ import annotations
 
-import asyncio
 import time
 from html import escape
 
@@ -27,20 +26,20 @@ async def ticket_of(message: Message, handoff: Handoff) -> Ticket | None:
     relayed message it replies to."""
     store = handoff.store
     if message.is_topic_message and message.message_thread_id is not None:
-        return await asyncio.to_thread(store.by_topic, message.message_thread_id)
+        return await store.by_topic(message.message_thread_id)
     replied = message.reply_to_message
     if replied is None:
         return None
-    ticket = await asyncio.to_thread(store.by_header, replied.message_id)
+    ticket = await store.by_header(replied.message_id)
     if ticket is not None:
         return ticket
-    ticket_id = await asyncio.to_thread(store.ticket_of_message, message.chat.id, replied.message_id)
-    return await asyncio.to_thread(store.get, ticket_id) if ticket_id is not None else None
+    ticket_id = await store.ticket_of_message(message.chat.id, replied.message_id)
+    return await store.get(ticket_id) if ticket_id is not None else None
 
 
 async def on_tickets(message: Message, bot: Bot, handoff: Handoff) -> None:
     """Lists the tickets not closed, oldest first, with their age."""
-    tickets = await asyncio.to_thread(handoff.store.active)
+    tickets = await handoff.store.active()
     if not tickets:
         text = "没有进行中的工单。"
     else:
@@ -71,7 +70,7 @@ async def on_note(message: Message, bot: Bot, handoff: Handoff, command: Command
     """An internal note: kept in the transcript, never relayed."""
     ticket = await _ticket_or_hint(message, bot, handoff)
     if ticket is not None and command.args:
-        await asyncio.to_thread(handoff.store.add_transcript, ticket.id, "note", command.args)
+        await handoff.store.add_transcript(ticket.id, "note", command.args)
         await handoff.notice(bot, ticket, "📝 已记下（不会发给商户）。")
 
 
@@ -81,7 +80,7 @@ async def on_info(message: Message, bot: Bot, handoff: Handoff, dialogs: DialogH
 
     ticket = await _ticket_or_hint(message, bot, handoff)
     if ticket is not None:
-        transcript = await asyncio.to_thread(handoff.store.transcript, ticket.id, 100)
+        transcript = await handoff.store.transcript(ticket.id, 100)
         rating = {None: "未评价", 1: "👍", 0: "👎"}[ticket.rating]
         text = context_card(ticket, transcript, dialogs.dialog.content) + (
             f"\n状态：{ticket.status.value}；记录 {len(transcript)} 条；评价：{rating}")
@@ -99,7 +98,7 @@ async def on_staff_message(message: Message, bot: Bot, handoff: Handoff) -> None
 
 async def on_staff_edit(message: Message, bot: Bot, handoff: Handoff) -> None:
     """Staff corrected a message: correct the merchant's copy too (text only)."""
-    copy = await asyncio.to_thread(handoff.store.counterpart, message.chat.id, message.message_id)
+    copy = await handoff.store.counterpart(message.chat.id, message.message_id)
     if copy is not None and message.text and not message.text.startswith("/"):
         try:
             await bot.edit_message_text(text=escape(mask_card_numbers(message.text), quote=False), chat_id=copy[0],
