@@ -26,6 +26,7 @@ class Redact(logging.Filter):
 def setup_logging(*, secrets: Iterable[str] = ()) -> None:
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # the process id tells workers apart when several share one log (posbot run --workers N)
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redact(secrets))
     logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -39,7 +39,7 @@ async def test_blocked_chats(database: Database) -> None:
 async def test_migrations_run_once_per_store_and_upgrade_old_databases(backend: Backend) -> None:
     db = await backend.open()
     await migrate(db, "a", ["CREATE TABLE a (x INTEGER);"])
-    await db.execute("INSERT INTO a VALUES (1)")
+    await db.execute("INSERT INTO a (x) VALUES (1)")
     await migrate(db, "b", ["CREATE TABLE b (z INTEGER); CREATE INDEX b_z ON b (z);"])
     await db.close()
     db = await backend.open()

@@ -24,10 +24,11 @@ from bot.core.dialog import Dialog
 from bot.handoff.store import TicketStore
 from bot.storage.records import Records
 from bot.storage.recipients import BlockedChats
-from bot.storage.shared import LocalShared, RedisShared, Shared, connect_redis
+from bot.storage.shared import LocalShared, RedisShared, Shared, connect_redis, is_unavailable
 from bot.telegram.deps import DialogHolder
 from bot.telegram.fsm import DatabaseStorage
-from bot.telegram.handlers import admin, case, errors, merchant, support
+from bot.telegram.handlers import admin, case, errors, merchant, photos, support
+from bot.telegram.handlers.errors import Redelivery
 from bot.telegram.handoff import Handoff, parse_hours
 from bot.telegram.conversation import send
 from bot.telegram.middlewares import RetryRequests, Throttling
@@ -122,7 +123,8 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher.callback_query.outer_middleware(throttling)
     if settings.support_chat_id is not None:
         dispatcher.include_router(support.create_router(settings.support_chat_id))
-    dispatcher.include_routers(admin.create_router(settings.admin_ids), case.create_router(),
+    photos.attach(dispatcher)
+    dispatcher.include_routers(photos.create_router(), admin.create_router(settings.admin_ids), case.create_router(),
                                merchant.create_router(), errors.create_router())
     dispatcher.startup.register(_register_commands)
     dispatcher.startup.register(_resume_relays)
@@ -232,10 +234,23 @@ def create_webhook_app(dispatcher: Dispatcher, bot: Bot, *, url: str, secret: st
         await bot.set_webhook(url, secret_token=secret, max_connections=max_connections,
                               allowed_updates=dispatcher.resolve_used_update_types())
 
+    class RefuseDuringOutage(SimpleRequestHandler):
+        """503 instead of a crash when a store is away (bot.telegram.handlers.errors): Telegram keeps
+        the update and sends it again later."""
+
+        async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+            try:
+                return await super()._handle_request(bot, request)
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                return web.Response(status=503, text="a store is unavailable; send this update again later")
+
     if set_webhook:
         dispatcher.startup.register(on_startup)
+    dispatcher["redeliver"] = Redelivery()
     app = web.Application()
-    SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=False).register(
+    RefuseDuringOutage(dispatcher, bot, secret_token=secret, handle_in_background=False).register(
         app, path=urlsplit(url).path or "/")
     setup_application(app, dispatcher, bot=bot)
     return app

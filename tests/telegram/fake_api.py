@@ -61,6 +61,11 @@ class FakeBotAPI:
         self._new_call = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base = ""
+        self.webhook: dict[str, Any] | None = None
+        """setWebhook's parameters while a webhook is set: updates are then POSTed to its url."""
+        self.deliveries: list[tuple[int, int | str]] = []
+        """(update_id, HTTP status or error name) of every webhook delivery attempt."""
+        self._delivery: asyncio.Task | None = None
 
     # ---- server ------------------------------------------------------------------------
 
@@ -78,8 +83,57 @@ class FakeBotAPI:
         return self.base
 
     async def stop(self) -> None:
+        if self._delivery is not None:
+            self._delivery.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    # ---- webhook delivery, as the real Bot API server does it ----------------------------
+
+    async def _deliver(self, retry_delay: float = 0.3) -> None:
+        """POST pending updates to the webhook the way telegram-bot-api's WebhookActor does: one
+        queue per chat with at most one update of a chat in flight (the next goes only after the
+        previous got a 2xx), chats in parallel up to max_connections, and a failed or refused
+        delivery retried, to whichever worker then takes the connection."""
+        from aiohttp import ClientError, ClientSession, ClientTimeout
+
+        in_flight: set[Any] = set()
+        limit = asyncio.Semaphore(int((self.webhook or {}).get("max_connections") or 40))
+        done = asyncio.Event()
+
+        async def post(http: ClientSession, update: dict[str, Any], key: Any) -> None:
+            assert self.webhook is not None
+            headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook.get("secret_token", "")}
+            try:
+                async with limit, http.post(self.webhook["url"], json=update, headers=headers) as response:
+                    outcome: int | str = response.status
+            except (ClientError, asyncio.TimeoutError, OSError) as error:
+                outcome = type(error).__name__
+            self.deliveries.append((update["update_id"], outcome))
+            if outcome == 200:
+                self._updates.remove(update)
+            else:
+                await asyncio.sleep(retry_delay)
+            in_flight.discard(key)
+            done.set()
+
+        async with ClientSession(timeout=ClientTimeout(total=30)) as http:
+            while True:
+                started = set()
+                for update in list(self._updates):
+                    key = _queue_of(update)
+                    if key in in_flight or key in started:
+                        started.add(key)  # later updates of this chat wait for the earlier one
+                        continue
+                    started.add(key)
+                    in_flight.add(key)
+                    asyncio.create_task(post(http, update, key))
+                self._new_update.clear()
+                done.clear()
+                waits = [asyncio.create_task(self._new_update.wait()), asyncio.create_task(done.wait())]
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                for waiting in waits:
+                    waiting.cancel()
 
     async def _file(self, request: web.Request) -> web.Response:
         file_id = request.match_info["path"].rsplit("/", 1)[-1]
@@ -121,7 +175,14 @@ class FakeBotAPI:
                 body["parameters"] = {"retry_after": fault.retry_after}
             return web.json_response(body, status=fault.status)
         if method == "getUpdates":
+            if self.webhook is not None:
+                return web.json_response({"ok": False, "error_code": 409, "description": "Conflict: can't use "
+                                          "getUpdates method while webhook is active"}, status=409)
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        if method == "setWebhook":
+            self.webhook = params
+            if self._delivery is None:
+                self._delivery = asyncio.create_task(self._deliver())
         refusal = self._refusal(method, params)
         if refusal is not None:
             self.calls.append(Call(method + "!refused", params))
@@ -304,6 +365,17 @@ class FakeBotAPI:
             found = [c for c in self.calls if c.method in methods and int(c.params.get("chat_id", 0)) == chat_id]
             return found if len(found) >= count else None
         return await self.wait_for(done, timeout)
+
+
+def _queue_of(update: dict[str, Any]) -> Any:
+    """The chat an update belongs to (Telegram keeps one delivery queue per chat)."""
+    for kind in ("message", "edited_message"):
+        if kind in update:
+            return update[kind]["chat"]["id"]
+    query = update.get("callback_query")
+    if query is not None:
+        return query["message"]["chat"]["id"] if query.get("message") else query["from"]["id"]
+    return ("update", update["update_id"])
 
 
 def _decode(value: Any) -> Any:

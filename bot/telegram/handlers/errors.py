@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
@@ -18,6 +19,7 @@ from bot.telegram.deps import DialogHolder
 log = logging.getLogger(__name__)
 SORRY = Reply(kind="info", title="", text="抱歉，我这边出了点问题，请稍后再试一次。着急的话可以联系你的收单机构客服。")
 BUSY = Reply(kind="info", title="", text="系统有点忙，刚才这条没处理上，请过半分钟再发一次。")
+BUSY_RETRYING = Reply(kind="info", title="", text="系统有点忙，你刚才发的这条我记下了，恢复后马上处理，不用重发。")
 
 
 async def on_stale_button(event: ErrorEvent, callback: CallbackQuery, bot: Bot, dialogs: DialogHolder) -> None:
@@ -33,9 +35,13 @@ async def on_blocked(event: ErrorEvent) -> None:
     log.info("update %s: chat blocked the bot", event.update.update_id)
 
 
-async def on_unexpected(event: ErrorEvent, bot: Bot) -> None:
+async def on_unexpected(event: ErrorEvent, bot: Bot, redeliver: "Redelivery | None" = None) -> None:
     """Anything else: log it with the update id, and tell the merchant instead of going silent.
-    PostgreSQL or Redis away for a moment is an outage, not a bug: "busy", and a one-line log."""
+
+    PostgreSQL or Redis away for a moment is an outage, not a bug: "busy" and a one-line log. Behind
+    a webhook the update is then refused (re-raised, answered 503), so Telegram sends it again and
+    it is handled once the store is back: a staff reply or a merchant's message is not lost.
+    """
     busy = is_unavailable(event.exception)
     if busy:
         log.warning("update %s not handled, a store is unavailable: %s", event.update.update_id, event.exception)
@@ -51,11 +57,31 @@ async def on_unexpected(event: ErrorEvent, bot: Bot) -> None:
         chat, thread = event.update.message.chat.id, event.update.message.message_thread_id
     elif event.update.callback_query is not None and event.update.callback_query.message is not None:
         chat = event.update.callback_query.message.chat.id
-    if chat is not None and not isinstance(event.exception, TelegramAPIError):
+    told = redeliver is not None and busy and not redeliver.first_time(event.update.update_id)
+    if chat is not None and not told and not isinstance(event.exception, TelegramAPIError):
         try:
-            await send(bot, chat, BUSY if busy else SORRY, thread_id=thread)
+            await send(bot, chat, (BUSY_RETRYING if redeliver is not None else BUSY) if busy else SORRY,
+                       thread_id=thread)
         except TelegramAPIError:
             log.warning("could not tell chat %s about the failure", chat)
+    if busy and redeliver is not None:
+        raise event.exception
+
+
+class Redelivery:
+    """Webhook mode: updates refused during an outage come back; each chat hears "busy" once per update."""
+
+    def __init__(self, remember: int = 10_000) -> None:
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._remember = remember
+
+    def first_time(self, update_id: int) -> bool:
+        if update_id in self._seen:
+            return False
+        self._seen[update_id] = None
+        if len(self._seen) > self._remember:
+            self._seen.popitem(last=False)
+        return True
 
 
 def create_router() -> Router:
