@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHAT_LOCK_SECONDS = 20
-"""Longest one update may hold its chat's lock across workers (Redis); handling takes milliseconds."""
+CHAT_LOCK_SECONDS = 10
+"""Longest one update may hold its chat's lock across workers (Redis): handling takes milliseconds
+(a photo about a second), and a worker killed mid-update holds up its chat no longer than this."""
 MERCHANT_COMMANDS = (("start", "常见问题"), ("help", "怎么问我"), ("human", "转人工客服"), ("cancel", "退出当前排查"))
 
 

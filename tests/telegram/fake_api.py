@@ -65,6 +65,8 @@ class FakeBotAPI:
         """setWebhook's parameters while a webhook is set: updates are then POSTed to its url."""
         self.deliveries: list[tuple[int, int | str]] = []
         """(update_id, HTTP status or error name) of every webhook delivery attempt."""
+        self.delivery_seconds: list[float] = []
+        """How long each successful delivery took, from the POST until the bot answered it."""
         self._delivery: asyncio.Task | None = None
 
     # ---- server ------------------------------------------------------------------------
@@ -95,23 +97,32 @@ class FakeBotAPI:
         queue per chat with at most one update of a chat in flight (the next goes only after the
         previous got a 2xx), chats in parallel up to max_connections, and a failed or refused
         delivery retried, to whichever worker then takes the connection."""
+        from collections import deque
+
         from aiohttp import ClientError, ClientSession, ClientTimeout
 
+        queues: dict[Any, deque[dict[str, Any]]] = {}
         in_flight: set[Any] = set()
+        taken = 0
         limit = asyncio.Semaphore(int((self.webhook or {}).get("max_connections") or 40))
         done = asyncio.Event()
 
         async def post(http: ClientSession, update: dict[str, Any], key: Any) -> None:
             assert self.webhook is not None
             headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook.get("secret_token", "")}
-            try:
-                async with limit, http.post(self.webhook["url"], json=update, headers=headers) as response:
-                    outcome: int | str = response.status
-            except (ClientError, asyncio.TimeoutError, OSError) as error:
-                outcome = type(error).__name__
+            async with limit:
+                sent_at = time.perf_counter()
+                try:
+                    async with http.post(self.webhook["url"], json=update, headers=headers) as response:
+                        outcome: int | str = response.status
+                except (ClientError, asyncio.TimeoutError, OSError) as error:
+                    outcome = type(error).__name__
             self.deliveries.append((update["update_id"], outcome))
             if outcome == 200:
-                self._updates.remove(update)
+                self.delivery_seconds.append(time.perf_counter() - sent_at)
+                queues[key].popleft()
+                if not queues[key]:
+                    del queues[key]
             else:
                 await asyncio.sleep(retry_delay)
             in_flight.discard(key)
@@ -119,15 +130,14 @@ class FakeBotAPI:
 
         async with ClientSession(timeout=ClientTimeout(total=30)) as http:
             while True:
-                started = set()
-                for update in list(self._updates):
-                    key = _queue_of(update)
-                    if key in in_flight or key in started:
-                        started.add(key)  # later updates of this chat wait for the earlier one
-                        continue
-                    started.add(key)
-                    in_flight.add(key)
-                    asyncio.create_task(post(http, update, key))
+                while taken < len(self._updates):  # in webhook mode updates are only ever appended
+                    update = self._updates[taken]
+                    taken += 1
+                    queues.setdefault(_queue_of(update), deque()).append(update)
+                for key, queue in queues.items():
+                    if key not in in_flight:
+                        in_flight.add(key)
+                        asyncio.create_task(post(http, queue[0], key))
                 self._new_update.clear()
                 done.clear()
                 waits = [asyncio.create_task(self._new_update.wait()), asyncio.create_task(done.wait())]
@@ -142,9 +152,11 @@ class FakeBotAPI:
         return web.Response(body=self.files[file_id])
 
     async def _stats(self, request: web.Request) -> web.Response:
-        counts: dict[str, int] = {}
+        counts: dict[str, Any] = {}
         for call in self.calls:
             counts[call.method] = counts.get(call.method, 0) + 1
+        if request.query.get("latency"):
+            counts["delivery_seconds"] = self.delivery_seconds
         return web.json_response(counts)
 
     async def start_on(self, port: int) -> str:
