@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/telegram.py
+	$(BIN)/python benchmarks/ocr.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("--json", action="store_true", help="print JSON (always on with -)")
     match.set_defaults(run=_match)
 
+    read = commands.add_parser("read", help="read a photo of a terminal's screen: what OCR sees, what posbot answers")
+    read.add_argument("image", type=Path, help="a JPEG, PNG, WebP, BMP or GIF picture")
+    read.add_argument("--json", action="store_true", help="print one JSON object")
+    read.set_defaults(run=_read)
+
     intents = commands.add_parser("intents", help="list every intent")
     intents.add_argument("--json", action="store_true")
     intents.set_defaults(run=_intents)
@@ -86,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--html", type=Path, metavar="FILE", help="write a one-page report with charts (extra: report)")
     stats.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or ./data")
     stats.set_defaults(run=_stats)
+
+    migrate = commands.add_parser("migrate-data", help="copy a SQLite data directory into an empty PostgreSQL database")
+    migrate.add_argument("--data-dir", type=Path, default=None, help="the SQLite data directory (default: $DATA_DIR or ./data)")
+    migrate.add_argument("--to", metavar="URL", default=None, help="postgresql://… (default: $DATABASE_URL)")
+    migrate.set_defaults(run=_migrate_data)
 
     evaluate = commands.add_parser("eval", help="score the engine on a YAML list of {q, gold}")
     evaluate.add_argument("file", type=Path)
@@ -205,6 +215,52 @@ def _match(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read(args: argparse.Namespace) -> int:
+    from bot.console import render
+    from bot.core.dialog import Dialog, DialogState
+    from bot.ocr import OcrError, OcrReader, OcrUnavailable
+
+    try:
+        data = args.image.read_bytes()
+    except OSError as error:
+        print(f"posbot: cannot read {args.image}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        reading = OcrReader().read(data)
+    except OcrUnavailable as error:
+        print(f"posbot read: {error}", file=sys.stderr)
+        return 2
+    except OcrError as error:
+        print(f"posbot read: {args.image}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    dialog = Dialog(_engine(args))
+    turn = dialog.on_screen(reading.lines, DialogState())
+    if args.json:
+        reply = turn.reply
+        print(json.dumps({
+            "file": str(args.image), "size": list(reading.size), "seconds": round(reading.elapsed, 3),
+            "lines": [{"text": line.text, "confidence": line.confidence} for line in reading.lines],
+            "understanding": turn.understanding.as_json() if turn.understanding is not None else None,
+            "reply": {"kind": reply.kind, "preface": reply.preface, "title": reply.title, "text": reply.text,
+                      "options": [option.label for option in reply.options]},
+        }, ensure_ascii=False, indent=2))
+        return 0
+    width, height = reading.size
+    print(f"image:    {args.image} ({width}x{height}, read in {reading.elapsed:.2f} s)")
+    print("lines:")
+    for line in reading.lines:
+        print(f"  {line.confidence:.2f}  {line.text}")
+    if not reading.lines:
+        print("  (no text)")
+    if turn.understanding is not None:
+        decision = turn.understanding.decision
+        target = decision.intent or ", ".join(c.intent for c in decision.choices)
+        print(f"decision: {decision.kind}{' -> ' + target if target else ''}")
+    print("reply:")
+    print(render(turn.reply))
+    return 0
+
+
 def _intents(args: argparse.Namespace) -> int:
     engine = _engine(args)
     rows = [{"id": i.id, "kind": i.kind, "code": getattr(i, "code", None), "name": i.name,
@@ -313,6 +369,54 @@ def _stats(args: argparse.Namespace) -> int:
             return 2
         return 0
     print(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2) if args.json else as_text(stats))
+    return 0
+
+
+def _migrate_data(args: argparse.Namespace) -> int:
+    import asyncio
+
+    source = _data_dir(args) / "posbot.sqlite3"
+    target = args.to or os.environ.get("DATABASE_URL")
+    if not source.exists():
+        print(f"posbot: no data to copy: {source} does not exist", file=sys.stderr)
+        return 2
+    if not target or not target.startswith(("postgresql://", "postgres://")):
+        print("posbot: give the PostgreSQL database with --to postgresql://… or DATABASE_URL", file=sys.stderr)
+        return 2
+    return asyncio.run(_copy_data(source, target))
+
+
+async def _copy_data(source_path: Path, url: str) -> int:
+    from bot.storage.db import SQLiteDatabase, StoreUnavailable
+    from bot.storage.records import Records
+    from bot.storage.transfer import TargetNotEmpty, copy_records
+    from bot.telegram.fsm import DatabaseStorage
+
+    async def prepare(db) -> None:
+        await Records.open(db)
+        await DatabaseStorage.open(db)
+
+    source = SQLiteDatabase(source_path)
+    try:
+        from bot.storage.postgres import PostgresDatabase
+
+        target = await PostgresDatabase.connect(url)
+    except (StoreUnavailable, ImportError) as error:
+        await source.close()
+        hint = "; pip install 'posbot[postgres]'" if isinstance(error, ImportError) else ""
+        print(f"posbot: {error}{hint}", file=sys.stderr)
+        return 1
+    try:
+        copied = await copy_records(source, target, prepare=prepare)
+    except TargetNotEmpty as error:
+        print(f"posbot: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await source.close()
+        await target.close()
+    for item in copied:
+        print(f"{item.table}: {item.rows}")
+    print(f"copied {sum(item.rows for item in copied)} row(s) from {source_path}; set DATABASE_URL and restart the bot")
     return 0
 
 

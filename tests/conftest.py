@@ -12,6 +12,7 @@ from bot.core.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini"
+OCR_FIXTURES = ROOT / "tests" / "fixtures" / "ocr"
 
 # the `backend` and `database` fixtures: every record store's tests run on SQLite and PostgreSQL
 pytest_plugins = ("tests.databases",)
@@ -31,6 +32,19 @@ def mini_engine() -> Engine:
 @pytest.fixture
 def dialog(engine: Engine) -> Dialog:
     return Dialog(engine)
+
+
+@pytest.fixture(scope="session")
+def ocr_reader():
+    """OCR with its models loaded once for the whole run; tests using it are skipped without the
+    ocr extra (pip install -e '.[ocr]')."""
+    from bot.ocr import ocr_available, shared_reader
+
+    if not ocr_available():
+        pytest.skip("the ocr extra (rapidocr-onnxruntime) is not installed")
+    reader = shared_reader()  # the one the bot's OcrWorker uses too
+    reader.load()
+    return reader
 
 
 @pytest.fixture

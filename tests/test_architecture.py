@@ -29,3 +29,16 @@ def test_core_does_not_import_front_ends() -> None:
     for path in CORE.rglob("*.py"):
         for module in imported_modules(path):
             assert not module.startswith(("bot.telegram", "bot.console", "bot.cli")), (path, module)
+
+
+def test_core_does_not_import_optional_extras() -> None:
+    """OCR and its native libraries are an optional extra (bot/ocr); the core stays installable without it."""
+    optional = {"rapidocr_onnxruntime", "onnxruntime", "cv2", "PIL"}
+    for path in CORE.rglob("*.py"):
+        for module in imported_modules(path):
+            assert module.split(".")[0] not in optional and not module.startswith("bot.ocr"), (path, module)
+
+
+def test_ocr_does_not_import_aiogram() -> None:
+    for path in (CORE.parent / "ocr").rglob("*.py"):
+        assert not any(m.split(".")[0] == "aiogram" for m in imported_modules(path)), path

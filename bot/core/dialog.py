@@ -15,13 +15,14 @@ Actions are short ASCII ids (Telegram callback data holds 64 bytes):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Sequence
 
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
 from bot.core.models import CodeIntent, Confidence, Flow, Script, Step
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
+from bot.core.screen import ScreenLine, read_screen
 from bot.core.slots import extract_slots, fill, mask_card_numbers
 
 SHOW, FLOW, CHOOSE, BACK, RESTART, SCRIPT, HELPED, NOT_HELPED = "i", "f", "c", "b", "r", "s", "y", "n"
@@ -43,6 +44,9 @@ NO_LABELS = ("还是不行", "不行")
 MAX_HISTORY = 30
 MAX_REMEMBERED_QUESTION = 500
 MAX_RECENT = 5
+SURE_AT = 0.8
+"""A code read off a photo with less OCR confidence than this is asked about, not answered. On the
+fixture photos (benchmarks/ocr.py) codes read right scored 0.87 and up; rapidocr drops text under 0.5."""
 
 
 def action(kind: str, *args: str) -> str:
@@ -174,6 +178,45 @@ class Dialog:
         reply = self._refusal() if decision.refused else self._fallback(blank=not text.strip())
         reply = replace(reply, options=reply.options + back)
         return Turn(reply, replace(state, fallbacks=state.fallbacks + 1), understanding)
+
+    # ---- photos of the screen ------------------------------------------------------------
+
+    def on_screen(self, lines: Sequence[ScreenLine], state: DialogState) -> Turn:
+        """Text read off a photo, understood as if typed; the reply starts with what was read.
+
+        When the whole text holds no code and gives no answer, the first line that does is taken (a
+        screen's title line often says it all, the instructions under it only dilute the match). A
+        code read with low confidence is offered as a choice instead of answered."""
+        screen = read_screen(lines, self.engine.matcher.known_codes)
+        if not screen.text:
+            return Turn(self._unreadable(), state)
+        turn = self.on_text(screen.text, state)
+        whole = turn.understanding
+        if whole is not None and whole.decision.kind != "answer" and not whole.analysis.codes:
+            for line in screen.lines:
+                if self.engine.understand(line.text).decision.kind == "answer":
+                    turn = self.on_text(line.text, state)
+                    break
+        preface = f"识别到：{screen.shown}"
+        decision = turn.understanding.decision if turn.understanding is not None else None
+        if decision is None or decision.refused or turn.reply.kind not in ("answer", "clarify", "fallback"):
+            return replace(turn, reply=replace(turn.reply, preface=preface))
+        if decision.kind == "answer" and decision.intent is not None:
+            code = getattr(self.content.by_id[decision.intent], "code", None)
+            confidence = screen.confidence_of(code, self.engine.matcher.known_codes) if code else None
+            if confidence is None or confidence >= SURE_AT:
+                return replace(turn, reply=replace(turn.reply, preface=preface))
+            options = (Option(self.content.by_id[decision.intent].title, f"{SHOW}:{decision.intent}"),
+                       Option("都不是", NONE_OF_THESE))
+            return replace(turn, reply=Reply(kind="clarify", title="是这个应答码吗？", preface=preface, options=options,
+                                             text="照片有点模糊，我不太确定。是下面这个吗？不是的话，请直接把屏幕上的应答码打给我。"))
+        text = ("我不太确定是哪一个，请选一个最接近的，或者直接把屏幕上的应答码打给我：" if decision.kind == "clarify" else
+                "没从图片里认出应答码或问题。请直接把屏幕上的两位应答码打给我，比如 51、A0，或者说说屏幕上的提示。")
+        return replace(turn, reply=replace(turn.reply, preface=preface, text=text))
+
+    def _unreadable(self) -> Reply:
+        return Reply(kind="fallback", title="", options=(Option(HUMAN_LABEL, HUMAN),),
+                     text="图片上没认出文字。请把屏幕上的两位应答码或提示文字打出来发给我，比如“显示51”“签到失败”。")
 
     # ---- tapped choices ------------------------------------------------------------------
 

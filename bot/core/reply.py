@@ -28,3 +28,5 @@ class Reply:
     title: str = ""
     options: tuple[Option, ...] = ()
     intent: str | None = None
+    preface: str = ""
+    """A plain line shown above the title: what posbot read off a photo ("识别到：…")."""

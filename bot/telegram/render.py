@@ -24,7 +24,7 @@ class Rendered:
 
 def render(reply: Reply) -> Rendered:
     """Everything that came from content or the user is escaped; the keyboard goes on the last chunk."""
-    lines: list[str] = []
+    lines: list[str] = [escape(reply.preface, quote=False)] if reply.preface else []
     if reply.title:
         lines.append(f"<b>{escape(reply.title, quote=False)}</b>")
     body = [escape(line, quote=False) for line in reply.text.splitlines()]

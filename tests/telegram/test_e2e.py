@@ -90,9 +90,8 @@ async def test_garbage_callback_data_is_answered_not_crashed(running: RunningBot
     assert "已过期" in expired.params["text"]
 
 
-async def test_photos_voice_stickers_documents_locations_get_a_polite_reply(running: RunningBot,
-                                                                          api: FakeBotAPI) -> None:
-    kinds = ("photo", "voice", "sticker", "document", "location")
+async def test_voice_stickers_documents_locations_get_a_polite_reply(running: RunningBot, api: FakeBotAPI) -> None:
+    kinds = ("voice", "sticker", "document", "location")  # photos are read: tests/telegram/test_photos.py
     for kind in kinds:
         api.media(MERCHANT, kind)
     replies = await api.replies(MERCHANT, len(kinds))
