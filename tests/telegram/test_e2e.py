@@ -95,7 +95,7 @@ async def test_voice_stickers_documents_locations_get_a_polite_reply(running: Ru
     for kind in kinds:
         api.media(MERCHANT, kind)
     replies = await api.replies(MERCHANT, len(kinds))
-    assert all("只能看懂文字" in r.params["text"] for r in replies)
+    assert all("这个我看不了" in r.params["text"] for r in replies)
 
 
 async def test_an_edited_message_is_a_new_question(running: RunningBot, api: FakeBotAPI) -> None:

@@ -106,8 +106,25 @@ async def test_without_ocr_photos_get_the_reply_they_got_before(api: FakeBotAPI,
         [reply] = await api.replies(MERCHANT, 1)
     finally:
         await bot.stop()
-    assert "只能看懂文字" in reply.params["text"]
+    assert "这个我看不了" in reply.params["text"]
     assert api.of("getFile") == []
+
+
+async def test_help_mentions_photos_only_where_they_are_read(running: RunningBot, api: FakeBotAPI,
+                                                             tmp_path: Path, engine: Engine) -> None:
+    api.text(MERCHANT, "/help")
+    [with_ocr] = await api.replies(MERCHANT, 1)
+    assert "照片" in with_ocr.params["text"]
+    await running.stop()
+    without = RunningBot(api, tmp_path / "data", engine)
+    without.dispatcher_hooks.append(lambda dispatcher, settings: dispatcher.workflow_data.update(ocr=None))
+    await without.start()
+    try:
+        api.text(MERCHANT, "/help")
+        replies = await api.replies(MERCHANT, 2)
+    finally:
+        await without.stop()
+    assert "照片" not in replies[-1].params["text"]
 
 
 # ---- with human support ------------------------------------------------------------------------

@@ -168,7 +168,7 @@ async def test_an_upload_that_fails_validation_changes_nothing(mini_bot: Running
     assert {p: p.read_text(encoding="utf-8") for p in content.rglob("*.yaml")} == before
     api.upload(MERCHANT, "common.yaml", b"x: 1\n")  # not an admin: never treated as an upload
     [other] = await api.replies(MERCHANT, 1)
-    assert "只能看懂文字" in other.params["text"]
+    assert "这个我看不了" in other.params["text"]
 
 
 async def test_review_in_telegram_round_trip(mini_bot: RunningBot, api: FakeBotAPI, content: Path) -> None:

@@ -30,7 +30,8 @@ HELP = Reply(kind="info", title="怎么问我", text=(
     "· 在群里要 @我 或回复我的消息，我才会回答\n"
     "· /start 常见问题  /cancel 退出当前排查"))
 UNSUPPORTED = Reply(kind="info", title="", text=(
-    "我现在只能看懂文字。请把屏幕上的两位应答码或提示文字打出来发给我，比如“显示51”“签到失败”。"))
+    "这个我看不了。请把屏幕上的两位应答码或提示文字打出来发给我，比如“显示51”“签到失败”。"))
+PHOTO_TIP = "· 懒得打字？直接拍终端屏幕或小票的照片发给我\n"
 
 
 class Addressed(BaseFilter):
@@ -59,9 +60,13 @@ async def on_start(message: Message, bot: Bot, state: FSMContext, dialogs: Dialo
     await send(bot, message.chat.id, dialogs.dialog.welcome(), thread_id=message.message_thread_id)
 
 
-async def on_help(message: Message, bot: Bot) -> None:
-    """Explains how to ask."""
-    await send(bot, message.chat.id, HELP, thread_id=message.message_thread_id)
+async def on_help(message: Message, bot: Bot, ocr: object | None = None) -> None:
+    """Explains how to ask (photos too, when this deployment reads them)."""
+    reply = HELP
+    if ocr is not None:
+        first, _, rest = HELP.text.partition("\n")
+        reply = Reply(kind=HELP.kind, title=HELP.title, text=f"{first}\n{PHOTO_TIP}{rest}")
+    await send(bot, message.chat.id, reply, thread_id=message.message_thread_id)
 
 
 async def on_cancel(message: Message, bot: Bot, state: FSMContext, dialogs: DialogHolder) -> None:
@@ -134,7 +139,7 @@ async def on_unsupported(message: Message, bot: Bot, state: FSMContext, handoff:
     if handoff is not None and message.chat.type == ChatType.PRIVATE and any(
             getattr(message, kind, None) for kind in case.HANDED_OVER_MEDIA):
         await case.offer(bot, message.chat.id, state, "media", media=message,
-                         opening="我现在只能看懂文字，这个我可以转给人工客服看。")
+                         opening="这个我看不了，可以转给人工客服看。")
         return
     await send(bot, message.chat.id, UNSUPPORTED, thread_id=message.message_thread_id)
 
