@@ -76,7 +76,15 @@ MIGRATIONS = (
     );
     CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending';
     """,
+    # Who is delivering an item right now: the worker that wrote it down, or the one that claimed it
+    # for a retry. NULL after a failed attempt: free for any worker's next retry round.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_at REAL;
+    """,
 )
+
+CLAIM_SECONDS = 60.0
+"""An item claimed longer ago than this is taken to belong to a worker that died while delivering it."""
 
 _TICKET_COLUMNS = ("id, user_id, chat_id, name, status, context, topic_id, header_message_id, "
                    "created_at, updated_at, rating")
@@ -224,10 +232,11 @@ class SQLTicketStore:
                       text: str = "", media: str | None = None) -> int:
         async with self._db.transaction() as session:
             await _require(session, ticket_id)
+            now = time.time()
             row = await session.fetchone(
-                "INSERT INTO outbox (ticket_id, direction, source_chat, source_message, text, media, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (ticket_id, direction, source_chat, source_message, mask_card_numbers(text), media, time.time()))
+                "INSERT INTO outbox (ticket_id, direction, source_chat, source_message, text, media, created_at,"
+                " claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (ticket_id, direction, source_chat, source_message, mask_card_numbers(text), media, now, now))
         assert row is not None
         return int(row[0])
 
@@ -238,12 +247,22 @@ class SQLTicketStore:
             " FROM outbox WHERE status = 'pending' ORDER BY id")
         return [OutboxItem(*row) for row in rows]
 
+    async def claim(self, *, stale_after: float = CLAIM_SECONDS) -> Sequence[OutboxItem]:
+        """Pending relays nobody is delivering (a failed attempt, or a claim older than `stale_after`),
+        now claimed by the caller, oldest first. One UPDATE, so two workers never claim the same item."""
+        now = time.time()
+        rows = await self._db.fetchall(
+            "UPDATE outbox SET claimed_at = ? WHERE status = 'pending' AND (claimed_at IS NULL OR claimed_at < ?)"
+            " RETURNING id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media",
+            (now, now - stale_after))
+        return sorted((OutboxItem(*row) for row in rows), key=lambda item: item.id)
+
     async def delivered(self, item_id: int) -> None:
         await self._outbox_update(item_id, "status = 'done', attempts = attempts + 1", ())
 
     async def attempt_failed(self, item_id: int, error: str, *, give_up: bool) -> None:
         """Counts the attempt; give_up takes the item out of pending() for good."""
-        await self._outbox_update(item_id, "attempts = attempts + 1, last_error = ?, status = ?",
+        await self._outbox_update(item_id, "attempts = attempts + 1, last_error = ?, status = ?, claimed_at = NULL",
                                   (mask_card_numbers(error), "failed" if give_up else "pending"))
 
     # ---- helpers -----------------------------------------------------------------------------

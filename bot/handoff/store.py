@@ -58,6 +58,9 @@ class TicketStore(Protocol):
 
     async def pending(self) -> Sequence[OutboxItem]: ...
 
+    async def claim(self, *, stale_after: float = 60.0) -> Sequence[OutboxItem]:
+        """Pending relays no worker is delivering, claimed by the caller (never by two callers)."""
+
     async def delivered(self, item_id: int) -> None: ...
 
     async def attempt_failed(self, item_id: int, error: str, *, give_up: bool) -> None: ...

@@ -156,8 +156,10 @@ class Handoff:
                     log.warning("retrying pending relays later: %s", error)
 
     async def resume(self, bot: Bot, content: Content) -> int:
-        """Resend relays that were written down but not delivered before a restart."""
-        items = await self.store.pending()
+        """Resend relays written down but not delivered: after a failed attempt, before a restart,
+        or by a worker that died while delivering. Each is claimed first, so with several workers
+        retrying at once every relay still goes out once."""
+        items = await self.store.claim()
         for item in items:
             ticket = await self.store.get(item.ticket_id)
             if ticket is None:

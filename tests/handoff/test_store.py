@@ -186,6 +186,23 @@ async def test_outbox(store: SQLTicketStore) -> None:
     assert (await store.pending()) == []
 
 
+async def test_each_relay_to_retry_is_claimed_by_one_worker(backend: Backend, store: SQLTicketStore) -> None:
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
+    items = [await store.enqueue(ticket.id, "to_support", ALICE.chat_id, n) for n in range(30)]
+    assert await store.claim() == []  # just written down: their writers are delivering them
+    for item in items:
+        await store.attempt_failed(item, "timeout", give_up=False)  # free for any worker's retry
+    other = SQLTicketStore(await backend.open())
+    claimed = await asyncio.gather(*(s.claim() for s in (store, other, store, other)))
+    ids = [item.id for batch in claimed for item in batch]
+    assert sorted(ids) == items  # every one, once
+    assert all([i.id for i in batch] == sorted(i.id for i in batch) for batch in claimed)  # oldest first
+    assert await store.claim() == []
+    stale = await store.claim(stale_after=0)  # a claim as old as this one: its worker died
+    assert [item.id for item in stale] == items
+    await other._db.close()
+
+
 async def test_everything_survives_a_restart(backend: Backend) -> None:
     db = await backend.open()
     store = await SQLTicketStore.open(db)

@@ -411,6 +411,30 @@ def button(call: Call, label: str) -> str:
     return matches[0]
 
 
+def serve_webhook(port: int, questions: list[str], updates: int, users: int) -> None:
+    """Like serve(), for a bot behind a webhook: the updates are queued when GET /_go is called
+    (once every worker is listening) and delivered as Telegram does; /_stats?latency=1 reports how
+    long each delivery took until the bot answered it."""
+    async def main() -> None:
+        api = FakeBotAPI()
+
+        async def go(request: web.Request) -> web.Response:
+            for n in range(updates):
+                api.text(100_000 + n % users, questions[n % len(questions)])
+            return web.json_response({"queued": updates})
+
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", api._handle)
+        app.router.add_get("/_stats", api._stats)
+        app.router.add_get("/_go", go)
+        api._runner = web.AppRunner(app)
+        await api._runner.setup()
+        await web.TCPSite(api._runner, "127.0.0.1", port).start()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
 def serve(port: int, questions: list[str], updates: int, users: int) -> None:
     """Run the fake server in this process with `updates` text messages from `users` merchants
     queued (for benchmarks/telegram.py); stops when the process is terminated."""
