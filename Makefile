@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/telegram.py
 	$(BIN)/python benchmarks/ocr.py
+	$(BIN)/python benchmarks/workers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
