@@ -1,14 +1,25 @@
-"""Shared fixtures: the real content engine (built once per session) and the tiny fixture content."""
+"""Shared fixtures: the real content engine (built once per session), the tiny fixture content, and
+real PostgreSQL and Redis servers (tests/servers.py)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import pytest
 
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
+from tests.servers import (
+    PostgresServer,
+    RedisServer,
+    ServerMissing,
+    start_postgres,
+    start_redis,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini"
@@ -53,3 +64,61 @@ def mini_copy(tmp_path: Path) -> Path:
     target = tmp_path / "content"
     shutil.copytree(MINI, target)
     return target
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """Skip the tests that need a server which is not installed, except where they must run (CI)."""
+    if os.environ.get("POSBOT_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"{reason} (POSBOT_REQUIRE_SERVERS=1: these tests may not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+T = TypeVar("T")
+
+
+def _started(start: Callable[[Path], T], directory: Path) -> T:
+    try:
+        return start(directory)
+    except ServerMissing as missing:
+        reason = str(missing)
+    _unavailable(reason)  # outside the except block, so no "during handling of..." traceback
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole run, on 127.0.0.1 only; `.url`, `.stop()`, `.start()`,
+    `.restart()`. Tests normally want `postgres_url`, a database of their own."""
+    server = _started(start_postgres, tmp_path_factory.getbasetemp())
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A new empty database for this test, dropped after it (even with connections left open)."""
+    postgres_server.start()  # back up if an earlier test stopped it and failed before starting it
+    name = postgres_server.create_database()
+    yield postgres_server.database_url(name)
+    if postgres_server.running:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real Redis server for the whole run, on 127.0.0.1 only; `.url`, `.stop()`, `.start()`,
+    `.restart()`. Tests normally want `redis_url`, which empties it first."""
+    server = _started(start_redis, tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """Redis with nothing in it (FLUSHALL before the test)."""
+    redis_server.start()
+    redis_server.flush()
+    return redis_server.url
