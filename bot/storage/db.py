@@ -168,10 +168,11 @@ class SQLiteDatabase:
             _run(lambda: self._connection.execute("BEGIN IMMEDIATE"))
             try:
                 yield self._session
+                _run(lambda: self._connection.execute("COMMIT"))
             except BaseException:
-                self._connection.execute("ROLLBACK")
+                if self._connection.in_transaction:  # not after a COMMIT that went through
+                    self._connection.execute("ROLLBACK")
                 raise
-            _run(lambda: self._connection.execute("COMMIT"))
 
     async def close(self) -> None:
         self._connection.close()
