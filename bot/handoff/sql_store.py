@@ -19,7 +19,7 @@ from bot.handoff.models import (
     Ticket,
     TranscriptEntry,
 )
-from bot.storage.db import Conflict, Database, Session, migrate
+from bot.storage.db import Conflict, Session, SQLStore
 
 MIGRATIONS = (
     """
@@ -93,20 +93,15 @@ _TICKET_COLUMNS = ("id, user_id, chat_id, name, status, context, topic_id, heade
 _TOUCH = "updated_at = CASE WHEN ? > updated_at + 0.000001 THEN ? ELSE updated_at + 0.000001 END"
 
 
-class SQLTicketStore:
+class SQLTicketStore(SQLStore):
     """The TicketStore (bot.handoff.store) in the shared database (bot.storage.db).
 
     Writes that take several statements run in one transaction, so other workers see all of them or
     none; the unique index tickets_one_open keeps one ticket per merchant open, whoever writes.
     """
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @classmethod
-    async def open(cls, db: Database) -> "SQLTicketStore":
-        await migrate(db, "tickets", MIGRATIONS)
-        return cls(db)
+    STORE = "tickets"
+    MIGRATIONS = MIGRATIONS
 
     # ---- tickets -----------------------------------------------------------------------------
 

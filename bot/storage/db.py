@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 from bot.core.errors import PosbotError
 
@@ -56,6 +56,21 @@ class Database(Session, Protocol):
         """`async with db.transaction() as session:` — all or nothing, serialised against other writers."""
 
     async def close(self) -> None: ...
+
+
+class SQLStore:
+    """A store written against Database: `open` brings its tables (`STORE`, `MIGRATIONS`) up to date."""
+
+    STORE: ClassVar[str]
+    MIGRATIONS: ClassVar[Sequence[str]]
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, db: Database) -> Self:
+        await migrate(db, cls.STORE, cls.MIGRATIONS)
+        return cls(db)
 
 
 async def migrate(db: Database, store: str, migrations: Sequence[str]) -> None:

@@ -7,7 +7,7 @@ import time
 from typing import Protocol
 
 from bot.core.dialog import FlowEvent
-from bot.storage.db import Database, migrate
+from bot.storage.db import SQLStore
 
 MIGRATIONS = (
     """
@@ -32,16 +32,11 @@ class OutcomeLog(Protocol):
     async def summary(self) -> dict[str, dict[str, int]]: ...
 
 
-class SQLOutcomeLog:
+class SQLOutcomeLog(SQLStore):
     """Flow outcomes in the shared database (bot.storage.db: SQLite or PostgreSQL)."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @classmethod
-    async def open(cls, db: Database) -> "SQLOutcomeLog":
-        await migrate(db, "flow_outcomes", MIGRATIONS)
-        return cls(db)
+    STORE = "flow_outcomes"
+    MIGRATIONS = MIGRATIONS
 
     async def record(self, user_id: str, event: FlowEvent) -> None:
         helped = None if event.helped is None else int(event.helped)

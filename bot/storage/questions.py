@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 from bot.core.slots import mask_card_numbers
-from bot.storage.db import Database, migrate
+from bot.storage.db import SQLStore
 
 MIGRATIONS = (
     """
@@ -61,14 +61,9 @@ class QuestionLog(Protocol):
     async def mark(self, ids: Sequence[int], how: str) -> None: ...
 
 
-class SQLQuestionLog:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @classmethod
-    async def open(cls, db: Database) -> "SQLQuestionLog":
-        await migrate(db, "questions", MIGRATIONS)
-        return cls(db)
+class SQLQuestionLog(SQLStore):
+    STORE = "questions"
+    MIGRATIONS = MIGRATIONS
 
     async def record(self, user_id: str, question: str, decision: str, *, intent: str | None, code: str | None,
                      score: float | None, candidates: Sequence[tuple[str, float]]) -> int:

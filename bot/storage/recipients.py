@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from bot.storage.db import Database, migrate
+from bot.storage.db import SQLStore
 
 MIGRATIONS = (
     """
@@ -26,14 +26,9 @@ class BlockedChats(Protocol):
     async def is_blocked(self, chat_id: int) -> bool: ...
 
 
-class SQLBlockedChats:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @classmethod
-    async def open(cls, db: Database) -> "SQLBlockedChats":
-        await migrate(db, "blocked_chats", MIGRATIONS)
-        return cls(db)
+class SQLBlockedChats(SQLStore):
+    STORE = "blocked_chats"
+    MIGRATIONS = MIGRATIONS
 
     async def mark(self, chat_id: int, reason: str) -> None:
         await self._db.execute(
