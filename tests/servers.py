@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 STARTUP_TIMEOUT = 20.0
 """Seconds a server has to accept connections (initdb and a cold start take about a second)."""
@@ -121,6 +121,25 @@ def _end(process: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
     _reaper.tell("-pid", process.pid)
 
 
+def _wait_ready(server: "PostgresServer | RedisServer", name: str, what: str, probe: Callable[[], bool],
+                not_yet: tuple[type[BaseException], ...]) -> None:
+    """Until `probe()` says the server is up; ServerFailed (with its log) if it exits or takes too long."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        assert server.process is not None
+        if server.process.poll() is not None:
+            raise ServerFailed(f"{name} exited with {server.process.returncode}:\n{_tail(server.log_path)}")
+        try:
+            if probe():
+                return
+        except not_yet:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise ServerFailed(f"{name} did not {what} within {STARTUP_TIMEOUT:.0f} s:\n{_tail(server.log_path)}")
+        time.sleep(0.02)
+
+
 class PostgresServer:
     """A throwaway cluster: `initdb` into `directory`, `postgres` on 127.0.0.1:`port` only, trust
     authentication, superuser `posbot`, and an empty database `posbot` (`.url`)."""
@@ -190,21 +209,12 @@ class PostgresServer:
     def _wait_ready(self) -> None:
         import psycopg
 
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise ServerFailed(f"postgres exited with {self.process.returncode}:\n{_tail(self.log_path)}")
-            try:
-                with psycopg.connect(host=HOST, port=self.port, user=PG_USER, dbname="postgres", connect_timeout=2):
-                    return
-            except psycopg.OperationalError:
-                # refused while the socket is not open yet, "starting up" while it recovers
-                if time.monotonic() > deadline:
-                    self.kill()
-                    raise ServerFailed(f"postgres did not accept connections within {STARTUP_TIMEOUT:.0f} s:\n"
-                                       f"{_tail(self.log_path)}") from None
-                time.sleep(0.05)
+        def accepts() -> bool:
+            with psycopg.connect(host=HOST, port=self.port, user=PG_USER, dbname="postgres", connect_timeout=2):
+                return True
+
+        # refused while the socket is not open yet, "starting up" while it recovers
+        _wait_ready(self, "postgres", "accept connections", accepts, (psycopg.OperationalError,))
 
     def stop(self) -> None:
         """Go away: every client is disconnected and connections are refused until `start()`.
@@ -364,21 +374,12 @@ class RedisServer:
     def _wait_ready(self) -> None:
         import redis
 
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise ServerFailed(f"redis-server exited with {self.process.returncode}:\n{_tail(self.log_path)}")
-            try:
-                with self.client() as client:
-                    if client.ping():
-                        return
-            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
-                if time.monotonic() > deadline:
-                    self.kill()
-                    raise ServerFailed(f"redis-server did not answer PING within {STARTUP_TIMEOUT:.0f} s:\n"
-                                       f"{_tail(self.log_path)}") from None
-                time.sleep(0.02)
+        def answers() -> bool:
+            with self.client() as client:
+                return bool(client.ping())
+
+        _wait_ready(self, "redis-server", "answer PING", answers,
+                    (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError))
 
     def stop(self) -> None:
         """Go away until `start()`: SHUTDOWN SAVE (the keys come back), SIGTERM if it does not answer."""

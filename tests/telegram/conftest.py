@@ -15,6 +15,8 @@ from bot.telegram.settings import Settings
 from tests.telegram.fake_api import TOKEN, FakeBotAPI
 
 ADMIN = 42
+SUPPORT = -100777
+"""The support group (a forum) of `support_bot`."""
 
 
 class RunningBot:
@@ -65,6 +67,16 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 @pytest.fixture
 async def running(api: FakeBotAPI, tmp_path: Path, engine: Engine) -> AsyncIterator[RunningBot]:
     bot = RunningBot(api, tmp_path / "data", engine)
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+@pytest.fixture
+async def support_bot(api: FakeBotAPI, tmp_path: Path, engine: Engine) -> AsyncIterator[RunningBot]:
+    """A running bot with human support in a forum group (SUPPORT)."""
+    api.forums.add(SUPPORT)
+    bot = RunningBot(api, tmp_path / "data", engine, support_chat_id=SUPPORT)
     await bot.start()
     yield bot
     await bot.stop()

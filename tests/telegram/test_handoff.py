@@ -6,27 +6,15 @@ import asyncio
 import sqlite3
 from collections import deque
 from pathlib import Path
-from typing import AsyncIterator
 
-import pytest
 
 from bot.core.engine import Engine
-from tests.telegram.conftest import RunningBot
+from tests.telegram.conftest import SUPPORT, RunningBot
 from tests.telegram.fake_api import FakeBotAPI, button, buttons
 
 MERCHANT = 7101
 STAFF = 8101
-SUPPORT = -100777
 CARD = "6222021234567890128"  # passes the Luhn check
-
-
-@pytest.fixture
-async def support_bot(api: FakeBotAPI, tmp_path: Path, engine: Engine) -> AsyncIterator[RunningBot]:
-    api.forums.add(SUPPORT)
-    bot = RunningBot(api, tmp_path / "data", engine, support_chat_id=SUPPORT)
-    await bot.start()
-    yield bot
-    await bot.stop()
 
 
 def last_message_id(api: FakeBotAPI, chat: int) -> int:

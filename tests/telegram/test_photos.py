@@ -6,18 +6,16 @@ from __future__ import annotations
 import itertools
 import time
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 
 from bot.core.engine import Engine
 from tests.conftest import OCR_FIXTURES
-from tests.telegram.conftest import RunningBot
+from tests.telegram.conftest import SUPPORT, RunningBot
 from tests.telegram.fake_api import FakeBotAPI, button, buttons
 
 MERCHANT = 7301
 STAFF = 8301
-SUPPORT = -100888
 _message_ids = itertools.count(600_000)
 
 pytestmark = pytest.mark.usefixtures("ocr_reader")  # models loaded once; skipped without the ocr extra
@@ -128,15 +126,6 @@ async def test_help_mentions_photos_only_where_they_are_read(running: RunningBot
 
 
 # ---- with human support ------------------------------------------------------------------------
-
-@pytest.fixture
-async def support_bot(api: FakeBotAPI, tmp_path: Path, engine: Engine) -> AsyncIterator[RunningBot]:
-    api.forums.add(SUPPORT)
-    bot = RunningBot(api, tmp_path / "data", engine, support_chat_id=SUPPORT)
-    await bot.start()
-    yield bot
-    await bot.stop()
-
 
 async def open_case(api: FakeBotAPI) -> int:
     api.text(MERCHANT, "/human")
