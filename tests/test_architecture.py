@@ -42,3 +42,26 @@ def test_core_does_not_import_optional_extras() -> None:
 def test_ocr_does_not_import_aiogram() -> None:
     for path in (CORE.parent / "ocr").rglob("*.py"):
         assert not any(m.split(".")[0] == "aiogram" for m in imported_modules(path)), path
+
+
+def test_one_process_on_sqlite_loads_no_server_driver(tmp_path) -> None:
+    """The default (no DATABASE_URL, no REDIS_URL) opens every store without importing psycopg or
+    redis: the two-command start never needs a server or its driver."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import asyncio, sys\n"
+              "from bot.telegram.app import Stores\n"
+              "from bot.telegram.settings import Settings\n"
+              "async def main():\n"
+              f"    stores = await Stores.open(Settings(bot_token='123456:ABCDEFGHIJKLMN', data_dir={str(tmp_path)!r},"
+              " _env_file=None))\n"
+              "    await stores.close()\n"
+              "asyncio.run(main())\n"
+              "print(sorted(m for m in ('psycopg', 'psycopg_pool', 'redis') if m in sys.modules))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60,
+                          cwd=CORE.parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
