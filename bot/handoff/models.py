@@ -85,3 +85,5 @@ class OutboxItem:
     text: str = ""
     """The message's text or caption, masked: a card number in it must not be copied verbatim."""
     media: str | None = None
+    reply_to: int | None = None
+    """The message in the target chat the copy answers, when the original was a reply to a relayed one."""

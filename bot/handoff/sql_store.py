@@ -81,6 +81,10 @@ MIGRATIONS = (
     """
     ALTER TABLE outbox ADD COLUMN claimed_at REAL;
     """,
+    # The message in the target chat the copy answers (a reply on one side stays a reply on the other).
+    """
+    ALTER TABLE outbox ADD COLUMN reply_to INTEGER;
+    """,
 )
 
 CLAIM_SECONDS = 60.0
@@ -224,21 +228,22 @@ class SQLTicketStore(SQLStore):
     # ---- outbox ------------------------------------------------------------------------------
 
     async def enqueue(self, ticket_id: int, direction: Direction, source_chat: int, source_message: int, *,
-                      text: str = "", media: str | None = None) -> int:
+                      text: str = "", media: str | None = None, reply_to: int | None = None) -> int:
         async with self._db.transaction() as session:
             await _require(session, ticket_id)
             now = time.time()
             row = await session.fetchone(
                 "INSERT INTO outbox (ticket_id, direction, source_chat, source_message, text, media, created_at,"
-                " claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (ticket_id, direction, source_chat, source_message, mask_card_numbers(text), media, now, now))
+                " claimed_at, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (ticket_id, direction, source_chat, source_message, mask_card_numbers(text), media, now, now,
+                 reply_to))
         assert row is not None
         return int(row[0])
 
     async def pending(self) -> Sequence[OutboxItem]:
         """Relays not yet delivered nor given up, oldest first."""
         rows = await self._db.fetchall(
-            "SELECT id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media"
+            "SELECT id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media, reply_to"
             " FROM outbox WHERE status = 'pending' ORDER BY id")
         return [OutboxItem(*row) for row in rows]
 
@@ -248,7 +253,8 @@ class SQLTicketStore(SQLStore):
         now = time.time()
         rows = await self._db.fetchall(
             "UPDATE outbox SET claimed_at = ? WHERE status = 'pending' AND (claimed_at IS NULL OR claimed_at < ?)"
-            " RETURNING id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media",
+            " RETURNING id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media,"
+            " reply_to",
             (now, now - stale_after))
         return sorted((OutboxItem(*row) for row in rows), key=lambda item: item.id)
 

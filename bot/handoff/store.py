@@ -52,9 +52,10 @@ class TicketStore(Protocol):
         """A relay went through: link the pair, add the transcript line, mark the item done, at once."""
 
     async def enqueue(self, ticket_id: int, direction: Direction, source_chat: int, source_message: int, *,
-                text: str = "", media: str | None = None) -> int:
+                      text: str = "", media: str | None = None, reply_to: int | None = None) -> int:
         """Write a relay down before attempting it; `text` (masked on the way in) is what decides
-        whether the message may be copied as it is."""
+        whether the message may be copied as it is; `reply_to`, the message in the target chat the
+        copy should answer."""
 
     async def pending(self) -> Sequence[OutboxItem]: ...
 

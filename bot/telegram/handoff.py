@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, time, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable
 from html import escape
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
 from bot.core.loader import Content
 from bot.core.slots import mask_card_numbers
@@ -84,20 +84,32 @@ class Handoff:
 
     async def relay_to_support(self, bot: Bot, ticket: Ticket, message: Message, content: Content) -> None:
         await self.relay_by_id(bot, ticket, message.chat.id, message.message_id, content,
-                               text=_text_of(message), media=_media_of(message))
+                               text=_text_of(message), media=_media_of(message),
+                               reply_to=await self._reply_target(message, self.support_chat_id))
 
     async def relay_by_id(self, bot: Bot, ticket: Ticket, chat_id: int, message_id: int, content: Content, *,
-                          text: str = "", media: str | None = None) -> None:
+                          text: str = "", media: str | None = None, reply_to: int | None = None) -> None:
         """A merchant's message, known by id only (the photo that triggered the handoff)."""
-        item = await self.store.enqueue(ticket.id, "to_support", chat_id, message_id,
-                                               text=text, media=media)
-        await self._deliver_to_support(bot, ticket, item, chat_id, message_id, content, text=text, media=media)
+        item = await self.store.enqueue(ticket.id, "to_support", chat_id, message_id, text=text, media=media,
+                                        reply_to=reply_to)
+        await self._deliver_to_support(bot, ticket, item, chat_id, message_id, content, text=text, media=media,
+                                       reply_to=reply_to)
 
     async def relay_to_merchant(self, bot: Bot, ticket: Ticket, message: Message) -> None:
-        item = await self.store.enqueue(ticket.id, "to_merchant", message.chat.id,
-                                               message.message_id, text=_text_of(message), media=_media_of(message))
+        reply_to = await self._reply_target(message, ticket.merchant.chat_id)
+        item = await self.store.enqueue(ticket.id, "to_merchant", message.chat.id, message.message_id,
+                                        text=_text_of(message), media=_media_of(message), reply_to=reply_to)
         await self._deliver_to_merchant(bot, ticket, item, message.chat.id, message.message_id,
-                                        text=_text_of(message), media=_media_of(message))
+                                        text=_text_of(message), media=_media_of(message), reply_to=reply_to)
+
+    async def _reply_target(self, message: Message, target_chat: int) -> int | None:
+        """When the message answers a relayed one, the other side of that one in `target_chat`, so a
+        reply stays a reply: staff answering a merchant's message, or a merchant answering staff."""
+        replied = message.reply_to_message
+        if replied is None:
+            return None
+        other = await self.store.counterpart(message.chat.id, replied.message_id)
+        return other[1] if other is not None and other[0] == target_chat else None
 
     # ---- staff side --------------------------------------------------------------------------
 
@@ -166,20 +178,23 @@ class Handoff:
                 continue
             if item.direction == "to_support":
                 await self._deliver_to_support(bot, ticket, item.id, item.source_chat, item.source_message, content,
-                                               text=item.text, media=item.media)
+                                               text=item.text, media=item.media, reply_to=item.reply_to)
             else:
                 await self._deliver_to_merchant(bot, ticket, item.id, item.source_chat, item.source_message,
-                                                text=item.text, media=item.media)
+                                                text=item.text, media=item.media, reply_to=item.reply_to)
         return len(items)
 
     # ---- delivery ----------------------------------------------------------------------------
 
-    def _where(self, ticket: Ticket) -> dict[str, int]:
+    def _where(self, ticket: Ticket, reply_to: int | None = None) -> dict[str, Any]:
+        """Where a message of this ticket goes in the support group: its topic, or a reply to its
+        header (to the message it answers, when it answers one)."""
+        where: dict[str, Any] = {}
         if ticket.topic_id is not None:
-            return {"message_thread_id": ticket.topic_id}
-        if ticket.header_message_id is not None:
-            return {"reply_to_message_id": ticket.header_message_id}
-        return {}
+            where["message_thread_id"] = ticket.topic_id
+        elif reply_to is None and ticket.header_message_id is not None:
+            reply_to = ticket.header_message_id
+        return where | _replying(reply_to)
 
     async def _create_topic(self, bot: Bot, ticket: Ticket, content: Content, *, reuse: int | None = None) -> Ticket:
         """A forum topic with the context card as its first message (the merchant's earlier topic,
@@ -205,11 +220,12 @@ class Handoff:
         return ticket
 
     async def _deliver_to_support(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int,
-                                  content: Content, *, text: str, media: str | None) -> None:
+                                  content: Content, *, text: str, media: str | None, reply_to: int | None = None
+                                  ) -> None:
         for attempt in (1, 2):
             try:
                 copy = await self._copy(bot, self.support_chat_id, chat, message_id, text, media,
-                                        self._where(ticket))
+                                        self._where(ticket, reply_to))
                 break
             except TelegramBadRequest as error:
                 if attempt == 1 and _topic_gone(error):  # staff deleted the topic: a new one, then resend
@@ -230,14 +246,14 @@ class Handoff:
             await self.set_status(bot, ticket, Status.WAITING_SUPPORT)
 
     async def _deliver_to_merchant(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int, *,
-                                   text: str, media: str | None) -> None:
+                                   text: str, media: str | None, reply_to: int | None = None) -> None:
         target = ticket.merchant.chat_id
         if await self.blocked.is_blocked(target):
             await self.store.attempt_failed(item, "merchant blocked the bot", give_up=True)
             await self.notice(bot, ticket, "⚠️ 未送达：商户已屏蔽机器人。")
             return
         try:
-            copy = await self._copy(bot, target, chat, message_id, text, media, {})
+            copy = await self._copy(bot, target, chat, message_id, text, media, _replying(reply_to))
         except TelegramAPIError as error:
             await self.store.attempt_failed(item, error.message, give_up=True)
             await self.notice(bot, ticket, f"⚠️ 这条消息没能送达商户：{error.message}")
@@ -249,7 +265,7 @@ class Handoff:
 
     @staticmethod
     async def _copy(bot: Bot, target: int, chat: int, message_id: int, text: str, media: str | None,
-                    where: dict[str, int]):
+                    where: dict[str, Any]):
         """copyMessage, except that a card number never crosses over: text holding one is sent
         masked instead, and a caption holding one is replaced by its masked form."""
         masked = mask_card_numbers(text)
@@ -258,6 +274,13 @@ class Handoff:
         if media is None:
             return await bot.send_message(target, escape(masked, quote=False), **where)
         return await bot.copy_message(target, chat, message_id, caption=escape(masked, quote=False), **where)
+
+
+def _replying(message_id: int | None) -> dict[str, Any]:
+    """Send as a reply to `message_id` (still sent if that message was deleted meanwhile)."""
+    if message_id is None:
+        return {}
+    return {"reply_parameters": ReplyParameters(message_id=message_id, allow_sending_without_reply=True)}
 
 
 def topic_name(ticket: Ticket) -> str:

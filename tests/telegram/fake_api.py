@@ -54,6 +54,8 @@ class FakeBotAPI:
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
+        self._updates_log: list[dict[str, Any]] = []
+        """Every update pushed, kept (getUpdates drops those confirmed)."""
         self._topic_ids = itertools.count(500)
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -275,8 +277,16 @@ class FakeBotAPI:
         if message is not None:
             self.received[(message["chat"]["id"], message["message_id"])] = message
         self._updates.append(update)
+        self._updates_log.append(update)
         self._new_update.set()
         return update["update_id"]
+
+    def received_id(self, update_id: int) -> int:
+        """The message id of the message a pushed update carried."""
+        for update in self._updates_log:
+            if update["update_id"] == update_id:
+                return (update.get("message") or update["edited_message"])["message_id"]
+        raise KeyError(update_id)
 
     def text(self, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private",
              reply_to_bot: bool = False, thread_id: int | None = None, reply_to: int | None = None) -> int:

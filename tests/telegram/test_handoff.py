@@ -74,6 +74,36 @@ async def test_relay_both_ways_with_text_and_photo(support_bot: RunningBot, api:
     assert len(api.of("sendMessage", MERCHANT)) == quiet  # the bot itself stayed quiet
 
 
+def copy_of(api: FakeBotAPI, chat: int, original: tuple[int, int]) -> int:
+    """The id of the copy the bot made of `original` in `chat`."""
+    [copy] = [m for (c, m), message in api.sent.items() if c == chat and message.get("copied_from") == list(original)]
+    return copy
+
+
+async def test_a_reply_stays_a_reply_on_the_other_side(support_bot: RunningBot, api: FakeBotAPI) -> None:
+    topic = await open_by_button(api)
+    asked = api.text(MERCHANT, "终端号在哪看")
+    asked_id = api.received_id(asked)
+    await api.wait_for(lambda: [c for c in api.of("copyMessage") if int(c.params["chat_id"]) == SUPPORT])
+    in_topic = copy_of(api, SUPPORT, (MERCHANT, asked_id))
+
+    answer = api.text(STAFF, "在机器背面的标签上", chat_id=SUPPORT, chat_type="supergroup", thread_id=topic,
+                      reply_to=in_topic)  # staff answer that exact message
+    [relayed] = await api.wait_for(lambda: [c for c in api.of("copyMessage", MERCHANT)])
+    assert relayed.params["reply_parameters"]["message_id"] == asked_id
+    plain = api.text(STAFF, "还有别的问题吗", chat_id=SUPPORT, chat_type="supergroup", thread_id=topic)
+    await api.wait_for(lambda: len(api.of("copyMessage", MERCHANT)) == 2)
+    assert "reply_parameters" not in api.of("copyMessage", MERCHANT)[1].params  # not a reply: not threaded
+
+    with_merchant = copy_of(api, MERCHANT, (SUPPORT, api.received_id(answer)))
+    api.text(MERCHANT, "找到了，谢谢", reply_to=with_merchant)  # and the merchant answers staff
+    back = await api.wait_for(lambda: [c for c in api.of("copyMessage") if int(c.params["chat_id"]) == SUPPORT
+                                       and c.params.get("reply_parameters")])
+    assert back[0].params["reply_parameters"]["message_id"] == api.received_id(answer)
+    assert int(back[0].params["message_thread_id"]) == topic
+    assert plain
+
+
 async def test_close_rating_and_reopen(support_bot: RunningBot, api: FakeBotAPI) -> None:
     topic = await open_by_button(api)
     api.text(STAFF, "/close", chat_id=SUPPORT, chat_type="supergroup", thread_id=topic)
@@ -196,7 +226,7 @@ async def test_a_group_that_is_not_a_forum_threads_on_a_header(api: FakeBotAPI, 
         assert "message_thread_id" not in header[0].params
         api.text(MERCHANT, "在吗")
         copy = await api.wait_for(lambda: [c for c in api.of("copyMessage") if int(c.params["chat_id"]) == SUPPORT])
-        assert int(copy[0].params["reply_to_message_id"]) == header_id
+        assert copy[0].params["reply_parameters"]["message_id"] == header_id
         api.text(STAFF, "在的，请说", chat_id=SUPPORT, chat_type="supergroup", reply_to=header_id)
         await api.wait_for(lambda: [c for c in api.of("copyMessage") if int(c.params["chat_id"]) == MERCHANT])
     finally:
