@@ -283,6 +283,10 @@ async def run_webhook(settings: Settings, dialog: Dialog, url: str, *, watch: bo
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port, reuse_port=worker or None).start()
     log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, urlsplit(url).path or "/")
+    if worker:
+        from bot.telegram.workers import tell_ready
+
+        tell_ready()
     try:
         await stop.wait()
         log.info("stopping: finishing the updates in hand")

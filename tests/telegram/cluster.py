@@ -83,6 +83,10 @@ class Cluster:
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.02)
 
+    def signal(self, number: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(number)
+
     async def stop(self) -> int:
         """SIGTERM to the supervisor, which stops its workers gracefully; its exit code."""
         if self.process is None:

@@ -109,6 +109,30 @@ async def test_a_reload_in_one_worker_reaches_the_other(cluster: Cluster, api: F
         assert "【新版】" in answer.params["text"]
 
 
+async def test_a_rolling_restart_answers_every_message(cluster: Cluster, api: FakeBotAPI) -> None:
+    """SIGHUP: one worker at a time is replaced, the new one listening before the old one stops;
+    merchants writing all the while get every answer."""
+    import signal
+
+    old = set(cluster.worker_pids())
+    cluster.signal(signal.SIGHUP)
+    merchants = range(7400, 7410)
+    sent = 0
+    while "rolling restart done" not in cluster.log():
+        for merchant in merchants:
+            api.text(merchant, f"显示{CODES[sent % len(CODES)]}")
+        sent += 1
+        await asyncio.sleep(1.1)  # within the throttling rate (1 a second per merchant)
+        assert sent < 60, cluster.log()[-3000:]
+    for merchant in merchants:
+        await api.replies(merchant, sent, timeout=30)
+    await asyncio.sleep(1)
+    # a request caught on a connection the old worker was closing is sent again, and answered once
+    assert [len(api.of("sendMessage", merchant)) for merchant in merchants] == [sent] * len(merchants)
+    new = set(cluster.worker_pids())
+    assert len(new) == 2 and not new & old
+
+
 async def test_postgres_and_redis_away_for_a_few_seconds(cluster: Cluster, api: FakeBotAPI,
                                                          postgres_server: Any, redis_server: Any) -> None:
     """The bot says "busy" instead of crashing, recovers by itself, and loses neither the ticket nor
