@@ -181,12 +181,23 @@ class Dialog:
 
     # ---- photos of the screen ------------------------------------------------------------
 
-    def on_screen(self, lines: Sequence[ScreenLine], state: DialogState) -> Turn:
+    def on_screen(self, lines: Sequence[ScreenLine], state: DialogState, *, caption: str = "") -> Turn:
         """Text read off a photo, understood as if typed; the reply starts with what was read.
 
         When the whole text holds no code and gives no answer, the first line that does is taken (a
         screen's title line often says it all, the instructions under it only dilute the match). A
-        code read with low confidence is offered as a choice instead of answered."""
+        code read with low confidence is offered as a choice instead of answered. What the merchant
+        wrote under the photo (`caption`) is answered instead when the picture itself gives no answer."""
+        turn = self._screen_turn(lines, state)
+        caption = caption.strip()
+        if caption and (turn.understanding is None or turn.understanding.decision.kind != "answer"):
+            typed = self.on_text(caption, state)
+            if typed.understanding is not None and typed.understanding.decision.kind == "answer":
+                read = turn.reply.preface or "图片上没认出文字"
+                return replace(typed, reply=replace(typed.reply, preface=f"{read}；按你写的“{caption[:30]}”回答："))
+        return turn
+
+    def _screen_turn(self, lines: Sequence[ScreenLine], state: DialogState) -> Turn:
         screen = read_screen(lines, self.engine.matcher.known_codes)
         if not screen.text:
             return Turn(self._unreadable(), state)

@@ -181,3 +181,16 @@ def test_a_picture_without_meaningful_text_asks_to_type_it(dialog: Dialog, lines
     assert turn.reply.kind == "fallback" and not turn.reply.preface
     assert "没认出文字" in turn.reply.text
     assert turn.state == state and turn.understanding is None
+
+
+def test_what_the_merchant_wrote_under_the_photo_answers_when_the_picture_does_not(dialog: Dialog) -> None:
+    blurry = dialog.on_screen(screen("欢迎光临"), DialogState(), caption="刷卡显示A0怎么办")
+    assert (blurry.reply.kind, blurry.reply.intent) == ("answer", "code_a0")
+    assert blurry.reply.preface == "识别到：欢迎光临；按你写的“刷卡显示A0怎么办”回答："
+    unreadable = dialog.on_screen(screen(), DialogState(), caption="签到失败")
+    assert unreadable.reply.kind == "answer" and unreadable.reply.preface.startswith("图片上没认出文字；按你写的")
+    # a readable screen wins over the caption, and a caption that says nothing changes nothing
+    sharp = dialog.on_screen(screen("应答码:51"), DialogState(), caption="显示A0")
+    assert sharp.reply.intent == "code_51"
+    vague = dialog.on_screen(screen("欢迎光临"), DialogState(), caption="这是啥")
+    assert vague.reply.kind == "fallback" and vague.reply.preface == "识别到：欢迎光临"

@@ -21,7 +21,8 @@ _message_ids = itertools.count(600_000)
 pytestmark = pytest.mark.usefixtures("ocr_reader")  # models loaded once; skipped without the ocr extra
 
 
-def send_picture(api: FakeBotAPI, user: int, name: str, *, as_file: bool = False, file_size: int | None = None) -> str:
+def send_picture(api: FakeBotAPI, user: int, name: str, *, as_file: bool = False, file_size: int | None = None,
+                 caption: str | None = None) -> str:
     """A photo (Telegram's thumbnail and a full size, like a phone sends) or an image document;
     returns the file id of the bytes the bot should fetch."""
     data = (OCR_FIXTURES / name).read_bytes()
@@ -38,6 +39,8 @@ def send_picture(api: FakeBotAPI, user: int, name: str, *, as_file: bool = False
                              "file_size": 1200},
                             {"file_id": file_id, "file_unique_id": "u" + file_id, "width": 1280, "height": 1013,
                              "file_size": size}]
+    if caption is not None:
+        message["caption"] = caption
     api.push({"message": message})
     return file_id
 
@@ -49,6 +52,12 @@ async def test_a_photo_of_the_screen_is_answered_like_the_typed_code(running: Ru
     assert text.startswith("识别到：交易失败 错误码:A0 MAC校验错\n<b>应答码 A0：")
     assert [label for label, _ in buttons(reply)][:2] == ["一步步排查", "对顾客怎么说"]
     assert [call.params["file_id"] for call in api.of("getFile")] == [file_id]  # the full size, not the thumbnail
+
+
+async def test_a_caption_answers_when_the_picture_cannot(running: RunningBot, api: FakeBotAPI) -> None:
+    send_picture(api, MERCHANT, "too_blurry.png", caption="刷卡显示51")
+    [reply] = await api.replies(MERCHANT, 1)
+    assert "按你写的“刷卡显示51”回答" in reply.params["text"] and "应答码 51" in reply.params["text"]
 
 
 async def test_an_image_sent_as_a_file_is_read_too(running: RunningBot, api: FakeBotAPI) -> None:

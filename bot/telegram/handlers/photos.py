@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -87,7 +88,8 @@ async def on_picture(message: Message, bot: Bot, state: FSMContext, picture: Pho
         log.info("photo from chat %s not read: %s: %s", message.chat.id, type(error).__name__, error)
         await send(bot, message.chat.id, REFUSALS.get(type(error), UNREADABLE))
         return
-    turn = await think(bot, message.chat.id, dialogs.dialog.on_screen, reading.lines, await load_state(state))
+    turn = await think(bot, message.chat.id, partial(dialogs.dialog.on_screen, caption=message.caption or ""),
+                       reading.lines, await load_state(state))
     if turn.understanding is None:  # no text, or only buttons and key hints
         if handoff is not None:
             await case.offer(bot, message.chat.id, state, "media", media=message,
