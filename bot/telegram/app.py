@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import signal
@@ -137,8 +138,10 @@ async def _follow_other_workers(reloader: Reloader, dispatcher: Dispatcher) -> N
     """Content reloaded by another worker (an admin's /reload or upload there) is reloaded here too."""
     following = asyncio.create_task(reloader.follow())
 
-    async def stop_following() -> None:
+    async def stop_following() -> None:  # and wait, so the Redis subscription closes its connection
         following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
 
     dispatcher.shutdown.register(stop_following)
 

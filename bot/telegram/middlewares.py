@@ -14,6 +14,7 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.storage.db import StoreUnavailable
 from bot.storage.recipients import BlockedChats
 from bot.storage.shared import Shared
 
@@ -88,7 +89,10 @@ class RetryRequests(BaseRequestMiddleware):
             except TelegramForbiddenError:
                 chat_id = getattr(method, "chat_id", None)
                 if self.blocked is not None and isinstance(chat_id, int):
-                    await self.blocked.mark(chat_id, "forbidden")
-                    log.info("chat %s blocked the bot; recorded, not retried", chat_id)
+                    try:
+                        await self.blocked.mark(chat_id, "forbidden")
+                        log.info("chat %s blocked the bot; recorded, not retried", chat_id)
+                    except StoreUnavailable as error:  # best effort: the 403 itself is what matters
+                        log.warning("chat %s blocked the bot; not recorded: %s", chat_id, error)
                 raise
         raise AssertionError("unreachable")
