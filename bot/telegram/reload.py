@@ -44,21 +44,25 @@ class Reloader:
     def root(self) -> Path:
         return self.holder.dialog.content.root
 
-    async def reload(self, *, announce: bool = True) -> ReloadResult:
+    async def reload(self) -> ReloadResult:
         """Load and validate everything off the event loop; swap only if it all loads, then tell
         the other workers (which read the same intents/ and knowledge/) to do the same."""
         result = await self._reload()
-        if announce and result.changed:
+        if result.changed:
             await self.shared.announce_content(result.version)
         return result
 
     async def follow(self) -> None:
-        """Reload whenever another worker announces content this one does not run yet."""
+        """Reload whenever another worker announces content this one does not run yet. A version
+        this worker cannot load from its own files is tried once, not at every announcement."""
+        unreachable: set[str] = set()
+
         async def on_version(version: str) -> None:
-            if version == self.holder.dialog.engine.version:
+            if version == self.holder.dialog.engine.version or version in unreachable:
                 return
             result = await self._reload()
             if result.version != version:
+                unreachable.add(version)
                 log.warning("another worker runs content %s but this one loaded %s: is the content directory "
                             "shared by all workers?", version, result.version)
 
