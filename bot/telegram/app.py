@@ -32,7 +32,7 @@ from bot.telegram.handlers import admin, case, errors, merchant, photos, support
 from bot.telegram.handlers.errors import Redelivery
 from bot.telegram.handoff import Handoff, parse_hours
 from bot.telegram.conversation import send
-from bot.telegram.middlewares import RetryRequests, Throttling
+from bot.telegram.middlewares import QuietCallbackAnswers, RetryRequests, Throttling
 from bot.telegram.reload import Reloader, ReloadResult
 from bot.uploads import Uploads
 from bot.telegram.settings import Settings
@@ -96,6 +96,7 @@ def create_bot(settings: Settings, stores: Stores) -> Bot:
     session = (AiohttpSession(api=api, timeout=settings.request_timeout) if api
                else AiohttpSession(timeout=settings.request_timeout))
     session.middleware(RetryRequests(blocked=stores.blocked))
+    session.middleware(QuietCallbackAnswers())
     return Bot(settings.bot_token.get_secret_value(), session=session,
                default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
 

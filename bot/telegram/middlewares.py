@@ -8,9 +8,9 @@ from typing import Any, Awaitable, Callable
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import (TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter,
+from aiogram.exceptions import (TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter,
                                 TelegramServerError)
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
@@ -52,6 +52,22 @@ class Throttling(BaseMiddleware):
         elif isinstance(event, Message) and first_refusal:
             await event.answer(THROTTLED_TEXT)
         return None
+
+
+class QuietCallbackAnswers(BaseRequestMiddleware):
+    """answerCallbackQuery only stops a button's spinner or shows a toast. Telegram refuses it for a
+    query older than about 15 s (a tap handled after an outage, sent again, or after a restart): the
+    refusal is logged, and the tap itself is still handled instead of failing with it."""
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Any:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as error:
+            if not isinstance(method, AnswerCallbackQuery):
+                raise
+            log.info("could not answer callback query %s: %s", method.callback_query_id, error.message)
+            return True
 
 
 class RetryRequests(BaseRequestMiddleware):

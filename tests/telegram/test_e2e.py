@@ -135,6 +135,19 @@ async def test_a_merchant_who_blocked_the_bot_is_recorded_not_retried(running: R
     assert not (await running.stores.blocked.is_blocked(MERCHANT))
 
 
+async def test_a_tap_too_old_to_answer_is_still_handled(running: RunningBot, api: FakeBotAPI) -> None:
+    """Telegram refuses answerCallbackQuery for a query older than ~15 s (a tap sent again after an
+    outage); the spinner cannot be stopped, but the tap still moves the flow on."""
+    api.text(MERCHANT, "显示51")
+    [answer] = await api.replies(MERCHANT, 1)
+    message_id = max(m for c, m in api.sent if c == MERCHANT)
+    api.fail("answerCallbackQuery", 400)
+    api.tap(MERCHANT, MERCHANT, message_id, button(answer, "一步步排查"))
+    step = (await api.replies(MERCHANT, 2))[-1]
+    assert step.method == "editMessageText" and "排查：" in step.params["text"]
+    assert api.of("answerCallbackQuery!failed")
+
+
 async def test_restart_in_the_middle_of_a_flow_resumes(api: FakeBotAPI, tmp_path: Path, engine: Engine) -> None:
     first = RunningBot(api, tmp_path / "data", engine)
     await first.start()
