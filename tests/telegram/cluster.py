@@ -59,11 +59,11 @@ class Cluster:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    async def wait_log(self, pattern: str, count: int = 1, timeout: float = 30) -> list[str]:
-        """Until `count` log lines match; returns them."""
+    async def wait_log(self, pattern: str, count: int = 1, timeout: float = 30, since: int = 0) -> list[str]:
+        """Until `count` log lines written after position `since` match; returns them."""
         deadline = time.monotonic() + timeout
         while True:
-            lines = [line for line in self.log().splitlines() if re.search(pattern, line)]
+            lines = [line for line in self.log()[since:].splitlines() if re.search(pattern, line)]
             if len(lines) >= count:
                 return lines
             if time.monotonic() > deadline:

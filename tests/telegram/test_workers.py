@@ -1,6 +1,9 @@
 """Two worker processes behind one webhook, sharing Redis and PostgreSQL started by the fixtures,
 against the fake Bot API server, which delivers updates the way Telegram does (one chat at a time,
-chats in parallel, failed deliveries sent again)."""
+chats in parallel, failed deliveries sent again).
+
+One cluster serves the whole module (starting two workers takes seconds); each test uses merchants
+of its own and reads only the log written since it began."""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from aiohttp import ClientSession
 
 from tests.telegram.cluster import SECRET, Cluster
@@ -22,16 +25,38 @@ ADMIN = 42
 CODES = ("51", "05", "14", "54", "55", "61", "A0", "96")
 
 
-@pytest.fixture
-async def cluster(api: FakeBotAPI, tmp_path: Path, redis_url: str, postgres_url: str) -> AsyncIterator[Cluster]:
-    api.forums.add(SUPPORT)
-    running = Cluster(api, tmp_path, workers=2, redis_url=redis_url, database_url=postgres_url,
-                      SUPPORT_CHAT_ID=str(SUPPORT), ADMIN_IDS=str(ADMIN))
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def api() -> AsyncIterator[FakeBotAPI]:
+    server = FakeBotAPI()
+    await server.start()
+    server.forums.add(SUPPORT)
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster(api: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory, redis_server: Any,
+                  postgres_server: Any) -> AsyncIterator[Cluster]:
+    redis_server.flush()
+    database = postgres_server.create_database()
+    running = Cluster(api, tmp_path_factory.mktemp("cluster"), workers=2, redis_url=redis_server.url,
+                      database_url=postgres_server.database_url(database), SUPPORT_CHAT_ID=str(SUPPORT),
+                      ADMIN_IDS=str(ADMIN))
     await running.start()
     try:
         yield running
     finally:
         assert await running.stop() == 0, running.log()[-3000:]
+        postgres_server.drop_database(database)
+
+
+@pytest.fixture
+def since(cluster: Cluster) -> int:
+    """Where the cluster's log stood when the test began."""
+    return len(cluster.log())
 
 
 def last_message_id(api: FakeBotAPI, chat: int) -> int:
@@ -52,6 +77,7 @@ async def test_two_racing_requests_open_exactly_one_topic(cluster: Cluster, api:
     """Both taps of a double-tapped 直接转人工 reach the workers at the same moment (posted straight to
     the shared port, as a Bot API that did not keep chats in order would): one ticket, one topic."""
     merchant = 7102
+    topics = len(api.of("createForumTopic"))
     api.text(merchant, "显示51")
     [answer] = await api.replies(merchant, 1)
     api.tap(merchant, merchant, last_message_id(api, merchant), button(answer, "转人工"))
@@ -67,12 +93,16 @@ async def test_two_racing_requests_open_exactly_one_topic(cluster: Cluster, api:
     await api.wait_for(lambda: any("已转人工客服（工单 #" in c.params.get("text", "")
                                    for c in api.of("sendMessage", merchant) + api.of("editMessageText", merchant)))
     await asyncio.sleep(1.0)  # let the loser of the race finish too
-    assert len(api.of("createForumTopic")) == 1
-    cards = [c for c in api.of("sendMessage", SUPPORT) if "工单 #" in c.params.get("text", "")]
+    assert len(api.of("createForumTopic")) == topics + 1
+    [created] = api.of("createForumTopic")[topics:]
+    thread = await _topic_of(api, created)
+    cards = [c for c in api.of("sendMessage", SUPPORT)
+             if "工单 #" in c.params.get("text", "") and int(c.params.get("message_thread_id") or 0) == thread]
     assert len(cards) == 1
 
 
-async def test_a_killed_worker_mid_flow_and_the_other_carries_on(cluster: Cluster, api: FakeBotAPI) -> None:
+async def test_a_killed_worker_mid_flow_and_the_other_carries_on(cluster: Cluster, api: FakeBotAPI,
+                                                                  since: int) -> None:
     merchant = 7103
     api.text(merchant, "扣钱了但是没出小票")
     [answer] = await api.replies(merchant, 1)
@@ -89,18 +119,19 @@ async def test_a_killed_worker_mid_flow_and_the_other_carries_on(cluster: Cluste
     resumed = (await api.replies(merchant, 3, timeout=20))[-1]
     assert "已过期" not in resumed.params["text"], label
     assert resumed.params["text"] != step.params["text"]
-    await cluster.wait_log(r"worker \d+ \(pid \d+\) exited with -9; restarting it")
-    await cluster.wait_log(r"webhook listening", 3, timeout=60)  # the supervisor replaced it
+    await cluster.wait_log(r"worker \d+ \(pid \d+\) exited with -9; restarting it", since=since)
+    await cluster.wait_log(r"webhook listening", since=since, timeout=60)  # the supervisor replaced it
+    assert len(cluster.worker_pids()) == 2
 
 
-async def test_a_reload_in_one_worker_reaches_the_other(cluster: Cluster, api: FakeBotAPI) -> None:
+async def test_a_reload_in_one_worker_reaches_the_other(cluster: Cluster, api: FakeBotAPI, since: int) -> None:
     path = cluster.content / "intents" / "codes" / "issuer_declines.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("卡里可用余额不够，", "【新版】卡里可用余额不够，", 1), encoding="utf-8")
     api.text(ADMIN, "/reload")
     [reply] = await api.replies(ADMIN, 1)
     assert "已加载新内容" in reply.params["text"]
-    reloaded = await cluster.wait_log(r"content reloaded", 2, timeout=15)
+    reloaded = await cluster.wait_log(r"content reloaded", 2, since=since, timeout=15)
     assert len({re.search(r"\[(\d+)\]", line).group(1) for line in reloaded}) == 2  # type: ignore[union-attr]
     for merchant in range(7200, 7206):  # whichever worker takes them, the new text is there
         api.text(merchant, "显示51")
@@ -109,7 +140,7 @@ async def test_a_reload_in_one_worker_reaches_the_other(cluster: Cluster, api: F
         assert "【新版】" in answer.params["text"]
 
 
-async def test_a_rolling_restart_answers_every_message(cluster: Cluster, api: FakeBotAPI) -> None:
+async def test_a_rolling_restart_answers_every_message(cluster: Cluster, api: FakeBotAPI, since: int) -> None:
     """SIGHUP: one worker at a time is replaced, the new one listening before the old one stops;
     merchants writing all the while get every answer."""
     import signal
@@ -118,7 +149,7 @@ async def test_a_rolling_restart_answers_every_message(cluster: Cluster, api: Fa
     cluster.signal(signal.SIGHUP)
     merchants = range(7400, 7410)
     sent = 0
-    while "rolling restart done" not in cluster.log():
+    while "rolling restart done" not in cluster.log()[since:]:
         for merchant in merchants:
             api.text(merchant, f"显示{CODES[sent % len(CODES)]}")
         sent += 1
@@ -138,13 +169,14 @@ async def test_postgres_and_redis_away_for_a_few_seconds(cluster: Cluster, api: 
     """The bot says "busy" instead of crashing, recovers by itself, and loses neither the ticket nor
     the staff reply sent while the database was down (Telegram sends the refused update again)."""
     merchant = 7104
+    topics = len(api.of("createForumTopic"))
     api.text(merchant, "显示51")
     [answer] = await api.replies(merchant, 1)
     api.tap(merchant, merchant, last_message_id(api, merchant), button(answer, "转人工"))
     prompt = (await api.replies(merchant, 2))[-1]
     api.tap(merchant, merchant, last_message_id(api, merchant), button(prompt, "直接转人工"))
-    await api.wait_for(lambda: api.of("createForumTopic"))
-    topic = await _topic(api)
+    await api.wait_for(lambda: len(api.of("createForumTopic")) > topics)
+    topic = await _topic_of(api, api.of("createForumTopic")[topics])
 
     postgres_server.stop()
     api.text(ADMIN + 1, "显示05")  # a merchant asking while the database is away
@@ -184,44 +216,9 @@ async def answer_with(api: FakeBotAPI, chat: int, expected: str) -> None:
     assert 1 <= len(busy) <= 2
 
 
-async def _topic(api: FakeBotAPI) -> int:
-    cards = await api.wait_for(lambda: [c for c in api.of("sendMessage", SUPPORT) if c.params.get("message_thread_id")])
+async def _topic_of(api: FakeBotAPI, created: Any) -> int:
+    """The thread id of a topic the bot created: where it posted that ticket's context card."""
+    card = f"工单 #{created.params['name'].rsplit('#', 1)[-1]}</b>"
+    cards = await api.wait_for(lambda: [c for c in api.of("sendMessage", SUPPORT)
+                                        if c.params.get("message_thread_id") and card in c.params.get("text", "")])
     return int(cards[0].params["message_thread_id"])
-
-
-def test_workers_need_a_webhook_and_redis(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.cli import main
-    from tests.telegram.fake_api import TOKEN
-
-    monkeypatch.setenv("BOT_TOKEN", TOKEN)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.chdir(tmp_path)  # no .env here
-    assert main(["run", "--workers", "2"]) == 2
-    assert "--workers needs --webhook" in capsys.readouterr().err
-    assert main(["run", "--webhook", "https://example.com/hook", "--workers", "2"]) == 2
-    assert "--workers needs REDIS_URL" in capsys.readouterr().err
-
-
-def test_the_supervisor_gives_up_when_workers_keep_dying(tmp_path: Path, redis_url: str) -> None:
-    """Workers that die at start (here: content that does not load) are restarted, then given up
-    on, with a non-zero exit, instead of being restarted forever."""
-    import os
-    import subprocess
-    import sys
-
-    from tests.telegram.cluster import ROOT, free_port
-    from tests.telegram.fake_api import TOKEN
-
-    broken = tmp_path / "content"
-    (broken / "intents").mkdir(parents=True)
-    (broken / "intents" / "lexicon.yaml").write_text("words: [unclosed\n", encoding="utf-8")
-    env = dict(os.environ, BOT_TOKEN=TOKEN, REDIS_URL=redis_url, WEBHOOK_PORT=str(free_port()),
-               DATA_DIR=str(tmp_path / "data"), TELEGRAM_API_BASE="http://127.0.0.1:9")
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "bot", "--content", str(broken), "run", "--webhook",
-                           "http://127.0.0.1:9/hook", "--workers", "2"], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 1
-    assert "giving up" in done.stderr and done.stderr.count("restarting it") >= 2
-    assert time.monotonic() - started < 30
