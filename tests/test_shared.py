@@ -56,6 +56,12 @@ async def test_throttling_refills_at_the_rate(pair: tuple[Shared, Shared]) -> No
     assert (await pair[1].allow("user:9", rate=20.0, burst=1))[0] is True
 
 
+async def test_first_time_is_true_for_one_caller(pair: tuple[Shared, Shared]) -> None:
+    answers = await asyncio.gather(*(pair[n % 2].first_time("busy:7") for n in range(6)))
+    assert sorted(answers) == [False] * 5 + [True]
+    assert await pair[1].first_time("busy:8")
+
+
 async def test_content_announced_by_one_worker_reaches_the_other(redis_url: str) -> None:
     announcer, follower = RedisShared(connect_redis(redis_url)), RedisShared(connect_redis(redis_url), resync_every=0.2)
     heard: list[str] = []
@@ -85,6 +91,7 @@ async def test_redis_going_away(redis_server: Any, redis_url: str) -> None:
             async with shared.lock("merchant:7"):
                 pass
         await shared.announce_content("v3")  # logged, not raised
+        assert await shared.first_time("busy:1") and not await shared.first_time("busy:1")  # in memory meanwhile
         with pytest.raises(Exception) as caught:
             await shared.redis.get("x")
         assert is_unavailable(caught.value)

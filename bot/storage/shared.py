@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
@@ -38,6 +39,9 @@ class Shared(Protocol):
     async def allow(self, key: str, *, rate: float, burst: int) -> tuple[bool, bool]:
         """(allowed, first refusal of this episode) for one token bucket: `burst` at once, then `rate`/s."""
 
+    async def first_time(self, key: str, *, remember: float = 3600.0) -> bool:
+        """True for the first caller with this key (across workers), False after, for `remember` s."""
+
     async def announce_content(self, version: str) -> None:
         """This worker now runs content `version`; tell the others."""
 
@@ -59,6 +63,7 @@ class LocalShared:
     def __init__(self, *, max_keys: int = 100_000) -> None:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._buckets: dict[str, tuple[float, float, bool]] = {}
+        self._seen: OrderedDict[str, None] = OrderedDict()
         self._max_keys = max_keys
 
     @asynccontextmanager
@@ -80,6 +85,15 @@ class LocalShared:
             return True, False
         self._buckets[key] = (tokens, now, True)
         return False, not warned
+
+    async def first_time(self, key: str, *, remember: float = 3600.0) -> bool:
+        """Bounded by count rather than time: the oldest keys are forgotten first."""
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._max_keys:
+            self._seen.popitem(last=False)
+        return True
 
     async def announce_content(self, version: str) -> None:
         return None
@@ -133,6 +147,7 @@ def connect_redis(url: str) -> "Redis":
 class RedisShared:
     def __init__(self, redis: "Redis", *, resync_every: float = 30.0) -> None:
         self.redis = redis
+        self._fallback = LocalShared()
         self._bucket = redis.register_script(_BUCKET)
         self._resync_every = resync_every
 
@@ -163,6 +178,13 @@ class RedisShared:
             log.warning("throttling skipped, Redis unavailable: %s", type(error).__name__)
             return True, False
         return bool(allowed), bool(first)
+
+    async def first_time(self, key: str, *, remember: float = 3600.0) -> bool:
+        """SET NX: one worker wins. With Redis away, this worker's own memory answers instead."""
+        try:
+            return bool(await self.redis.set(PREFIX + "once:" + key, "1", nx=True, ex=int(remember)))
+        except _redis_down():
+            return await self._fallback.first_time(key)
 
     async def announce_content(self, version: str) -> None:
         try:

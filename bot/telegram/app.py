@@ -107,6 +107,7 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher = Dispatcher(storage=stores.fsm, events_isolation=stores.isolation)
     holder = DialogHolder(dialog)
     dispatcher["dialogs"] = holder
+    dispatcher["shared"] = stores.shared
     dispatcher["reloader"] = Reloader(holder, stores.shared)
     dispatcher["uploads"] = Uploads(dialog.content.root, settings.data_dir)
     dispatcher["database"] = stores.records.db
@@ -253,7 +254,7 @@ def create_webhook_app(dispatcher: Dispatcher, bot: Bot, *, url: str, secret: st
 
     if set_webhook:
         dispatcher.startup.register(on_startup)
-    dispatcher["redeliver"] = Redelivery()
+    dispatcher["redeliver"] = Redelivery(dispatcher["shared"])
     app = web.Application()
     RefuseDuringOutage(dispatcher, bot, secret_token=secret, handle_in_background=False).register(
         app, path=urlsplit(url).path or "/")

@@ -190,7 +190,7 @@ async def test_postgres_and_redis_away_for_a_few_seconds(cluster: Cluster, api: 
     await asyncio.sleep(2)
     postgres_server.start()
     # recovered by itself: the refused updates come back and are handled
-    await answer_with(api, ADMIN + 1, "应答码 05")
+    await answer_with(api, ADMIN + 1, "应答码 05", most_busy=1)
     relayed = await api.wait_for(lambda: [c for c in api.of("copyMessage", merchant)], timeout=40)
     assert len(relayed) == 1  # the staff reply reached the merchant, once
 
@@ -200,7 +200,7 @@ async def test_postgres_and_redis_away_for_a_few_seconds(cluster: Cluster, api: 
     assert "系统有点忙" in busy[0].params["text"]
     await asyncio.sleep(2)
     redis_server.start()
-    await answer_with(api, ADMIN + 2, "应答码 14")
+    await answer_with(api, ADMIN + 2, "应答码 14", most_busy=2)
     assert len(cluster.worker_pids()) == 2  # nobody crashed
     started = time.monotonic()
     api.text(merchant, "终端号 12345678")  # the case is still open: relayed to the topic
@@ -208,12 +208,12 @@ async def test_postgres_and_redis_away_for_a_few_seconds(cluster: Cluster, api: 
     assert time.monotonic() - started < 20
 
 
-async def answer_with(api: FakeBotAPI, chat: int, expected: str) -> None:
-    """The refused update comes back and is answered; meanwhile the chat heard "busy" at most once
-    per worker (each worker tells a chat once per update)."""
+async def answer_with(api: FakeBotAPI, chat: int, expected: str, *, most_busy: int) -> None:
+    """The refused update comes back and is answered; meanwhile the chat heard "busy" once (once
+    per worker while Redis, which remembers who said it, is away too)."""
     await api.wait_for(lambda: any(expected in c.params["text"] for c in api.of("sendMessage", chat)), timeout=40)
     busy = [c for c in api.of("sendMessage", chat) if "系统有点忙" in c.params["text"]]
-    assert 1 <= len(busy) <= 2
+    assert 1 <= len(busy) <= most_busy
 
 
 async def _topic_of(api: FakeBotAPI, created: Any) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
@@ -12,7 +11,7 @@ from aiogram.types import CallbackQuery, ErrorEvent
 
 from bot.core.dialog import StaleChoice
 from bot.core.reply import Reply
-from bot.storage.shared import is_unavailable
+from bot.storage.shared import Shared, is_unavailable
 from bot.telegram.conversation import chat_of, send
 from bot.telegram.deps import DialogHolder
 
@@ -57,7 +56,7 @@ async def on_unexpected(event: ErrorEvent, bot: Bot, redeliver: "Redelivery | No
         chat, thread = event.update.message.chat.id, event.update.message.message_thread_id
     elif event.update.callback_query is not None and event.update.callback_query.message is not None:
         chat = event.update.callback_query.message.chat.id
-    told = redeliver is not None and busy and not redeliver.first_time(event.update.update_id)
+    told = redeliver is not None and busy and not await redeliver.first_time(event.update.update_id)
     if chat is not None and not told and not isinstance(event.exception, TelegramAPIError):
         try:
             await send(bot, chat, (BUSY_RETRYING if redeliver is not None else BUSY) if busy else SORRY,
@@ -69,19 +68,14 @@ async def on_unexpected(event: ErrorEvent, bot: Bot, redeliver: "Redelivery | No
 
 
 class Redelivery:
-    """Webhook mode: updates refused during an outage come back; each chat hears "busy" once per update."""
+    """Webhook mode: updates refused during an outage come back; each chat hears "busy" once per
+    update, whichever worker it comes back to (while Redis is up; otherwise once per worker)."""
 
-    def __init__(self, remember: int = 10_000) -> None:
-        self._seen: OrderedDict[int, None] = OrderedDict()
-        self._remember = remember
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
 
-    def first_time(self, update_id: int) -> bool:
-        if update_id in self._seen:
-            return False
-        self._seen[update_id] = None
-        if len(self._seen) > self._remember:
-            self._seen.popitem(last=False)
-        return True
+    async def first_time(self, update_id: int) -> bool:
+        return await self.shared.first_time(f"busy:{update_id}")
 
 
 def create_router() -> Router:
