@@ -63,6 +63,14 @@ def last_message_id(api: FakeBotAPI, chat: int) -> int:
     return max(m for c, m in api.sent if c == chat)
 
 
+async def offer_handoff(api: FakeBotAPI, merchant: int) -> Any:
+    """显示51, then 转人工: the prompt with 直接转人工 on it."""
+    api.text(merchant, "显示51")
+    [answer] = await api.replies(merchant, 1)
+    api.tap(merchant, merchant, last_message_id(api, merchant), button(answer, "转人工"))
+    return (await api.replies(merchant, 2))[-1]
+
+
 async def test_a_burst_from_one_merchant_is_answered_in_order(cluster: Cluster, api: FakeBotAPI) -> None:
     merchant = 7101
     for code in CODES:
@@ -78,10 +86,7 @@ async def test_two_racing_requests_open_exactly_one_topic(cluster: Cluster, api:
     the shared port, as a Bot API that did not keep chats in order would): one ticket, one topic."""
     merchant = 7102
     topics = len(api.of("createForumTopic"))
-    api.text(merchant, "显示51")
-    [answer] = await api.replies(merchant, 1)
-    api.tap(merchant, merchant, last_message_id(api, merchant), button(answer, "转人工"))
-    prompt = (await api.replies(merchant, 2))[-1]
+    prompt = await offer_handoff(api, merchant)
     message = api.sent[(merchant, last_message_id(api, merchant))]
     taps = [{"update_id": 90_000 + n, "callback_query": {
         "id": f"race{n}", "chat_instance": "ci", "data": button(prompt, "直接转人工"), "message": message,
@@ -170,10 +175,7 @@ async def test_postgres_and_redis_away_for_a_few_seconds(cluster: Cluster, api: 
     the staff reply sent while the database was down (Telegram sends the refused update again)."""
     merchant = 7104
     topics = len(api.of("createForumTopic"))
-    api.text(merchant, "显示51")
-    [answer] = await api.replies(merchant, 1)
-    api.tap(merchant, merchant, last_message_id(api, merchant), button(answer, "转人工"))
-    prompt = (await api.replies(merchant, 2))[-1]
+    prompt = await offer_handoff(api, merchant)
     api.tap(merchant, merchant, last_message_id(api, merchant), button(prompt, "直接转人工"))
     await api.wait_for(lambda: len(api.of("createForumTopic")) > topics)
     topic = await _topic_of(api, api.of("createForumTopic")[topics])
