@@ -16,7 +16,6 @@ TABLES = ("tickets", "transcript", "relays", "outbox", "questions", "ignored_que
           "blocked_chats", "fsm")
 """Parents before children (transcript, relays and outbox refer to tickets)."""
 IDENTITY_TABLES = ("tickets", "outbox", "questions", "flow_outcomes")
-BATCH = 500
 
 
 class TargetNotEmpty(Exception):
@@ -47,9 +46,8 @@ async def copy_records(source: Database, target: Database, *,
             listed = ", ".join(columns)
             marks = ", ".join("?" * len(columns))
             rows = await source.fetchall(f"SELECT {listed} FROM {table} ORDER BY rowid")
-            for start in range(0, len(rows), BATCH):
-                for row in rows[start:start + BATCH]:
-                    await session.execute(f"INSERT INTO {table} ({listed}) VALUES ({marks})", row)
+            for row in rows:
+                await session.execute(f"INSERT INTO {table} ({listed}) VALUES ({marks})", row)
             copied.append(Copied(table, len(rows)))
         for table in IDENTITY_TABLES:
             await session.execute(
