@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.errors import ContentError, Problem
-from bot.core.loader import INTENT_DIRS, KNOWLEDGE_DIRS, LEXICON_FILE, load_content
+from bot.core.loader import INTENT_DIRS, INTENT_FILES, KNOWLEDGE_DIRS, LEXICON_FILE, load_content
 
 MAX_UPLOAD_BYTES = 512 * 1024
 MAX_DIFF_LINES = 60
@@ -42,15 +42,15 @@ class Uploads:
         """Where an upload goes: a path in the caption, else the existing file with that name."""
         if caption and caption.strip():
             target = caption.strip()
-            inside = any(target.startswith(d + "/") for d in CONTENT_DIRS) or target == LEXICON_FILE
+            inside = (any(target.startswith(d + "/") for d in CONTENT_DIRS) or target == LEXICON_FILE
+                      or target in INTENT_FILES)
             if not inside or ".." in target or not target.endswith(".yaml"):
                 raise ContentError([Problem(target, None, "", "a target must be a .yaml path under "
                                             + ", ".join(CONTENT_DIRS) + f" or {LEXICON_FILE}")])
             return target
         matches = [p.relative_to(self.root).as_posix() for d in CONTENT_DIRS for p in (self.root / d).glob("*.yaml")
                    if p.name == file_name]
-        if file_name == Path(LEXICON_FILE).name:
-            matches.append(LEXICON_FILE)
+        matches += [name for name in (LEXICON_FILE, *INTENT_FILES) if Path(name).name == file_name]
         if len(matches) != 1:
             raise ContentError([Problem(file_name, None, "", "no single existing file has this name; put the target "
                                         "path in the caption, e.g. intents/symptoms/new_problem.yaml")])

@@ -38,7 +38,7 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
     for intent in content.intents:
         for field_name in ("aliases", "examples"):
             for index, text in enumerate(getattr(intent, field_name)):
-                form = matcher.match_form(text)
+                form = matcher.form_of(intent, text)
                 if not form:
                     continue
                 owner = owners.get(form)
@@ -48,6 +48,14 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
                                             f"{text!r} is also in {owner[0]}.{owner[1]}"))
                 owners.setdefault(form, (intent.id, f"{field_name}[{index}]"))
 
+    for intent in content.intents:
+        for index, negative in enumerate(getattr(intent, "not_examples", ())):
+            decision = decide(matcher.analyse(negative).candidates)
+            if decision.intent == intent.id:
+                where = content.locate(intent.id, "not_examples", index)
+                problems.append(Problem(where.file, where.line, f"{intent.id}.not_examples[{index}]",
+                                        f"{negative!r} is a counter-example but is still given {intent.id}; "
+                                        "add an example to the intent it belongs to, or reword this one"))
     for intent in content.intents:
         for index, example in enumerate(intent.examples):
             analysis = matcher.analyse(example, exclude=(intent.id, f"examples.{index}"))
@@ -68,7 +76,7 @@ def check_knowledge(content: Content) -> list[Problem]:
     can reach an end (resolved, escalate, a script or another flow); scripts use only the known
     placeholders and never hold a card number or ask for a PIN. (References were checked on load.)"""
     problems: list[Problem] = []
-    for intent in content.intents:
+    for intent in content.problems:
         if content.flow_for(intent.id) is None:
             where = content.locate(intent.id)
             problems.append(Problem(where.file, where.line, intent.id,

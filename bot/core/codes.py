@@ -17,8 +17,12 @@ UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天�
 NUMERIC_JOINERS = frozenset(".:/-,*x×")
 """Between two digits these make a decimal, a time, a date, a range or a size (57*50 paper)."""
 BEFORE_QUANTITY = frozenset("第年月¥$+")
+CLOCK = frozenset("点时")
+"""A number right after digits and one of these is the minutes of a time ("10点51", "3点20")."""
 NOT_CODE_AFTER = ("操作员", "员工号", "工号", "尾号", "型号", "号码", "编号", "店号", "扣", "收", "付", "花", "退",
-                  "转", "刷了", "充", "乘", "乘以", "除以", "加", "减")
+                  "转", "刷了", "充", "乘", "乘以", "除以", "加", "减", "终端号", "商户号", "手机号", "电话", "卡号",
+                  "订单号", "流水号", "批次号", "凭证号", "参考号", "金额", "一共", "总共", "共", "消费了", "买了",
+                  "卖了", "价格", "单价", "差", "欠", "找", "还剩", "剩", "余额")
 """A number right after these is an operator number, a card tail, a model or an amount
 ("操作员01", "刷一万扣60"), not a code, unless a cue word stands between them."""
 CHINESE_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")
@@ -93,7 +97,8 @@ def _chinese_digits_after_cues(text: str) -> str:
 
 
 def _is_quantity(text: str, start: int, end: int) -> bool:
-    if text[max(0, start - 3):start].endswith(NOT_CODE_AFTER):
+    window = text[max(0, start - 6):start].rstrip(" :=")
+    if window.endswith(NOT_CODE_AFTER) or window.rstrip("了").endswith(NOT_CODE_AFTER):
         return True
     before = text[start - 1] if start > 0 else ""
     after = text[end] if end < len(text) else ""
@@ -104,6 +109,8 @@ def _is_quantity(text: str, start: int, end: int) -> bool:
     if after in NUMERIC_JOINERS and after2.isdigit():
         return True
     if before in NUMERIC_JOINERS and before2.isdigit():
+        return True
+    if before in CLOCK and (before2.isdigit() or before2 in "零〇一二三四五六七八九十两"):
         return True
     return False
 

@@ -12,34 +12,48 @@ from bot.core.match import Candidate
 # and send >= 90% of out-of-scope questions to fallback, this one resolves the most questions
 # (answered right, or the right intent offered), then answers the most outright. The held-out set
 # tests/eval/holdout.yaml checks the choice generalises; both are in the README.
-ANSWER_AT = 0.60
+ANSWER_AT = 0.75
 """Top score from which the bot answers outright (if the margin rule also holds)."""
 MARGIN = 0.10
 """How far the top candidate must lead the runner-up to answer without asking."""
-CLARIFY_AT = 0.55
+CLARIFY_AT = 0.40
 """Below this the question is treated as not understood (fallback)."""
+TALK_AT = 0.55
+"""Small talk answered from here (when it leads everything else by MARGIN)."""
+REFUSE_AT = 0.55
+"""A red-line intent leading with this score is refused."""
 CLARIFY_CHOICES = 3
 
-DecisionKind = Literal["answer", "clarify", "fallback"]
+DecisionKind = Literal["answer", "clarify", "fallback", "refuse"]
+NOT_OFFERED = frozenset({"smalltalk", "redline"})
+"""Kinds never offered as a "您是想问…" choice: asking "did you mean hello?" helps nobody, and a red line
+is refused when it is sure and otherwise not suggested."""
 
 
 @dataclass(frozen=True)
 class Decision:
     kind: DecisionKind
     intent: str | None = None
-    """The answered intent (answer only)."""
+    """The answered intent (answer), or the red line matched (refuse; None for a red-line word)."""
     choices: tuple[Candidate, ...] = ()
     """What to offer (clarify only), best first."""
-    refused: bool = False
-    """A fallback because the question crosses a red line, not because it was not understood."""
+
+    @property
+    def refused(self) -> bool:
+        """The question crosses a red line: refused, not "not understood"."""
+        return self.kind == "refuse"
 
 
 def decide(candidates: Sequence[Candidate], *, answer_at: float = ANSWER_AT, margin: float = MARGIN,
-           clarify_at: float = CLARIFY_AT) -> Decision:
+           clarify_at: float = CLARIFY_AT, specific: bool = True, talk_at: float = TALK_AT,
+           refuse_at: float = REFUSE_AT) -> Decision:
     """Answer when sure, clarify when close, fall back when nothing fits.
 
     A response code found in the question is certain (score 1.0, via "code"); two different codes
-    in one question are asked about rather than guessed.
+    in one question are asked about rather than guessed. Small talk is answered from `talk_at` when
+    nothing else comes close (a wrong "不客气" costs nothing); a red line is refused from `refuse_at`
+    when it leads. Without a `specific` word (one that says something about the terminal, not
+    only 卡/机器/怎么办), a question is not worth a "您是想问…": it falls back.
     """
     if not candidates:
         return Decision("fallback")
@@ -50,9 +64,16 @@ def decide(candidates: Sequence[Candidate], *, answer_at: float = ANSWER_AT, mar
     if top.via == "code":
         return Decision("answer", intent=top.intent)
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-    if top.score >= answer_at and top.score - runner_up >= margin:
+    if top.kind == "redline" and top.score >= refuse_at:
+        return Decision("refuse", intent=top.intent)
+    if top.kind == "smalltalk":
+        others = max((c.score for c in candidates if c.kind != "smalltalk"), default=0.0)
+        if top.score >= talk_at and top.score - others >= margin:
+            return Decision("answer", intent=top.intent)
+    elif top.score >= answer_at and top.score - runner_up >= margin:
         return Decision("answer", intent=top.intent)
-    if top.score >= clarify_at:
-        choices = tuple(c for c in candidates[:CLARIFY_CHOICES] if c.score >= clarify_at)
-        return Decision("clarify", choices=choices)
+    if top.score >= clarify_at and specific:
+        choices = tuple(c for c in candidates if c.score >= clarify_at and c.kind not in NOT_OFFERED)
+        if choices:
+            return Decision("clarify", choices=choices[:CLARIFY_CHOICES])
     return Decision("fallback")

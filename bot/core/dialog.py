@@ -19,7 +19,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
-from bot.core.models import CodeIntent, Confidence, Flow, Script, Step
+from bot.core.models import CodeIntent, Confidence, Flow, RedirectIntent, RedlineIntent, Script, SmalltalkIntent, Step
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.screen import ScreenLine, read_screen
@@ -163,20 +163,32 @@ class Dialog:
         state = replace(state, version=self.engine.version)
         understanding = self.engine.understand(text)
         decision = understanding.decision
+        back = (Option("回到排查", CURRENT),) if position is not None else ()
+        intent = self.content.by_id.get(decision.intent or "")
+        if decision.kind == "answer" and isinstance(intent, SmalltalkIntent):
+            if position is not None and intent.keeps_flow:
+                return Turn(self._step_reply(*position, state, note=intent.answer), state, understanding)
+            reply = Reply(kind="smalltalk", text=intent.answer, intent=intent.id, options=back)
+            return Turn(reply, state, understanding)
+        if decision.kind == "answer" and isinstance(intent, RedirectIntent):
+            reply = self._redirect(intent)
+            reply = replace(reply, options=back + reply.options)
+            return Turn(reply, replace(state, fallbacks=0, last_intent=intent.id, last_score=None), understanding)
+        if decision.kind == "refuse":
+            reply = self._refusal(intent if isinstance(intent, RedlineIntent) else None)
+            return Turn(replace(reply, options=reply.options + back), state, understanding)
         if decision.kind == "answer" and decision.intent is not None:
             reply = self._answer(decision.intent, understanding)
             top = understanding.analysis.candidates[0].score if understanding.analysis.candidates else None
             state = replace(state, fallbacks=0, last_intent=decision.intent, last_score=top)
             return Turn(reply, _leave_flow(state), understanding)
-        back = (Option("回到排查", CURRENT),) if position is not None else ()
         if decision.kind == "clarify":
             options = tuple(Option(self.content.by_id[c.intent].title, f"{SHOW}:{c.intent}")
                             for c in decision.choices)
             reply = Reply(kind="clarify", title="您是想问…", text="我不太确定你的意思，请选一个最接近的：",
                           options=options + (Option("都不是", NONE_OF_THESE),) + back)
             return Turn(reply, replace(state, fallbacks=0), understanding)
-        reply = self._refusal() if decision.refused else self._fallback(blank=not text.strip())
-        reply = replace(reply, options=reply.options + back)
+        reply = replace(self._fallback(blank=not text.strip()), options=self._fallback(blank=False).options + back)
         return Turn(reply, replace(state, fallbacks=state.fallbacks + 1), understanding)
 
     # ---- photos of the screen ------------------------------------------------------------
@@ -377,8 +389,18 @@ class Dialog:
 
     # ---- answers, scripts, fallbacks -----------------------------------------------------
 
+    def _redirect(self, intent: RedirectIntent) -> Reply:
+        return Reply(kind="redirect", title=f"这个要找别人：{intent.title}", intent=intent.id,
+                     text=f"{intent.answer}\n找谁：{intent.contact}", options=(Option(HUMAN_LABEL, HUMAN),))
+
     def _answer(self, intent_id: str, understanding: Understanding | None) -> Reply:
         intent = self.content.by_id[intent_id]
+        if isinstance(intent, RedirectIntent):
+            return self._redirect(intent)
+        if isinstance(intent, SmalltalkIntent):
+            return Reply(kind="smalltalk", text=intent.answer, intent=intent.id)
+        if isinstance(intent, RedlineIntent):
+            return self._refusal(intent)
         lines: list[str] = []
         analysis = understanding.analysis if understanding is not None else None
         if analysis is not None and analysis.vendor_codes and not analysis.codes:
@@ -428,10 +450,15 @@ class Dialog:
                 "· 想找人工客服，点下面的“转人工”")
         return Reply(kind="fallback", title="", text=text, options=(Option(HUMAN_LABEL, HUMAN),))
 
-    def _refusal(self) -> Reply:
-        return Reply(kind="fallback", title="这个不能帮你",
-                     text=("套现、拆单、换卡轮刷或者想办法绕过风控，都违反收单规定，可能导致商户被冻结、终端被关停。"
-                           "POS 机只能用于真实交易收款。额度不够用，可以通过收单机构官方渠道申请调整。"),
+    def _refusal(self, redline: RedlineIntent | None) -> Reply:
+        """A red line: what cannot be done, why, and what follows. A red-line word without a matched
+        red-line intent gets the general text."""
+        if redline is not None:
+            return Reply(kind="refusal", title="这个不能帮你", text=redline.answer, intent=redline.id,
+                         options=(Option(HUMAN_LABEL, HUMAN),))
+        return Reply(kind="refusal", title="这个不能帮你",
+                     text=("套现、拆单、换卡轮刷或者想办法绕过风控，都违反收单规定，可能导致商户被冻结、终端被关停，"
+                           "严重的要承担法律责任。POS 机只能用于真实交易收款。额度不够用，可以通过收单机构官方渠道申请调整。"),
                      options=(Option(HUMAN_LABEL, HUMAN),))
 
     def _human(self, *, escalated: bool = False) -> Reply:

@@ -49,5 +49,5 @@ class Engine:
     def understand(self, text: str) -> Understanding:
         analysis = self.matcher.analyse(text)
         if analysis.refused:
-            return Understanding(analysis, Decision("fallback", refused=True))
-        return Understanding(analysis, decide(analysis.candidates))
+            return Understanding(analysis, Decision("refuse"))
+        return Understanding(analysis, decide(analysis.candidates, specific=analysis.specific))

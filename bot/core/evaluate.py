@@ -16,6 +16,10 @@ from bot.core.match import Candidate
 from bot.core.models import code_intent_id, looks_like_code
 
 NONE = "none"
+REFUSE = "refuse"
+"""Gold for a red-line question: any refusal is right."""
+HANDLED_KINDS = frozenset({"smalltalk", "redirect"})
+"""Answering an out-of-scope question with one of these kinds is handling it, not a wrong answer."""
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,11 @@ class Case:
     gold: str | None
     """Intent id, or None for out-of-scope questions."""
     label: str
-    """The gold as written in the file (a code, an intent id or "none")."""
+    """The gold as written in the file (a code, an intent id, "refuse" or "none")."""
+    category: str = ""
+    """The set's own grouping (`cat:`), e.g. long, dialect, pinyin; reported one by one."""
+    gold_kind: str = ""
+    """code | symptom | smalltalk | redirect | redline for an intent; refuse; none."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,36 @@ class Outcome:
     @property
     def answered_right(self) -> bool:
         return self.decision.kind == "answer" and self.decision.intent == self.case.gold
+
+    @property
+    def decided_right(self) -> bool:
+        """What the merchant sees is right: the right answer, or a question with the right intent
+        first; a refusal for a red line; fallback, a redirect or small talk for out of scope."""
+        decision, gold = self.decision, self.case.gold
+        if gold == REFUSE:
+            return decision.kind == "refuse"
+        if gold is None:
+            return self.handled_out_of_scope
+        if decision.kind == "answer":
+            return decision.intent == gold
+        return decision.kind == "clarify" and bool(decision.choices) and decision.choices[0].intent == gold
+
+    @property
+    def handled_out_of_scope(self) -> bool:
+        if self.decision.kind == "fallback":
+            return True
+        return self.decision.kind == "answer" and self._answered_kind in HANDLED_KINDS
+
+    @property
+    def _answered_kind(self) -> str:
+        chosen = next((c for c in self.candidates if c.intent == self.decision.intent), None)
+        return chosen.kind if chosen is not None else ""
+
+    @property
+    def number_read_as_code(self) -> bool:
+        """A question whose gold is not a code, answered as a code found in its text."""
+        return (self.decision.kind == "answer" and self.case.gold_kind != "code"
+                and any(c.via == "code" and c.intent == self.decision.intent for c in self.candidates))
 
 
 @dataclass
@@ -90,6 +128,58 @@ class Report:
     def fallback_recall(self) -> float:
         return _ratio(sum(o.decision.kind == "fallback" for o in self.out_of_scope), len(self.out_of_scope))
 
+    @property
+    def decided_top1(self) -> float:
+        """The share of all questions whose outcome is right (Outcome.decided_right)."""
+        return _ratio(sum(o.decided_right for o in self.outcomes), len(self.outcomes))
+
+    def by_category(self) -> dict[str, "Report"]:
+        groups: dict[str, Report] = {}
+        for outcome in self.outcomes:
+            groups.setdefault(outcome.case.category or "-", Report()).outcomes.append(outcome)
+        return groups
+
+    @property
+    def problems(self) -> list[Outcome]:
+        """Questions about a terminal problem (gold a code or symptom intent)."""
+        return [o for o in self.outcomes if o.case.gold_kind in ("code", "symptom")]
+
+    @property
+    def fell_back_with_right_in_top3(self) -> float:
+        """Problem questions posbot gave up on although the right intent was among its first three."""
+        problems = self.problems
+        return _ratio(sum(o.decision.kind == "fallback" and o.case.gold in [c.intent for c in o.candidates[:3]]
+                          for o in problems), len(problems))
+
+    @property
+    def outside_handled(self) -> float:
+        """Out of scope, small talk and someone else's job: fallback, a redirect or small talk."""
+        outside = [o for o in self.outcomes if o.case.gold is None or o.case.gold_kind in HANDLED_KINDS]
+        return _ratio(sum(o.handled_out_of_scope for o in outside), len(outside))
+
+    @property
+    def refused_rate(self) -> float:
+        redlines = [o for o in self.outcomes if o.case.gold == REFUSE]
+        return _ratio(sum(o.decision.kind == "refuse" for o in redlines), len(redlines))
+
+    @property
+    def smalltalk_rate(self) -> float:
+        talk = [o for o in self.outcomes if o.case.gold_kind == "smalltalk"]
+        return _ratio(sum(o.answered_right for o in talk), len(talk))
+
+    @property
+    def numbers_read_as_codes(self) -> int:
+        return sum(o.number_read_as_code for o in self.outcomes)
+
+    @property
+    def wrong_answers(self) -> float:
+        """Answer precision over every answer given: a problem or redirect answer must be the gold,
+        an out-of-scope question answered with small talk or a redirect is not wrong."""
+        answered = [o for o in self.outcomes if o.decision.kind == "answer"]
+        def right(o: Outcome) -> bool:
+            return o.answered_right or (o.case.gold is None and o._answered_kind in HANDLED_KINDS)
+        return _ratio(sum(right(o) for o in answered), len(answered))
+
     def misses(self) -> list[Outcome]:
         """In-scope questions whose top candidate is wrong, and out-of-scope ones not sent to fallback."""
         return [o for o in self.outcomes
@@ -119,8 +209,8 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def load_cases(path: Path | str, content: Content) -> list[Case]:
-    """Read a YAML list of {q, gold}; gold is an intent id, a response code, or none."""
+def load_cases(path: Path | str, content: Content, *, skip_unknown: bool = False) -> list[Case]:
+    """Read a YAML list of {q, gold[, cat]}; gold is an intent id, a response code, refuse or none."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -137,18 +227,29 @@ def load_cases(path: Path | str, content: Content) -> list[Case]:
         label = str(item["gold"])
         gold = resolve_gold(label, content)
         if gold == "":
-            problems.append(Problem(str(path), None, f"[{index}].gold", f"unknown intent or code {label!r}"))
+            if not skip_unknown:
+                problems.append(Problem(str(path), None, f"[{index}].gold", f"unknown intent or code {label!r}"))
             continue
-        cases.append(Case(item["q"], gold, label))
+        cases.append(Case(item["q"], gold, label, str(item.get("cat", "")), _kind_of(gold, content)))
     if problems:
         raise ContentError(problems)
     return cases
+
+
+def _kind_of(gold: str | None, content: Content) -> str:
+    if gold is None:
+        return NONE
+    if gold == REFUSE:
+        return REFUSE
+    return content.by_id[gold].kind
 
 
 def resolve_gold(label: str, content: Content) -> str | None:
     """Intent id for a gold label; None for out-of-scope; "" when it names nothing we know."""
     if label.lower() == NONE:
         return None
+    if label.lower() == REFUSE:
+        return REFUSE
     if label in content.by_id:
         return label
     if looks_like_code(label.upper()) and label.upper() in content.by_code:

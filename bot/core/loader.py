@@ -12,8 +12,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.core.errors import ContentError, Problem
-from bot.core.models import (CodeIntent, Flow, Intent, IntentFile, KnowledgeFile, Lexicon, Script, SymptomIntent,
-                             code_intent_id)
+from bot.core.models import (CodeIntent, Flow, Intent, IntentFile, KnowledgeFile, Lexicon, ProblemIntent,
+                             RedirectIntent, RedlineIntent, Script, SmalltalkIntent, SymptomIntent, code_intent_id)
 
 try:  # the C parser is several times faster and still reports line marks
     _Loader: type = yaml.CSafeLoader
@@ -21,8 +21,14 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
 INTENT_DIRS = ("intents/codes", "intents/symptoms")
+INTENT_FILES = ("intents/smalltalk.yaml", "intents/redirects.yaml", "intents/redlines.yaml")
+"""Intents that are not a terminal problem, one file per kind (each optional)."""
 KNOWLEDGE_DIRS = ("knowledge/flows", "knowledge/scripts")
 LEXICON_FILE = "intents/lexicon.yaml"
+
+
+_PHRASE_FIELDS = {key: ("aliases", "examples") for key in IntentFile.KEYS} | {
+    key: ("aliases", "examples", "not_examples") for key in ("smalltalk", "redirects", "redlines")}
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,23 @@ class Content:
     @property
     def symptoms(self) -> tuple[SymptomIntent, ...]:
         return tuple(i for i in self.intents if isinstance(i, SymptomIntent))
+
+    @property
+    def problems(self) -> tuple[ProblemIntent, ...]:
+        """Code and symptom intents: the ones with steps, flows and scripts."""
+        return tuple(i for i in self.intents if isinstance(i, (CodeIntent, SymptomIntent)))
+
+    @property
+    def smalltalk(self) -> tuple[SmalltalkIntent, ...]:
+        return tuple(i for i in self.intents if isinstance(i, SmalltalkIntent))
+
+    @property
+    def redirects(self) -> tuple[RedirectIntent, ...]:
+        return tuple(i for i in self.intents if isinstance(i, RedirectIntent))
+
+    @property
+    def redlines(self) -> tuple[RedlineIntent, ...]:
+        return tuple(i for i in self.intents if isinstance(i, RedlineIntent))
 
     def locate(self, *key: str | int) -> Location:
         """Where an intent, flow or script (or one of its fields, e.g. ("code_51", "examples", 3))
@@ -120,6 +143,7 @@ def load_content(root: Path | str | None = None) -> Content:
     locations: dict[tuple[str, ...], Location] = {}
 
     files = sorted(p for d in INTENT_DIRS for p in (root / d).glob("**/*.yaml"))
+    files += [root / name for name in INTENT_FILES if (root / name).exists()]
     if not files:
         problems.append(Problem(str(root), None, "", "no intent files found under intents/codes or intents/symptoms"))
     for path in files:
@@ -127,10 +151,10 @@ def load_content(root: Path | str | None = None) -> Content:
         if loaded is None:
             continue
         model, node, shown = loaded
-        for key in ("codes", "symptoms"):
+        for key in IntentFile.KEYS:
             for index, intent in enumerate(getattr(model, key)):
                 intents.append(intent)
-                _record_locations(locations, intent.id, node, (key, index), shown, ("aliases", "examples"), intent)
+                _record_locations(locations, intent.id, node, (key, index), shown, _PHRASE_FIELDS[key], intent)
 
     for path in sorted(p for d in KNOWLEDGE_DIRS for p in (root / d).glob("**/*.yaml")):
         loaded = _load_file(KnowledgeFile, path, root, problems, digest)

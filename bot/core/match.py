@@ -8,10 +8,13 @@ from typing import Iterable, Literal
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot.core.clauses import split_clauses
 from bot.core.codes import CodeHit, find_codes
+from bot.core.index import PhraseIndex
 from bot.core.loader import Content
-from bot.core.models import CodeIntent, Intent
-from bot.core.normalise import Normaliser, prepare, strip_symbols
+from bot.core.models import CodeIntent, Intent, IntentKind
+from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
+from bot.core.pinyin import transliterate
 from bot.core.segment import Segmenter
 
 Via = Literal["code", "fuzzy", "vendor_code"]
@@ -33,6 +36,13 @@ blended with these weights. token_set_ratio forgives extra words ("刷卡时" + 
 scores any subset 100, so alone it cannot tell off-topic questions apart; token_sort_ratio
 penalises what does not match. The blend beat every single rapidfuzz scorer on top-1 and on
 out-of-scope rejection in benchmarks/accuracy.py --scorers (numbers in the README)."""
+MIN_UNIT_WORDS = 2
+"""A clause is scored on its own only with at least this many words: one word ("扣款") fits too many
+short phrases by accident."""
+FUZZY_SHARE = 0.5
+"""How a phrase's score is made: this share of the rapidfuzz blend (spelling, order, typos), the rest
+weighted word overlap (bot/core/index.py: what the shared words say). Chosen in benchmarks/accuracy.py."""
+
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,8 @@ class Candidate:
     score: float
     via: Via
     phrase: str = ""
+    kind: IntentKind = "symptom"
+    """The intent's kind: code, symptom, smalltalk, redirect or redline."""
 
 
 @dataclass(frozen=True)
@@ -61,17 +73,29 @@ class Analysis:
     if the rest holds any word more specific than the generic ones."""
     refused: bool = False
     """The question asks for something on the red lines (lexicon `refuse`: 套现, 规避风控 …)."""
+    specific: bool = True
+    """The question holds a word that says something about a terminal problem (see SPECIFIC_WEIGHT)."""
 
 
 class Matcher:
-    """Built once per content version; `analyse` is pure and thread-safe."""
+    """Built once per content version; `analyse` is pure and thread-safe.
+
+    How a question is scored (numbers in benchmarks/accuracy.py):
+    1. codes are taken out first (bot/core/codes.py), except in clauses the merchant denies;
+    2. the rest is split into clauses (bot/core/clauses.py); denied or dismissed clauses are dropped;
+    3. the whole remaining text and each clause with a specific word are scored against the phrases
+       that share a word or a character pair with them (an inverted index, so cost follows the
+       question, not the size of the content), and each intent keeps its best unit;
+    0. English words are written in Chinese and pinyin as the words it sounds like, first of all.
+    """
 
     def __init__(self, content: Content) -> None:
         self.content = content
         lexicon = content.lexicon
         words = set(lexicon.words) | set(lexicon.typos.values()) | {group[0] for group in lexicon.synonyms}
         names = {intent.name for intent in content.intents} | {a for i in content.intents for a in i.aliases}
-        self.normaliser = Normaliser(vocabulary=words | names, synonyms=lexicon.synonyms, typos=lexicon.typos)
+        self.normaliser = Normaliser(vocabulary=words | names, synonyms=lexicon.synonyms, typos=lexicon.typos,
+                                     english=lexicon.english)
         # long names and aliases would become single jieba tokens and hide their parts
         # ("申请刷卡机" must still share 刷卡机 with other phrases), so only short ones are words
         short_names = {name for name in names if len(name) <= MAX_NAME_WORD}
@@ -80,29 +104,58 @@ class Matcher:
         self.stopwords = frozenset(self.normaliser.normalise(word) for word in lexicon.stopwords)
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.known_codes = frozenset(content.by_code)
-        # phrases of one intent are contiguous, so an intent's best score is one reduceat slice
         self._intents: list[Intent] = []
         self._texts: list[str] = []
         self._sources: list[tuple[str, str]] = []
-        starts: list[int] = []
+        owners: list[int] = []
+        talk: list[bool] = []
         for intent in content.intents:
-            forms = [(source, self.match_form(text)) for source, text in _phrases_of(intent)]
+            is_talk = intent.kind == "smalltalk"
+            forms = [(source, self.form_of(intent, text)) for source, text in _phrases_of(intent)]
             forms = [(source, form) for source, form in forms if form]
             if not forms:
                 continue
             self._intents.append(intent)
-            starts.append(len(self._texts))
             for source, form in forms:
                 self._texts.append(form)
                 self._sources.append((intent.id, source))
-        self._starts = np.array(starts, dtype=np.intp)
+                owners.append(len(self._intents) - 1)
+                talk.append(is_talk)
+        self._owner = np.array(owners, dtype=np.intp)
+        # small talk is all greeting and filler words, which are stopwords everywhere else: it is
+        # compared with the whole question, stopwords kept, never through the word index
+        self._talk = np.flatnonzero(np.array(talk, dtype=bool))
+        self._index = PhraseIndex([("" if is_talk else text) for text, is_talk in zip(self._texts, talk, strict=True)],
+                                  owners)
         intents_with: dict[str, set[str]] = {}
-        for (intent_id, _source), text in zip(self._sources, self._texts, strict=True):
-            for token in text.split():
+        for (intent_id, _source), text, is_talk in zip(self._sources, self._texts, talk, strict=True):
+            for token in ([] if is_talk else text.split()):
                 intents_with.setdefault(token, set()).add(intent_id)
         limit = max(1, int(GENERIC_SHARE * len(self._intents)))
-        self.generic = frozenset(t for t, owners in intents_with.items() if len(owners) > limit)
-        self._stops = np.append(self._starts[1:], len(self._texts)).astype(np.intp)
+        self.generic = frozenset(t for t, owners_of in intents_with.items() if len(owners_of) > limit)
+        self._sounds = self._word_sounds(content)
+        self._negatives: dict[str, list[str]] = {}
+        for intent in content.intents:
+            negatives = [self.match_form(text) for text in getattr(intent, "not_examples", ())]
+            if negatives:
+                self._negatives[intent.id] = [form for form in negatives if form]
+
+    def _word_sounds(self, content: Content) -> dict[tuple[str, ...], str]:
+        """Toneless pinyin -> the word posbot knows by that sound (the most used one when two words
+        sound alike), for questions typed in pinyin."""
+        counts: dict[str, int] = {}
+        for text in self._texts:
+            for word in text.split():
+                counts[word] = counts.get(word, 0) + 1
+        for word in self.stopwords:
+            counts.setdefault(word, 0)
+        by_sound: dict[tuple[str, ...], tuple[int, str]] = {}
+        for word, count in counts.items():
+            if word and all("\u4e00" <= c <= "\u9fff" for c in word):
+                key = sound_key(word)
+                if key not in by_sound or count > by_sound[key][0]:
+                    by_sound[key] = (count, word)
+        return {key: word for key, (_count, word) in by_sound.items()}
 
     @property
     def phrase_count(self) -> int:
@@ -120,24 +173,48 @@ class Matcher:
         """The string rapidfuzz compares: normalised words without stopwords, space-separated."""
         return " ".join(self.tokens(text))
 
+    def form_of(self, intent: Intent, text: str) -> str:
+        """The form one of `intent`'s phrases is indexed under."""
+        return self.talk_form(text) if intent.kind == "smalltalk" else self.match_form(text)
+
+    def talk_form(self, text: str) -> str:
+        """Small talk's form: every word kept ("你好", "嗯嗯", "就这样吧" are all stopwords)."""
+        return self._talk_words(self.normaliser.normalise(text))
+
+    def _talk_words(self, normalised: str) -> str:
+        return " ".join(_no_numbers([self.normaliser.canonical(t) for t in self.segmenter.cut(normalised)]))
+
     def analyse(self, question: str, *, exclude: tuple[str, str] | None = None) -> Analysis:
         """Rank intents for `question`. `exclude` = (intent id, source) leaves one phrase out
         (the validator asks how an example would fare if it were not itself in the index)."""
-        prepared = prepare(question)
-        hits = find_codes(prepared, self.known_codes)
+        prepared = transliterate(self.normaliser.english_to_chinese(prepare(question)), self._sounds)
+        clauses = split_clauses(prepared)
+        denied = [(c.start, c.end) for c in clauses if c.denied]
+        hits = [h for h in find_codes(prepared, self.known_codes)
+                if not any(start <= h.start < end for start, end in denied)]
         known = [h for h in hits if h.known]
         vendor = [h.code for h in hits if not h.known]
-        rest = _without(prepared, hits)
-        normalised = self.normaliser.normalise_folded(strip_symbols(rest))
-        tokens = tuple(self._words(normalised))
+        kept = [c for c in clauses if not c.denied] or clauses
+        units_text = [_without(prepared[c.start:c.end], hits, offset=c.start) for c in kept]
+        normalised = self.normaliser.normalise_folded(strip_symbols(" ".join(units_text)))
+        tokens = tuple(_no_numbers(self._words(normalised)))
         refused = any(word in normalised for word in self.refuse)
-        fuzzy = [] if refused else self._rank(" ".join(tokens), exclude=exclude)
+        fuzzy: list[Candidate] = []
+        if not refused:
+            units = [" ".join(tokens)]
+            if len(kept) > 1:
+                for text in units_text:
+                    unit_tokens = _no_numbers(self._words(self.normaliser.normalise_folded(strip_symbols(text))))
+                    if len(unit_tokens) >= MIN_UNIT_WORDS and any(t not in self.generic for t in unit_tokens):
+                        units.append(" ".join(unit_tokens))
+            talk_form = self._talk_words(normalised)
+            fuzzy = self._rank(units, talk_form, exclude=exclude)
 
         ranked: list[Candidate] = [
-            Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code) for h in known]
+            Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code, "code") for h in known]
         symptom = None
         if known and any(t not in self.generic for t in tokens):
-            symptom = next((c for c in fuzzy if c.code is None), None)
+            symptom = next((c for c in fuzzy if c.kind == "symptom"), None)
         if vendor and not known and VENDOR_CODE_INTENT in self.content.by_id:
             ranked.append(Candidate(VENDOR_CODE_INTENT, None, VENDOR_CODE_SCORE, "vendor_code", vendor[0]))
         taken = {c.intent for c in ranked}
@@ -156,38 +233,76 @@ class Matcher:
             candidates=tuple(ranked[:MAX_CANDIDATES]),
             symptom=symptom,
             refused=refused,
+            specific=bool(known) or any(self._index.says_something(t) for t in tokens),
         )
 
-    def _rank(self, form: str, *, exclude: tuple[str, str] | None) -> list[Candidate]:
-        """Score every phrase with each scorer, keep each intent's best per scorer, blend them."""
-        if not form:
-            return []
-        blended = np.zeros(len(self._intents))
-        best_rows: list[np.ndarray] = []
-        for scorer, weight in SCORERS:
-            row = process.cdist([form], self._texts, scorer=scorer, processor=None, dtype=np.float32,
-                                workers=1)[0]
-            if exclude is not None:
-                row[self._excluded(exclude)] = 0.0
-            best = np.maximum.reduceat(row, self._starts)
-            blended += weight * best
-            best_rows.append(row)
-        blended /= 100.0
-        order = np.argsort(-blended, kind="stable")[:MAX_CANDIDATES * 2]
+    def _rank(self, units: list[str], talk_form: str, *,
+              exclude: tuple[str, str] | None) -> list[Candidate]:
+        """Each unit against the phrases it shares something with; each intent's best blended score
+        over all units (and, for small talk, the whole question), with the phrase that gave it."""
+        best = np.zeros(len(self._intents), dtype=np.float64)
+        best_phrase = np.full(len(self._intents), -1, dtype=np.intp)
+        excluded = self._excluded(exclude) if exclude is not None else None
+        for unit in dict.fromkeys(u for u in units if u):
+            phrase_ids, overlap = self._index.overlap(unit)
+            if excluded is not None and len(phrase_ids):
+                kept = ~np.isin(phrase_ids, excluded)
+                phrase_ids, overlap = phrase_ids[kept], overlap[kept]
+            if not len(phrase_ids):
+                continue
+            texts = [self._texts[i] for i in phrase_ids]
+            scores = FUZZY_SHARE * _blend(unit, texts) + (1 - FUZZY_SHARE) * overlap
+            self._keep_best(scores, phrase_ids, best, best_phrase)
+        if talk_form and len(self._talk):
+            phrase_ids = self._talk if excluded is None else self._talk[~np.isin(self._talk, excluded)]
+            self._keep_best(_blend(talk_form, [self._texts[i] for i in phrase_ids]), phrase_ids, best, best_phrase)
+        order = np.argsort(-best, kind="stable")[:MAX_CANDIDATES * 2]
         candidates = []
         for index in order:
-            value = float(blended[index])
+            value = float(best[index])
             if value * 100 < MIN_PHRASE_SCORE:
                 break
             intent = self._intents[index]
-            start, stop = self._starts[index], self._stops[index]
-            phrase_index = start + int(np.argmax(best_rows[0][start:stop]))
+            phrase = self._texts[best_phrase[index]] if best_phrase[index] >= 0 else ""
+            if self._closer_to_a_negative(intent.id, units, value):
+                continue
             code = intent.code if isinstance(intent, CodeIntent) else None
-            candidates.append(Candidate(intent.id, code, round(value, 4), "fuzzy", self._texts[phrase_index]))
+            candidates.append(Candidate(intent.id, code, round(value, 4), "fuzzy", phrase, intent.kind))
         return candidates
 
-    def _excluded(self, exclude: tuple[str, str]) -> list[int]:
-        return [n for n, (intent_id, source) in enumerate(self._sources) if (intent_id, source) == exclude]
+    def _keep_best(self, scores: np.ndarray, phrase_ids: np.ndarray, best: np.ndarray,
+                   best_phrase: np.ndarray) -> None:
+        owners = self._owner[phrase_ids]
+        for score, owner, phrase_id in zip(scores.tolist(), owners.tolist(), phrase_ids.tolist(), strict=True):
+            if score > best[owner]:
+                best[owner] = score
+                best_phrase[owner] = phrase_id
+
+    def _closer_to_a_negative(self, intent_id: str, units: list[str], score: float) -> bool:
+        """A question at least as close to one of an intent's `not_examples` as to the intent."""
+        negatives = self._negatives.get(intent_id)
+        if not negatives:
+            return False
+        return any(float(_blend(unit, negatives).max()) >= score for unit in units if unit)
+
+    def _excluded(self, exclude: tuple[str, str]) -> np.ndarray:
+        return np.array([n for n, (intent_id, source) in enumerate(self._sources) if (intent_id, source) == exclude],
+                        dtype=np.intp)
+
+
+def _no_numbers(tokens: list[str]) -> list[str]:
+    """Numbers left in a question once its codes are out are times, amounts, counts and ids: they say
+    nothing about the problem (and "51" must not pull towards code 51's examples)."""
+    return [t for t in tokens if not t.isdigit()]
+
+
+def _blend(form: str, texts: list[str]) -> np.ndarray:
+    """The SCORERS blend of `form` against each of `texts`, 0..1."""
+    total = np.zeros(len(texts), dtype=np.float64)
+    for scorer, weight in SCORERS:
+        row = process.cdist([form], texts, scorer=scorer, processor=None, dtype=np.float32, workers=1)[0]
+        total += weight * row
+    return total / 100.0
 
 
 def _phrases_of(intent: Intent) -> Iterable[tuple[str, str]]:
@@ -198,7 +313,10 @@ def _phrases_of(intent: Intent) -> Iterable[tuple[str, str]]:
         yield f"examples.{index}", example
 
 
-def _without(text: str, hits: list[CodeHit]) -> str:
+def _without(text: str, hits: list[CodeHit], *, offset: int = 0) -> str:
+    """`text` (which starts at `offset` in the question) with the codes found in it blanked out."""
     for hit in sorted(hits, key=lambda h: h.start, reverse=True):
-        text = text[:hit.start] + " " + text[hit.end:]
+        start, end = hit.start - offset, hit.end - offset
+        if 0 <= start and end <= len(text):
+            text = text[:start] + " " + text[end:]
     return text

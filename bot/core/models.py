@@ -183,16 +183,87 @@ class SymptomIntent(_Model):
         return self.title
 
 
-Intent = CodeIntent | SymptomIntent
+class _ConversationIntent(_Model):
+    """Shared fields of the intents that are not a terminal problem: small talk, someone else's job,
+    red lines. They are matched like the others (names, aliases, examples) and answered with one
+    short text; `not_examples` are questions that must not land here (checked by `posbot validate`,
+    and a question closer to one of them than to any example is not given this intent)."""
+
+    id: Annotated[IntentId, EditorHint(**{"not": {"pattern": "^code_"}})]
+    """snake_case ASCII, not starting with "code_"."""
+    title: Title
+    """标题 Short title (buttons, reports), ≤ 16 characters."""
+    answer: Text
+    """回答 What posbot says, short enough for a phone."""
+    aliases: tuple[Text, ...] = ()
+    """别名 Optional short names."""
+    examples: tuple[Text, ...] = Field(min_length=3)
+    """例句 ≥ 3, the way people type them."""
+    not_examples: tuple[Text, ...] = ()
+    """反例 Questions that look alike but must NOT get this intent (they belong elsewhere)."""
+    notes: Text | None = None
+    """管理员备注 Notes for admins; never shown to merchants."""
+
+    @field_validator("id")
+    @classmethod
+    def _not_code_id(cls, value: str) -> str:
+        if value.startswith("code_"):
+            raise ValueError('ids starting with "code_" are reserved for code intents')
+        return value
+
+    @property
+    def name(self) -> str:
+        return self.title
+
+
+class SmalltalkIntent(_ConversationIntent):
+    """闲聊 Greetings, thanks, goodbyes, "are you a robot?", praise and complaints: a short reply."""
+
+    kind: Annotated[Literal["smalltalk"], EditorHint(doNotSuggest=True)] = "smalltalk"
+    """Not needed: the top-level key `smalltalk:` says it."""
+    keeps_flow: bool = False
+    """在排查中不打断 True for 好的/嗯/收到: said in the middle of a flow, the flow goes on."""
+
+
+class RedirectIntent(_ConversationIntent):
+    """不归我们管 A question close to ours that someone else answers (the card's issuing bank, a wallet
+    app, a transit-card operator, a phone shop …): say kindly who to contact instead."""
+
+    kind: Annotated[Literal["redirect"], EditorHint(doNotSuggest=True)] = "redirect"
+    """Not needed: the top-level key `redirects:` says it."""
+    contact: Text
+    """找谁 Who to contact instead, one short line (e.g. 顾客的发卡银行：卡背面的客服电话)."""
+
+
+class RedlineIntent(_ConversationIntent):
+    """红线 A request posbot must refuse whatever its wording (套现, 拆单, 养卡, recording PINs …):
+    matched by meaning through its examples; the answer says why and what follows."""
+
+    kind: Annotated[Literal["redline"], EditorHint(doNotSuggest=True)] = "redline"
+    """Not needed: the top-level key `redlines:` says it."""
+
+
+Intent = CodeIntent | SymptomIntent | SmalltalkIntent | RedirectIntent | RedlineIntent
+ProblemIntent = CodeIntent | SymptomIntent
+"""The intents about a terminal problem: they have steps, flows and scripts."""
+IntentKind = Literal["code", "symptom", "smalltalk", "redirect", "redline"]
 
 
 class IntentFile(_Model):
-    """One YAML file under intents/codes or intents/symptoms."""
+    """One YAML file under intents/ (lexicon.yaml aside)."""
 
     codes: tuple[CodeIntent, ...] = ()
     """应答码意图 Code intents (files under intents/codes)."""
     symptoms: tuple[SymptomIntent, ...] = ()
     """症状意图 Symptom intents (files under intents/symptoms)."""
+    smalltalk: tuple[SmalltalkIntent, ...] = ()
+    """闲聊 Small talk (intents/smalltalk.yaml)."""
+    redirects: tuple[RedirectIntent, ...] = ()
+    """转介 Someone else's job (intents/redirects.yaml)."""
+    redlines: tuple[RedlineIntent, ...] = ()
+    """红线 Requests posbot refuses (intents/redlines.yaml)."""
+
+    KEYS: ClassVar[tuple[str, ...]] = ("codes", "symptoms", "smalltalk", "redirects", "redlines")
 
 
 class Lexicon(_Model):
@@ -208,6 +279,9 @@ class Lexicon(_Model):
     """错别字 Misspelling: correction, for misspellings that do not sound alike."""
     refuse: tuple[Text, ...] = ()
     """红线词 Words that mark a request posbot must decline (red lines), whatever else the question says."""
+    english: dict[Text, Text] = Field(default_factory=dict)
+    """英文词 English words or phrases merchants mix in, and the Chinese they mean (printer: 打印机);
+    matched as whole words, lower case."""
 
     @field_validator("synonyms")
     @classmethod

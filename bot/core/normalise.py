@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import opencc
 from pypinyin import Style, lazy_pinyin
@@ -67,8 +67,10 @@ class Normaliser:
     MAX_SOUNDALIKE = 6
 
     def __init__(self, *, vocabulary: Iterable[str] = (), synonyms: Iterable[Iterable[str]] = (),
-                 typos: Mapping[str, str] | None = None) -> None:
+                 typos: Mapping[str, str] | None = None, english: Mapping[str, str] | None = None) -> None:
         self._typos = _replacer({fold(k): fold(v) for k, v in (typos or {}).items() if fold(k)})
+        self._english = _replacer({fold(k): fold(v) for k, v in (english or {}).items() if fold(k)},
+                                  whole_words=True)
         self.synonyms: dict[str, str] = {}
         for group in synonyms:
             folded = [fold(word) for word in group if fold(word)]
@@ -88,8 +90,12 @@ class Normaliser:
         """fold, then fix typos and sound-alike slips."""
         return self.normalise_folded(fold(text))
 
+    def english_to_chinese(self, text: str) -> str:
+        """English words merchants mix in ("printer没纸", "sign in失败") in Chinese, whole words only."""
+        return self._english(text)
+
     def normalise_folded(self, folded: str) -> str:
-        text = self._typos(folded)
+        text = self._typos(self._english(folded))
         return _CJK.sub(lambda m: self._fix_sounds(m.group()), text)
 
     def canonical(self, word: str) -> str:
@@ -120,10 +126,15 @@ class Normaliser:
         return "".join(out)
 
 
-def _replacer(mapping: Mapping[str, str]):
-    """A function replacing every key by its value, longest key first, in one pass."""
+def _replacer(mapping: Mapping[str, str], *, whole_words: bool = False) -> Callable[[str], str]:
+    """A function replacing every key by its value, longest key first, in one pass. With
+    `whole_words`, a key only matches where no Latin letter touches it ("in" never inside "pin")."""
     mapping = {k: v for k, v in mapping.items() if k}
     if not mapping:
         return lambda text: text
-    pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)))
-    return lambda text: pattern.sub(lambda m: mapping[m.group()], text)
+    alternatives = "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True))
+    if whole_words:
+        alternatives = rf"(?<![a-z])(?:{alternatives})(?![a-z])"
+    pattern = re.compile(alternatives)
+    return lambda text: pattern.sub(lambda m: " " + mapping[m.group()] + " " if whole_words else mapping[m.group()],
+                                    text)

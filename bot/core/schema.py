@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.core.loader import INTENT_DIRS, KNOWLEDGE_DIRS, LEXICON_FILE
+from bot.core.loader import INTENT_DIRS, INTENT_FILES, KNOWLEDGE_DIRS, LEXICON_FILE
 from bot.core.models import IntentFile, KnowledgeFile, Lexicon
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -27,7 +27,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 """Output file name -> the model every file it is for is validated with."""
 
 GLOBS: dict[str, tuple[str, ...]] = {
-    "intent-file.schema.json": tuple(f"{directory}/*.yaml" for directory in INTENT_DIRS),
+    "intent-file.schema.json": tuple(f"{directory}/*.yaml" for directory in INTENT_DIRS) + INTENT_FILES,
     "knowledge-file.schema.json": tuple(f"{directory}/*.yaml" for directory in KNOWLEDGE_DIRS),
     "lexicon.schema.json": (LEXICON_FILE,),
 }

@@ -36,6 +36,8 @@ def codes(text: str) -> list[str]:
     ("报零三", ["03"]),
     ("显示五一咋办", ["51"]),
     ("操作员01签到提示A0", ["A0"]),
+    ("10点51刷卡显示05", ["05"]),
+    ("下午3点20刷卡报51", ["51"]),
 ])
 def test_finds_codes(text: str, expected: list[str]) -> None:
     assert codes(text) == expected
@@ -64,6 +66,17 @@ def test_finds_codes(text: str, expected: list[str]) -> None:
     "刷一万扣60正常吗",
     "卡尾号0551",
     "报零三十块",
+    "10点51刷的，扣钱了没出票",
+    "3点20的那笔",
+    "下午3点半刷的",
+    "十点51分刷的",
+    "14:05扣的钱",
+    "终端号:51",
+    "一共51",
+    "金额51",
+    "商户号12",
+    "刷了5笔",
+    "用了3年了",
 ])
 def test_ignores_numbers_that_are_not_codes(text: str) -> None:
     assert codes(text) == []

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot.core.errors import ContentError
-from bot.core.loader import INTENT_DIRS, KNOWLEDGE_DIRS, LEXICON_FILE, load_content
+from bot.core.loader import INTENT_DIRS, INTENT_FILES, KNOWLEDGE_DIRS, LEXICON_FILE, load_content
 from bot.core.schema import GLOBS, SCHEMAS, json_schema, stale_schemas, write_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,10 @@ def loader_files(name: str) -> set[str]:
     dirs = {"intent-file.schema.json": INTENT_DIRS, "knowledge-file.schema.json": KNOWLEDGE_DIRS}.get(name)
     if dirs is None:
         return {LEXICON_FILE}
-    return {p.relative_to(ROOT).as_posix() for d in dirs for p in (ROOT / d).glob("**/*.yaml")}
+    files = {p.relative_to(ROOT).as_posix() for d in dirs for p in (ROOT / d).glob("**/*.yaml")}
+    if name == "intent-file.schema.json":
+        files |= {f for f in INTENT_FILES if (ROOT / f).exists()}
+    return files
 
 
 def test_committed_schemas_are_up_to_date() -> None:

@@ -1,0 +1,88 @@
+"""Split a message into clauses, and find the clauses a merchant denies or dismisses.
+
+A long message ("我是开超市的，今天下午三点一个顾客刷了268，机器显示交易失败，但是顾客说扣钱了") is mostly
+context around one problem. Scoring it whole dilutes the problem with the shop, the time and the
+amount, so the matcher also scores each clause and keeps the best. A clause the merchant denies
+("不是签到失败，是打印不出来") or dismisses ("网络没问题，就是刷不了卡") must not vote at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_BOUNDARY = re.compile(r"[，,。.!！?？;；、\n~～…]+|\s+(?=[^\sa-z0-9])|(?<=[^\sa-z0-9])\s+")
+"""Punctuation, and a space beside a Chinese character (a space between Latin words or digits stays:
+"sign in", "5 1")."""
+_CONNECTIVE = re.compile(r"(?=但是|可是|结果|然后|不过|而是|但|可就是|就是|现在又|后来)")
+"""Words that start a new clause even without punctuation ("签到成功了但是刷卡还是不行")."""
+_DENIED_START = re.compile(r"^(?:也|倒|并|又|还)?(?:不是|并非|不是说)|^.{0,4}(?:不是|并不是)(?!很|太)")
+"""A clause that opens with 不是 denies what follows ("不是签到失败 是…")."""
+_NOT_THIS = re.compile(r"^(?:没有|没)(?!反应|反映|信号|网|电|纸|显示|出|打|到账|钱|收到|扣)")
+"""A clause opening with 没(有) followed by a correction denies it ("没有扣两次，就扣了一次"), unless 没
+is the symptom itself (没反应, 没出小票, 没到账 …)."""
+_CORRECTION = re.compile(r"^(?:是|而是|就|只|但|可是|不过)")
+_DISMISSED = re.compile(r"(?:没问题|没有问题|没毛病|是好的|都好|好好的|正常的?|没事|都正常|没坏|都可以|能用|成功了|好了|满格|能刷|也能刷)"
+                        r"(?:的|了|啊|呀)?$")
+"""A clause ending like this says that part works ("网络没问题", "打印是好的")."""
+_DISMISSED_NOT_PROBLEM = re.compile(r"不是.{1,12}的问题$|不是.{1,12}问题$")
+MIN_CLAUSE = 2
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    start: int
+    end: int
+    denied: bool
+
+
+def split_clauses(text: str) -> list[Clause]:
+    """The clauses of `text` (already folded to lower case and half width), with positions, and
+    whether each one is denied or dismissed."""
+    pieces: list[tuple[str, int, int]] = []
+    position = 0
+    for match in _BOUNDARY.finditer(text + "\n"):
+        chunk_start, chunk_end = position, match.start()
+        position = match.end()
+        chunk = text[chunk_start:chunk_end]
+        offsets = [m.start() for m in _CONNECTIVE.finditer(chunk) if m.start() > 0] + [len(chunk)]
+        begin = 0
+        for offset in offsets:
+            piece = chunk[begin:offset]
+            if piece.strip():
+                pieces.append((piece, chunk_start + begin, chunk_start + offset))
+            begin = offset
+    pieces = [part for piece in pieces for part in _split_correction(*piece)]
+    clauses: list[Clause] = []
+    for index, (piece, start, end) in enumerate(pieces):
+        following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
+        clauses.append(Clause(piece, start, end, _is_denied(piece, following)))
+    return clauses
+
+
+_SELF_CORRECTION = re.compile(r"^((?:也|倒|并)?不是.+?)((?<![不就还但可而也总])是.+)$")
+
+
+def _split_correction(piece: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """"不是68是98" in one breath: the denied part and the correction as two clauses."""
+    match = _SELF_CORRECTION.match(piece)
+    if match is None:
+        return [(piece, start, end)]
+    cut = start + match.start(2)
+    return [(match.group(1), start, cut), (match.group(2), cut, end)]
+
+
+def _is_denied(clause: str, following: str) -> bool:
+    core = clause.strip()
+    if _DISMISSED.search(core) and len(core) <= 14:
+        return True
+    if _DISMISSED_NOT_PROBLEM.search(core):
+        return True
+    if _NOT_THIS.search(core) and _CORRECTION.search(following.strip()):
+        return True
+    if _DENIED_START.search(core):
+        # "不是签到失败，是打印不出来" corrects itself: the first part is denied. "不是签到失败就是通讯失败"
+        # means "either … or …": both stay. Nothing after it ("不是吧") denies nothing.
+        return bool(following.strip()) and not following.strip().startswith("就是")
+    return False

@@ -1,0 +1,94 @@
+"""Weighted word overlap through an inverted index: the candidate prefilter and the second score.
+
+rapidfuzz's token scores treat every word alike, so a question sharing only 刷卡/pos机 with a phrase
+still scores 0.7 against it, and a long message loses against any short phrase. Here each key (a word,
+or a pair of characters, which survives segmentation differences and one-character typos) weighs what
+it says about the intent: log(intents / intents using it). A phrase's overlap with a question is the
+F-measure of the weight they share, leaning to recall (how much of the phrase the question holds),
+because merchants add context rather than leave words out. Only phrases sharing something are scored,
+so the cost of a question follows what it says, not how much content there is.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+MAX_SCORED = 300
+"""At most this many phrases go on to rapidfuzz for one question: those with the best overlap."""
+PAIR_WEIGHT = 0.5
+"""A character pair counts half a word: it is weaker evidence, and every word of 2+ characters adds
+pairs as well."""
+SPECIFIC_WEIGHT = 2.0
+"""log(1 + intents/used-by) from which a word is specific: used by at most about a seventh of the intents
+(with ~120 intents, ~19 or fewer)."""
+BETA = 2.0
+"""The F-measure's recall weight (2: recall counts four times as much as precision)."""
+
+
+def keys_of(form: str) -> dict[str, bool]:
+    """A match form's keys: its words (True) and the character pairs of its text without spaces (False)."""
+    words = form.split()
+    keys: dict[str, bool] = {word: True for word in words}
+    joined = "".join(words)
+    for i in range(len(joined) - 1):
+        keys.setdefault(joined[i:i + 2], False)
+    return keys
+
+
+class PhraseIndex:
+    """Inverted index from keys to phrase numbers; `owners[n]` is the intent of phrase n."""
+
+    def __init__(self, forms: Sequence[str], owners: Sequence[int]) -> None:
+        postings: dict[str, list[int]] = {}
+        intents_of: dict[str, set[int]] = {}
+        phrase_keys: list[dict[str, bool]] = []
+        for number, form in enumerate(forms):
+            keys = keys_of(form) if form else {}
+            phrase_keys.append(keys)
+            for key in keys:
+                postings.setdefault(key, []).append(number)
+                intents_of.setdefault(key, set()).add(owners[number])
+        self.size = len(forms)
+        intents = max(1, len(set(owners)))
+        self.unknown_word = math.log(1 + intents)
+        """The weight of a question word no phrase has: as telling as the rarest."""
+        self._postings = {key: np.array(numbers, dtype=np.intp) for key, numbers in postings.items()}
+        self._idf = {key: math.log(1 + intents / len(owners_of)) for key, owners_of in intents_of.items()}
+        self._phrase_weight = np.array(
+            [sum(self._weight(key, is_word) for key, is_word in keys.items()) for keys in phrase_keys],
+            dtype=np.float64)
+
+    def _weight(self, key: str, is_word: bool) -> float:
+        idf = self._idf.get(key, self.unknown_word)
+        return idf if is_word else PAIR_WEIGHT * idf
+
+    def says_something(self, word: str) -> bool:
+        """A word some phrase uses, and few intents: it points at a problem ("签到", "小票"), unlike
+        卡/刷卡/pos机 or a word no phrase has."""
+        idf = self._idf.get(word)
+        return idf is not None and idf >= SPECIFIC_WEIGHT
+
+    def overlap(self, form: str) -> tuple[np.ndarray, np.ndarray]:
+        """(phrase numbers sharing a key with `form`, their weighted F-overlap 0..1), best
+        MAX_SCORED only, in ascending phrase order."""
+        keys = keys_of(form)
+        hit = [(key, is_word) for key, is_word in keys.items() if key in self._postings]
+        if not hit:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
+        question_weight = sum(self._weight(key, is_word) for key, is_word in keys.items())
+        numbers = np.concatenate([self._postings[key] for key, _ in hit])
+        weights = np.concatenate([np.full(len(self._postings[key]), self._weight(key, is_word))
+                                  for key, is_word in hit])
+        shared = np.bincount(numbers, weights=weights, minlength=self.size)
+        found = np.flatnonzero(shared)
+        recall = np.minimum(1.0, shared[found] / self._phrase_weight[found])
+        precision = np.minimum(1.0, shared[found] / question_weight)
+        beta2 = BETA * BETA
+        f_measure = (1 + beta2) * precision * recall / np.maximum(beta2 * precision + recall, 1e-9)
+        if len(found) > MAX_SCORED:
+            keep = np.sort(np.argpartition(-f_measure, MAX_SCORED)[:MAX_SCORED])
+            found, f_measure = found[keep], f_measure[keep]
+        return found, f_measure

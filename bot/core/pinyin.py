@@ -1,0 +1,98 @@
+"""Questions typed with the input method off: "mei you chu xiao piao", "qiandaobuliao".
+
+A question whose Latin letters read as pinyin is cut into syllables, and the syllables are written back
+as the words posbot knows that sound like them (every word of every phrase, by its toneless pinyin),
+so the question then goes through the same path as if typed in characters. The syllable inventory
+comes from pypinyin's own character table, so nothing here is a hand-written list.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Mapping
+
+_LATIN = re.compile(r"[a-z]+")
+MAX_SYLLABLE = 6
+MIN_PINYIN_SYLLABLES = 2
+"""A question needs at least this many pinyin syllables ("qian dao") before it is read as pinyin:
+one short run ("an", "e") is more often an English word, a code or a typo."""
+
+
+@lru_cache(maxsize=1)
+def syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable (about 420), from pypinyin's character table. Built on first use,
+    so start-up does not pay for it (≈50 ms)."""
+    from pypinyin.constants import PINYIN_DICT
+
+    found: set[str] = set()
+    for readings in PINYIN_DICT.values():
+        for reading in readings.split(","):
+            plain = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+            if plain.isascii() and plain.isalpha():
+                found.add(plain)
+    return frozenset(found)
+
+
+def split_syllables(run: str) -> list[str] | None:
+    """Cut a run of Latin letters into pinyin syllables, fewest syllables first ("xian" stays one,
+    "qiandaobuliao" -> qian dao bu liao); None when it does not read as pinyin at all."""
+    inventory = syllables()
+    best: list[list[str] | None] = [None] * (len(run) + 1)
+    best[0] = []
+    for end in range(1, len(run) + 1):
+        for length in range(1, min(MAX_SYLLABLE, end) + 1):
+            before = best[end - length]
+            piece = run[end - length:end]
+            if before is not None and piece in inventory:
+                candidate = before + [piece]
+                current = best[end]
+                if current is None or len(candidate) < len(current):
+                    best[end] = candidate
+    return best[len(run)]
+
+
+def transliterate(text: str, words: Mapping[tuple[str, ...], str]) -> str:
+    """`text` with its pinyin runs written as the domain's own words: every stretch of Latin runs that
+    reads as pinyin (spaces between runs allowed) is cut into syllables, and the longest known word
+    sound at each point replaces them ("qiandao shibai" -> "签到失败"); syllables no word has are
+    dropped. Text with fewer than MIN_PINYIN_SYLLABLES pinyin syllables is returned as it is."""
+    runs = [(m.start(), m.end(), split_syllables(m.group())) for m in _LATIN.finditer(text)]
+    if sum(len(cut) for _, _, cut in runs if cut) < MIN_PINYIN_SYLLABLES:
+        return text
+    out: list[str] = []
+    position = 0
+    index = 0
+    while index < len(runs):
+        start, end, cut = runs[index]
+        if cut is None:
+            index += 1
+            continue
+        sounds = list(cut)
+        last = index
+        while last + 1 < len(runs) and runs[last + 1][2] is not None and not text[runs[last][1]:runs[last + 1][0]].strip():
+            last += 1
+            sounds.extend(runs[last][2] or ())
+        out.append(text[position:start])
+        out.append(" " + _to_words(sounds, words) + " ")
+        position = runs[last][1]
+        index = last + 1
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _to_words(sounds: list[str], words: Mapping[tuple[str, ...], str]) -> str:
+    longest = max((len(key) for key in words), default=1)
+    out: list[str] = []
+    i = 0
+    while i < len(sounds):
+        for length in range(min(longest, len(sounds) - i), 0, -1):
+            word = words.get(tuple(sounds[i:i + length]))
+            if word is not None:
+                out.append(word)
+                i += length
+                break
+        else:
+            i += 1
+    return "".join(out)
