@@ -12,13 +12,13 @@ from bot.core.match import Candidate
 # and send >= 90% of out-of-scope questions to fallback, this one resolves the most questions
 # (answered right, or the right intent offered), then answers the most outright. The held-out set
 # tests/eval/holdout.yaml checks the choice generalises; both are in the README.
-ANSWER_AT = 0.75
+ANSWER_AT = 0.60
 """Top score from which the bot answers outright (if the margin rule also holds)."""
-MARGIN = 0.10
+MARGIN = 0.15
 """How far the top candidate must lead the runner-up to answer without asking."""
 CLARIFY_AT = 0.40
 """Below this the question is treated as not understood (fallback)."""
-TALK_AT = 0.55
+TALK_AT = 0.40
 """Small talk answered from here (when it leads everything else by MARGIN)."""
 REFUSE_AT = 0.55
 """A red-line intent leading with this score is refused."""

@@ -49,5 +49,6 @@ class Engine:
     def understand(self, text: str) -> Understanding:
         analysis = self.matcher.analyse(text)
         if analysis.refused:
-            return Understanding(analysis, Decision("refuse"))
+            redline = next((c.intent for c in analysis.candidates if c.kind == "redline"), None)
+            return Understanding(analysis, Decision("refuse", intent=redline))
         return Understanding(analysis, decide(analysis.candidates, specific=analysis.specific))

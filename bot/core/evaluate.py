@@ -86,7 +86,8 @@ class Report:
 
     @property
     def in_scope(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.case.gold is not None]
+        """Questions with an intent to find (red lines, which only need refusing, aside)."""
+        return [o for o in self.outcomes if o.case.gold is not None and o.case.gold != REFUSE]
 
     @property
     def out_of_scope(self) -> list[Outcome]:
@@ -103,8 +104,8 @@ class Report:
 
     @property
     def answer_precision(self) -> float:
-        answered = [o for o in self.outcomes if o.decision.kind == "answer"]
-        return _ratio(sum(o.answered_right for o in answered), len(answered))
+        """Answers that were right; small talk or a redirect for an out-of-scope question is not wrong."""
+        return self.wrong_answers
 
     @property
     def answer_rate(self) -> float:
@@ -126,7 +127,8 @@ class Report:
 
     @property
     def fallback_recall(self) -> float:
-        return _ratio(sum(o.decision.kind == "fallback" for o in self.out_of_scope), len(self.out_of_scope))
+        """Out-of-scope questions handled: fallback, or small talk / a redirect (not a problem answer)."""
+        return _ratio(sum(o.handled_out_of_scope for o in self.out_of_scope), len(self.out_of_scope))
 
     @property
     def decided_top1(self) -> float:
@@ -184,7 +186,7 @@ class Report:
         """In-scope questions whose top candidate is wrong, and out-of-scope ones not sent to fallback."""
         return [o for o in self.outcomes
                 if (o.case.gold is not None and o.top != o.case.gold)
-                or (o.case.gold is None and o.decision.kind != "fallback")]
+                or (o.case.gold is None and not o.handled_out_of_scope)]
 
     def confused_pairs(self, limit: int = 10) -> list[tuple[tuple[str, str], int]]:
         pairs = Counter((o.case.label, o.top or NONE) for o in self.misses() if o.case.gold is not None)

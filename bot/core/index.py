@@ -67,9 +67,9 @@ class PhraseIndex:
 
     def says_something(self, word: str) -> bool:
         """A word some phrase uses, and few intents: it points at a problem ("签到", "小票"), unlike
-        卡/刷卡/pos机 or a word no phrase has."""
+        卡/刷卡/pos机, a word no phrase has, or a single character (在, 了: filler, whatever its count)."""
         idf = self._idf.get(word)
-        return idf is not None and idf >= SPECIFIC_WEIGHT
+        return len(word) >= 2 and idf is not None and idf >= SPECIFIC_WEIGHT
 
     def overlap(self, form: str) -> tuple[np.ndarray, np.ndarray]:
         """(phrase numbers sharing a key with `form`, their weighted F-overlap 0..1), best

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
@@ -17,7 +18,7 @@ from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
 from bot.core.pinyin import transliterate
 from bot.core.segment import Segmenter
 
-Via = Literal["code", "fuzzy", "vendor_code"]
+Via = Literal["code", "fuzzy", "vendor_code", "pattern"]
 
 MAX_CANDIDATES = 5
 MIN_PHRASE_SCORE = 30.0
@@ -93,7 +94,9 @@ class Matcher:
         self.content = content
         lexicon = content.lexicon
         words = set(lexicon.words) | set(lexicon.typos.values()) | {group[0] for group in lexicon.synonyms}
-        names = {intent.name for intent in content.intents} | {a for i in content.intents for a in i.aliases}
+        # only names of terminal problems may pull a sound-alike slip towards them ("条码" must not
+        # become the red line "跳码")
+        names = {intent.name for intent in content.problems} | {a for i in content.problems for a in i.aliases}
         self.normaliser = Normaliser(vocabulary=words | names, synonyms=lexicon.synonyms, typos=lexicon.typos,
                                      english=lexicon.english)
         # long names and aliases would become single jieba tokens and hide their parts
@@ -103,6 +106,8 @@ class Matcher:
         self.segmenter = Segmenter(self.normaliser.normalise(w) for w in words | short_names | synonyms)
         self.stopwords = frozenset(self.normaliser.normalise(word) for word in lexicon.stopwords)
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
+        self.redline_patterns = tuple((intent.id, re.compile(pattern)) for intent in content.redlines
+                                      for pattern in intent.patterns)
         self.known_codes = frozenset(content.by_code)
         self._intents: list[Intent] = []
         self._texts: list[str] = []
@@ -198,7 +203,8 @@ class Matcher:
         units_text = [_without(prepared[c.start:c.end], hits, offset=c.start) for c in kept]
         normalised = self.normaliser.normalise_folded(strip_symbols(" ".join(units_text)))
         tokens = tuple(_no_numbers(self._words(normalised)))
-        refused = any(word in normalised for word in self.refuse)
+        redline = next((intent_id for intent_id, pattern in self.redline_patterns if pattern.search(normalised)), None)
+        refused = redline is not None or any(word in normalised for word in self.refuse)
         fuzzy: list[Candidate] = []
         if not refused:
             units = [" ".join(tokens)]
@@ -207,11 +213,15 @@ class Matcher:
                     unit_tokens = _no_numbers(self._words(self.normaliser.normalise_folded(strip_symbols(text))))
                     if len(unit_tokens) >= MIN_UNIT_WORDS and any(t not in self.generic for t in unit_tokens):
                         units.append(" ".join(unit_tokens))
-            talk_form = self._talk_words(normalised)
+            # small talk only where nothing points at a problem ("你好 签到失败" is about signing in)
+            specific = bool(known) or any(self._index.says_something(t) for t in tokens)
+            talk_form = "" if specific else self._talk_words(normalised)
             fuzzy = self._rank(units, talk_form, exclude=exclude)
 
         ranked: list[Candidate] = [
             Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code, "code") for h in known]
+        if redline is not None:
+            ranked = [Candidate(redline, None, 1.0, "pattern", "", "redline")]
         symptom = None
         if known and any(t not in self.generic for t in tokens):
             symptom = next((c for c in fuzzy if c.kind == "symptom"), None)

@@ -237,10 +237,23 @@ class RedirectIntent(_ConversationIntent):
 
 class RedlineIntent(_ConversationIntent):
     """红线 A request posbot must refuse whatever its wording (套现, 拆单, 养卡, recording PINs …):
-    matched by meaning through its examples; the answer says why and what follows."""
+    matched by meaning through its examples and its patterns; the answer says why and what follows."""
 
     kind: Annotated[Literal["redline"], EditorHint(doNotSuggest=True)] = "redline"
     """Not needed: the top-level key `redlines:` says it."""
+    patterns: tuple[Text, ...] = ()
+    """句式 Regular expressions for the shapes of this request ("刷.{0,6}还.{0,3}网贷"), matched against the
+    question in simplified lower-case Chinese after a denied clause is dropped; any match refuses."""
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"not a valid regular expression {pattern!r}: {error}") from error
+        return patterns
 
 
 Intent = CodeIntent | SymptomIntent | SmalltalkIntent | RedirectIntent | RedlineIntent
