@@ -26,8 +26,8 @@ eval: $(STAMP)
 	$(BIN)/posbot eval tests/eval/questions.yaml
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/accuracy.py --sweep --scorers
-	$(BIN)/python benchmarks/accuracy.py --file tests/eval/holdout.yaml
+	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/accuracy.py --file tests/eval/questions.yaml --sweep --scorers
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/telegram.py

@@ -28,16 +28,24 @@ from bot.core.evaluate import Report, evaluate, load_cases  # noqa: E402
 from bot.core.match import Candidate  # noqa: E402
 from bot.core.normalise import fold  # noqa: E402
 
-EVAL_SET = ROOT / "tests" / "eval" / "questions.yaml"
+EVAL_DIR = ROOT / "tests" / "eval"
+EVAL_SETS = ("questions.yaml", "holdout.yaml", "blind.yaml", "blind_holdout.yaml")
 MIN_ANSWER_PRECISION = 0.99
 """A wrong explanation of a payment error costs the merchant money: answer outright only when
 almost never wrong, and ask (clarify) otherwise."""
 MIN_FALLBACK_RECALL = 0.90
 
 
+def decide_for(analysis, **thresholds) -> Decision:
+    """What Engine.understand decides, with other thresholds."""
+    if analysis.refused:
+        return Decision("refuse")
+    return decide(analysis.candidates, specific=analysis.specific, **thresholds)
+
+
 def posbot_report(engine: Engine, cases, **thresholds) -> Report:
     analyses = {case.question: engine.matcher.analyse(case.question) for case in cases}
-    return evaluate(cases, lambda q: (decide(analyses[q].candidates, **thresholds), analyses[q].candidates))
+    return evaluate(cases, lambda q: (decide_for(analyses[q], **thresholds), analyses[q].candidates))
 
 
 def baseline_report(engine: Engine, cases) -> tuple[Report, float]:
@@ -59,7 +67,8 @@ def baseline_report(engine: Engine, cases) -> tuple[Report, float]:
         best: dict[str, float] = {}
         for index in row.argsort()[::-1][:60]:
             best.setdefault(owners[index], float(row[index]))
-        ranked[case.question] = [Candidate(i, None, s, "fuzzy") for i, s in list(best.items())[:5]]
+        ranked[case.question] = [Candidate(i, None, s, "fuzzy", kind=engine.content.by_id[i].kind)
+                                 for i, s in list(best.items())[:5]]
 
     def run(threshold: float) -> Report:
         def understand(q: str):
@@ -83,7 +92,7 @@ def sweep(engine: Engine, cases) -> None:
         if clarify_at > answer_at:
             continue
         thresholds = dict(answer_at=answer_at, margin=margin, clarify_at=clarify_at)
-        report = evaluate(cases, lambda q, t=thresholds: (decide(analyses[q].candidates, **t), analyses[q].candidates))
+        report = evaluate(cases, lambda q, t=thresholds: (decide_for(analyses[q], **t), analyses[q].candidates))
         rows.append((thresholds, report))
     ok = [r for r in rows if r[1].answer_precision >= MIN_ANSWER_PRECISION
           and r[1].fallback_recall >= MIN_FALLBACK_RECALL]
@@ -116,6 +125,23 @@ def compare_scorers(cases) -> None:
         match_module.SCORERS = original
 
 
+def blind_table(name: str, ours: Report, baseline: Report | None) -> None:
+    """Per category, what the merchant sees is right (Outcome.decided_right), posbot vs baseline."""
+    print(f"\n{name}: per category (right answer, right first choice, refusal, or out of scope handled)")
+    print("| category | questions | posbot | TF-IDF |")
+    print("|---|---|---|---|")
+    theirs = baseline.by_category() if baseline is not None else {}
+    for category, part in sorted(ours.by_category().items()):
+        other = f"{theirs[category].decided_top1:.3f}" if category in theirs else "-"
+        print(f"| {category} | {len(part.outcomes)} | {part.decided_top1:.3f} | {other} |")
+    other = f"{baseline.decided_top1:.3f}" if baseline is not None else "-"
+    print(f"| all | {len(ours.outcomes)} | {ours.decided_top1:.3f} | {other} |")
+    print(f"top-3 {ours.top3:.3f}; answer precision {ours.answer_precision:.3f}; out of scope handled "
+          f"{ours.outside_handled:.3f}; red lines refused {ours.refused_rate:.3f}; small talk {ours.smalltalk_rate:.3f}; "
+          f"numbers read as codes {ours.numbers_read_as_codes}; fell back with the right intent in the top 3 "
+          f"{ours.fell_back_with_right_in_top3:.3f}")
+
+
 def line(name: str, report: Report) -> str:
     s = report.summary()
     return (f"| {name} | {s['top1']:.3f} | {s['top3']:.3f} | {s['answer_precision']:.3f} | {s['answer_rate']:.3f} "
@@ -126,27 +152,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--scorers", action="store_true")
-    parser.add_argument("--file", type=Path, default=EVAL_SET)
+    parser.add_argument("--file", type=Path, action="append",
+                        help="an evaluation set (repeatable); default: every set in tests/eval")
     args = parser.parse_args()
     engine = Engine.load()
-    cases = load_cases(args.file, engine.content)
-    ours = posbot_report(engine, cases)
-    print(f"evaluation set: {len(cases)} questions ({len(ours.in_scope)} in scope, {len(ours.out_of_scope)} out of scope)")
-    print(f"posbot thresholds: answer_at={decide_module.ANSWER_AT} margin={decide_module.MARGIN} "
-          f"clarify_at={decide_module.CLARIFY_AT}; scorers "
-          f"{', '.join(f'{w} {s.__name__}' for s, w in match_module.SCORERS)}\n")
-    print("| matcher | top-1 | top-3 | answer precision | answer rate | resolved | fallback precision | fallback recall |")
-    print("|---|---|---|---|---|---|---|---|")
-    print(line("posbot (jieba + rapidfuzz)", ours))
-    try:
-        baseline, threshold = baseline_report(engine, cases)
-        print(line(f"TF-IDF char 1-3-gram NN (fallback < {threshold:.2f})", baseline))
-    except ImportError:
-        print("(scikit-learn not installed: baseline skipped; pip install -e '.[dev]')")
-    if args.sweep:
-        sweep(engine, cases)
-    if args.scorers:
-        compare_scorers(cases)
+    files = args.file or [EVAL_DIR / name for name in EVAL_SETS]
+    for path in files:
+        cases = load_cases(path, engine.content)
+        ours = posbot_report(engine, cases)
+        print(f"\n## {path.name}: {len(cases)} questions ({len(ours.in_scope)} in scope, "
+              f"{len(ours.out_of_scope)} out of scope)")
+        print(f"posbot thresholds: answer_at={decide_module.ANSWER_AT} margin={decide_module.MARGIN} "
+              f"clarify_at={decide_module.CLARIFY_AT} talk_at={decide_module.TALK_AT} "
+              f"refuse_at={decide_module.REFUSE_AT}\n")
+        print("| matcher | top-1 | top-3 | answer precision | answer rate | resolved | fallback precision | "
+              "out of scope handled |")
+        print("|---|---|---|---|---|---|---|---|")
+        print(line("posbot (jieba + rapidfuzz)", ours))
+        baseline = None
+        try:
+            baseline, threshold = baseline_report(engine, cases)
+            print(line(f"TF-IDF char 1-3-gram NN (fallback < {threshold:.2f})", baseline))
+        except ImportError:
+            print("(scikit-learn not installed: baseline skipped; pip install -e '.[dev]')")
+        if any(case.category for case in cases):
+            blind_table(path.name, ours, baseline)
+        if args.sweep:
+            sweep(engine, cases)
+        if args.scorers:
+            compare_scorers(cases)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def test_51_is_insufficient_funds_only(engine: Engine) -> None:
 
 def test_red_lines(engine: Engine) -> None:
     """Never ask for a PIN; never teach splitting payments or dodging risk control; no unfreeze agents."""
-    for intent in engine.content.intents:
+    for intent in engine.content.problems:
         for sentence in re.split(r"[。；;！!\n]", all_text(intent)):
             if re.search(r"拆单|拆成|分开刷|轮刷|换卡轮|中介|代解冻", sentence):
                 assert re.search(r"不|别|勿|禁止|严禁", sentence), (intent.id, sentence)

@@ -25,7 +25,7 @@ def test_required_flows_and_scripts_exist(engine: Engine) -> None:
 
 
 def test_every_intent_leads_to_a_flow(engine: Engine) -> None:
-    for intent in engine.content.intents:
+    for intent in engine.content.problems:
         assert engine.content.flow_for(intent.id) is not None, intent.id
 
 

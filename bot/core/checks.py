@@ -50,7 +50,8 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
 
     for intent in content.intents:
         for index, negative in enumerate(getattr(intent, "not_examples", ())):
-            decision = decide(matcher.analyse(negative).candidates)
+            analysis = matcher.analyse(negative)
+            decision = decide(analysis.candidates, specific=analysis.specific)
             if decision.intent == intent.id:
                 where = content.locate(intent.id, "not_examples", index)
                 problems.append(Problem(where.file, where.line, f"{intent.id}.not_examples[{index}]",
@@ -59,8 +60,11 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
     for intent in content.intents:
         for index, example in enumerate(intent.examples):
             analysis = matcher.analyse(example, exclude=(intent.id, f"examples.{index}"))
-            decision = decide(analysis.candidates)
-            if decision.kind == "answer" and decision.intent != intent.id:
+            decision = decide(analysis.candidates, specific=analysis.specific)
+            confused = content.by_id.get(decision.intent or "")
+            if intent.kind == "smalltalk" and confused is not None and confused.kind == "smalltalk":
+                continue  # "您好" taken for "好的" costs nothing: small talk may overlap itself
+            if decision.kind in ("answer", "refuse") and decision.intent not in (intent.id, None):
                 top = analysis.candidates[0]
                 own = next((f"{c.score:.2f}" for c in analysis.candidates if c.intent == intent.id), "not in top 5")
                 where = content.locate(intent.id, "examples", index)

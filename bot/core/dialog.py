@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Mapping, Sequence
 
+from bot.core.decide import Decision
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
 from bot.core.models import CodeIntent, Confidence, Flow, RedirectIntent, RedlineIntent, Script, SmalltalkIntent, Step
@@ -204,7 +205,8 @@ class Dialog:
         caption = caption.strip()
         if caption and (turn.understanding is None or turn.understanding.decision.kind != "answer"):
             typed = self.on_text(caption, state)
-            if typed.understanding is not None and typed.understanding.decision.kind == "answer":
+            if (typed.understanding is not None and typed.understanding.decision.kind == "answer"
+                    and typed.reply.kind != "smalltalk"):
                 read = turn.reply.preface or "图片上没认出文字"
                 return replace(typed, reply=replace(typed.reply, preface=f"{read}；按你写的“{caption[:30]}”回答："))
         return turn
@@ -214,6 +216,10 @@ class Dialog:
         if not screen.text:
             return Turn(self._unreadable(), state)
         turn = self.on_text(screen.text, state)
+        if turn.reply.kind == "smalltalk":  # "欢迎光临" on a screen is not a greeting to answer
+            turn = replace(turn, reply=self._fallback(blank=False),
+                           understanding=None if turn.understanding is None else replace(
+                               turn.understanding, decision=Decision("fallback")))
         whole = turn.understanding
         if whole is not None and whole.decision.kind != "answer" and not whole.analysis.codes:
             for line in screen.lines:

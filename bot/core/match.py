@@ -40,6 +40,8 @@ out-of-scope rejection in benchmarks/accuracy.py --scorers (numbers in the READM
 MIN_UNIT_WORDS = 2
 """A clause is scored on its own only with at least this many words: one word ("扣款") fits too many
 short phrases by accident."""
+PARTICLES = frozenset("了吗呢啊吧的呀啦嘛哈么呗咯哇噢")
+"""Sentence particles: no meaning of their own in small talk."""
 FUZZY_SHARE = 0.5
 """How a phrase's score is made: this share of the rapidfuzz blend (spelling, order, typos), the rest
 weighted word overlap (bot/core/index.py: what the shared words say). Chosen in benchmarks/accuracy.py."""
@@ -127,6 +129,9 @@ class Matcher:
                 owners.append(len(self._intents) - 1)
                 talk.append(is_talk)
         self._owner = np.array(owners, dtype=np.intp)
+        self._talk_vocabulary = frozenset(
+            self.normaliser.canonical(word) for text, is_talk in zip(self._texts, talk, strict=True) if is_talk
+            for word in text.split())
         # small talk is all greeting and filler words, which are stopwords everywhere else: it is
         # compared with the whole question, stopwords kept, never through the word index
         self._talk = np.flatnonzero(np.array(talk, dtype=bool))
@@ -187,7 +192,11 @@ class Matcher:
         return self._talk_words(self.normaliser.normalise(text))
 
     def _talk_words(self, normalised: str) -> str:
-        return " ".join(_no_numbers([self.normaliser.canonical(t) for t in self.segmenter.cut(normalised)]))
+        # no synonyms here: 机器 must stay 机器, not become pos机 and meet every terminal question
+        words = _no_numbers(self.segmenter.cut(normalised))
+        # particles would make "烦死了" and "谢了" look alike; a form of particles only keeps them
+        meaningful = [w for w in words if w not in PARTICLES]
+        return " ".join(meaningful or words)
 
     def analyse(self, question: str, *, exclude: tuple[str, str] | None = None) -> Analysis:
         """Rank intents for `question`. `exclude` = (intent id, source) leaves one phrase out
@@ -213,9 +222,10 @@ class Matcher:
                     unit_tokens = _no_numbers(self._words(self.normaliser.normalise_folded(strip_symbols(text))))
                     if len(unit_tokens) >= MIN_UNIT_WORDS and any(t not in self.generic for t in unit_tokens):
                         units.append(" ".join(unit_tokens))
-            # small talk only where nothing points at a problem ("你好 签到失败" is about signing in)
-            specific = bool(known) or any(self._index.says_something(t) for t in tokens)
-            talk_form = "" if specific else self._talk_words(normalised)
+            # small talk only where nothing points at a problem ("你好 签到失败" is about signing in);
+            # words small talk itself uses (收到, 人工) do not count as pointing at one
+            problem_word = any(self._index.says_something(t) and t not in self._talk_vocabulary for t in tokens)
+            talk_form = "" if known or problem_word else self._talk_words(normalised)
             fuzzy = self._rank(units, talk_form, exclude=exclude)
 
         ranked: list[Candidate] = [
@@ -265,7 +275,11 @@ class Matcher:
             self._keep_best(scores, phrase_ids, best, best_phrase)
         if talk_form and len(self._talk):
             phrase_ids = self._talk if excluded is None else self._talk[~np.isin(self._talk, excluded)]
-            self._keep_best(_blend(talk_form, [self._texts[i] for i in phrase_ids]), phrase_ids, best, best_phrase)
+            # the whole question against each small-talk phrase, by token_sort_ratio alone: extra words
+            # count against it ("你好 签到失败" is not a greeting), unlike token_set_ratio's subsets
+            talk = process.cdist([talk_form], [self._texts[i] for i in phrase_ids], scorer=fuzz.token_sort_ratio,
+                                 processor=None, dtype=np.float32, workers=1)[0] / 100.0
+            self._keep_best(talk.astype(np.float64), phrase_ids, best, best_phrase)
         order = np.argsort(-best, kind="stable")[:MAX_CANDIDATES * 2]
         candidates = []
         for index in order:

@@ -89,7 +89,7 @@ def test_none_of_these_and_fallbacks_count_up(dialog: Dialog) -> None:
 
 def test_red_line_requests_get_a_refusal(dialog: Dialog) -> None:
     reply = dialog.on_text("教我怎么套现", DialogState()).reply
-    assert reply.kind == "fallback" and "违反" in reply.text
+    assert reply.kind == "refusal" and "违反" in reply.text
 
 
 def test_empty_message_is_answered_kindly(dialog: Dialog) -> None:

@@ -33,7 +33,7 @@ def test_the_set_is_big_and_mixed(main_report: Report) -> None:
 
 def test_top1_and_top3(main_report: Report) -> None:
     assert main_report.top1 >= 0.95
-    assert main_report.top3 >= 0.98
+    assert main_report.top3 >= 0.99
 
 
 def test_answers_are_almost_never_wrong(main_report: Report) -> None:
@@ -41,15 +41,51 @@ def test_answers_are_almost_never_wrong(main_report: Report) -> None:
     assert main_report.answer_rate >= 0.80
 
 
-def test_out_of_scope_goes_to_fallback(main_report: Report) -> None:
-    assert main_report.fallback_recall >= 0.90
+def test_out_of_scope_is_handled(main_report: Report) -> None:
+    """Fallback, small talk or a redirect; red-line questions (gold refuse) must be refused."""
+    assert main_report.fallback_recall >= 0.84
+    assert main_report.refused_rate == 1.0
 
 
 def test_held_out_set_generalises(engine: Engine) -> None:
     """holdout.yaml was written later and is never used to tune; its floors are a little lower."""
     report = report_for(engine, "holdout.yaml")
     assert len(report.outcomes) >= 200
-    assert report.top1 >= 0.95
+    assert report.top1 >= 0.90
     assert report.top3 >= 0.97
     assert report.answer_precision >= 0.95
     assert report.fallback_recall >= 0.80
+
+
+# The blind sets (blind.yaml, blind_holdout.yaml) were written by helpers who never saw intents/,
+# knowledge/ or the other sets, from shared/domain and what merchants post publicly; the README of
+# this directory says how. blind.yaml is the one misses are read from (rules are fixed, its questions
+# never become examples); blind_holdout.yaml is only ever scored. Floors sit just under what the README
+# reports, per category, so a change that makes one kind of question worse fails here.
+BLIND_FLOORS = {
+    "blind.yaml": {"overall": 0.82, "dialect": 0.74, "english": 0.80, "homophone": 0.93, "long": 0.86,
+                   "near_domain": 0.64, "negation": 0.80, "numbers": 0.82, "pinyin": 0.89, "redline": 0.86,
+                   "smalltalk": 0.65},
+    "blind_holdout.yaml": {"overall": 0.77, "dialect": 0.72, "english": 0.66, "homophone": 0.87, "long": 0.71,
+                           "near_domain": 0.79, "negation": 0.80, "numbers": 0.83, "pinyin": 0.84,
+                           "redline": 0.56, "smalltalk": 0.78},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLIND_FLOORS))
+def test_blind_sets_per_category(engine: Engine, name: str) -> None:
+    report = report_for(engine, name)
+    floors = BLIND_FLOORS[name]
+    assert len(report.outcomes) >= 300
+    assert report.decided_top1 >= floors["overall"]
+    for category, part in report.by_category().items():
+        assert part.decided_top1 >= floors[category], (category, round(part.decided_top1, 3))
+
+
+@pytest.mark.parametrize("name", sorted(BLIND_FLOORS))
+def test_blind_sets_never_read_a_number_as_a_code_too_often(engine: Engine, name: str) -> None:
+    """Times, amounts and ids answered as a response code tell a merchant the wrong thing outright."""
+    report = report_for(engine, name)
+    assert report.numbers_read_as_codes <= 3
+    assert report.fell_back_with_right_in_top3 <= 0.03
+    assert report.answer_precision >= 0.94
