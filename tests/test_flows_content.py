@@ -1,7 +1,7 @@
 """Every shipped flow walked by the real engine: every step reached, every choice taken to its end."""
 
 from bot.core.checks import check_knowledge
-from bot.core.dialog import CHOOSE, FLOW, HUMAN, Dialog, DialogState, Turn, action
+from bot.core.dialog import CHOOSE, FLOW, HUMAN, SCRIPT, Dialog, DialogState, Turn, action
 from bot.core.engine import Engine
 from bot.core.reply import Reply
 
@@ -80,3 +80,14 @@ def test_charged_but_failed_flow_covers_the_investigation(engine: Engine) -> Non
     targets = {choice.target for step in flow.steps for choice in step.choices}
     assert ("flow", "duplicate_charge") in targets
     assert {kind for kind, _ in targets} >= {"next", "end", "script"}
+
+
+def test_every_script_has_a_short_form_to_read_with_the_customer_waiting(engine: Engine) -> None:
+    """Issue 14: the six moves take too long at the counter; each shipped script leads with at most
+    three sentences (the model enforces the count) and keeps the six moves behind 完整话术."""
+    dialog = Dialog(engine)
+    for script in engine.content.scripts:
+        assert script.short is not None, script.id
+        reply = dialog.on_action(action(SCRIPT, script.id), DialogState()).reply
+        assert reply.options[0].label == "完整话术", script.id
+        assert len(reply.text) < len(dialog.on_action(reply.options[0].action, DialogState()).reply.text), script.id

@@ -100,8 +100,10 @@ def check_knowledge(content: Content) -> list[Problem]:
                                         "dead end: no path from here reaches resolved, escalate, a script or a flow"))
     for script in content.scripts:
         where = content.locate(f"script:{script.id}")
-        for move in script.MOVES:
+        for move in ("short", *script.MOVES):
             line = getattr(script, move)
+            if line is None:
+                continue
             unknown = set(re.findall(r"\{([^}]*)\}", line)) - set(SLOT_BLANKS)
             if unknown:
                 problems.append(Problem(where.file, where.line, f"{script.id}.{move}",

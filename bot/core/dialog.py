@@ -7,7 +7,8 @@ walked by this one generic engine.
 
 Actions are short ASCII ids (Telegram callback data holds 64 bytes):
     i:INTENT  answer          f:FLOW  start a flow        c:FLOW:STEP:N  pick choice N of a step
-    b:FLOW:STEP  back         r:FLOW  restart             s:SCRIPT  show a customer script
+    b:FLOW:STEP  back         r:FLOW  restart             s:SCRIPT  show a customer script (short form)
+    s:SCRIPT:full  its longer version (the six moves)
     y:FLOW / n:FLOW  it helped / it did not               g  back to the current step
     x  none of these          h  a human                  m  the menu
 """
@@ -28,6 +29,9 @@ from bot.core.slots import extract_slots, fill, mask_card_numbers
 
 SHOW, FLOW, CHOOSE, BACK, RESTART, SCRIPT, HELPED, NOT_HELPED = "i", "f", "c", "b", "r", "s", "y", "n"
 CURRENT, NONE_OF_THESE, HUMAN, MENU = "g", "x", "h", "m"
+FULL = "full"
+"""Second argument of a script action: the longer version."""
+FULL_SCRIPT_LABEL = "完整话术"
 
 UNSURE_NOTE = "以上仅供参考，以收单机构/发卡行答复为准。"
 HUMAN_LABEL = "转人工"
@@ -277,8 +281,10 @@ class Dialog:
             return self._back(state)
         if kind == RESTART and len(args) == 1 and args[0] in self.content.flows_by_id:
             return self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
-        if kind == SCRIPT and len(args) == 1 and args[0] in self.content.scripts_by_id:
-            return Turn(self._script(self.content.scripts_by_id[args[0]], state, in_flow=False), state)
+        if kind == SCRIPT and args and args[0] in self.content.scripts_by_id and args[1:] in ([], [FULL]):
+            script = self.content.scripts_by_id[args[0]]
+            flow = self._offering_flow(state, script.id)
+            return Turn(self._script(script, state, in_flow=flow is not None, flow=flow, full=bool(args[1:])), state)
         if kind in (HELPED, NOT_HELPED) and len(args) == 1:
             return self._feedback(args[0], kind == HELPED, state)
         if kind == CURRENT and not args:
@@ -438,15 +444,30 @@ class Dialog:
         options.append(Option(HUMAN_LABEL, HUMAN))
         return Reply(kind="answer", title=title, text="\n".join(lines), options=tuple(options), intent=intent_id)
 
-    def _script(self, script: Script, state: DialogState, *, in_flow: bool, flow: Flow | None = None) -> Reply:
+    def _offering_flow(self, state: DialogState, script_id: str) -> Flow | None:
+        """The flow whose current step offered this script (the merchant is still at that step), if any."""
+        position = self._position(state)
+        if position is None:
+            return None
+        flow, step = position
+        return flow if any(choice.target == ("script", script_id) for choice in step.choices) else None
+
+    def _script(self, script: Script, state: DialogState, *, in_flow: bool, flow: Flow | None = None,
+                full: bool = False) -> Reply:
+        """The short form first, with a button for the longer version; the six moves when asked
+        (or when the script has no short form)."""
         slots = dict(state.slots)
-        text = "\n".join(fill(line, slots) for line in script.lines)
+        short = script.short is not None and not full
+        lines = (script.short,) if short else script.lines
+        text = "\n".join(fill(line, slots) for line in lines)
+        more = (Option(FULL_SCRIPT_LABEL, f"{SCRIPT}:{script.id}:{FULL}"),) if short else ()
         if in_flow and flow is not None:
-            options = (Option("好了，解决了", f"{HELPED}:{flow.id}"), Option("还是不行", f"{NOT_HELPED}:{flow.id}"),
-                       Option("回到排查", CURRENT), Option(HUMAN_LABEL, HUMAN))
+            options = more + (Option("好了，解决了", f"{HELPED}:{flow.id}"), Option("还是不行", f"{NOT_HELPED}:{flow.id}"),
+                              Option("回到排查", CURRENT), Option(HUMAN_LABEL, HUMAN))
         else:
-            options = (Option(HUMAN_LABEL, HUMAN),)
-        return Reply(kind="script", title=f"对顾客这样说：{script.title}", text=text, options=options)
+            options = more + (Option(HUMAN_LABEL, HUMAN),)
+        title = f"对顾客这样说：{script.title}" if not full else f"对顾客这样说（完整）：{script.title}"
+        return Reply(kind="script", title=title, text=text, options=options)
 
     def _fallback(self, *, blank: bool) -> Reply:
         opening = "你好像还没输入内容。" if blank else "抱歉，这个问题我没看懂。"

@@ -391,8 +391,19 @@ class Flow(_Model):
         return next((step for step in self.steps if step.id == step_id), None)
 
 
+SHORT_SCRIPT_SENTENCES = 3
+"""A customer is waiting at the counter: the words read aloud first are at most this many sentences."""
+_SENTENCE_END = re.compile(r"[。！？!?]+")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a line as the merchant would read it aloud (ended by 。！？; a last one may lack it)."""
+    return [part for part in (p.strip() for p in _SENTENCE_END.split(text)) if part]
+
+
 class Script(_Model):
-    """What the merchant says to the cardholder at the counter, in the six moves, in order.
+    """What the merchant says to the cardholder at the counter: a short form read aloud first, and
+    the six moves, in order, as the longer version shown on request.
 
     Lines may hold placeholders {amount}, {time}, {last4}: filled from what the merchant already
     said, or shown as a clear blank."""
@@ -405,6 +416,10 @@ class Script(_Model):
     """Intents (ids or codes) that offer this script."""
     parties: tuple[Party, ...] = ()
     """Default script for code intents whose party is listed and that no script names."""
+    short: ScriptLine | None = None
+    """简短话术 What the merchant reads aloud with the customer waiting: at most 3 sentences, each true
+    in every situation that offers this script. Shown first; the six moves below are the longer
+    version (the 完整话术 button). Without it the six moves are shown."""
     apologise: ScriptLine
     """致歉 Acknowledge and apologise (≤ 200 characters)."""
     explain: ScriptLine
@@ -420,6 +435,14 @@ class Script(_Model):
 
     MOVES: ClassVar[tuple[str, ...]] = ("apologise", "explain", "solution", "follow_through", "check",
                                         "door_open")
+
+    @field_validator("short")
+    @classmethod
+    def _few_sentences(cls, value: str | None) -> str | None:
+        if value is not None and len(sentences(value)) > SHORT_SCRIPT_SENTENCES:
+            raise ValueError(f"the short form is read aloud with a customer waiting: at most "
+                             f"{SHORT_SCRIPT_SENTENCES} sentences (ended by 。！？), this one has {len(sentences(value))}")
+        return value
 
     @property
     def lines(self) -> tuple[str, ...]:

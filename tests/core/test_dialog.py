@@ -179,6 +179,50 @@ def test_script_without_details_shows_clear_blanks(mini: Dialog) -> None:
     assert "{" not in reply.text
 
 
+def with_short_receipt(root: Path) -> Dialog:
+    scripts = root / "knowledge" / "scripts" / "mini.yaml"
+    text = scripts.read_text(encoding="utf-8")
+    scripts.write_text(text.replace("    apologise:", "    short: 这笔{amount}付好了，小票我马上补打。\n    apologise:", 1),
+                       encoding="utf-8")
+    return Dialog(Engine.load(root))
+
+
+def test_a_script_shows_its_short_form_first_and_the_six_moves_on_request(mini_copy: Path) -> None:
+    dialog = with_short_receipt(mini_copy)
+    state = dialog.on_text("刷了58.5元 打印机不出票", DialogState()).state
+    short = dialog.on_action(action(SCRIPT, "receipt"), state)
+    assert short.reply.kind == "script" and short.reply.text == "这笔58.5元付好了，小票我马上补打。"
+    assert labels(short) == ["完整话术", "转人工"]
+    full = pick(dialog, short, "完整话术")
+    assert full.reply.kind == "script" and full.reply.title == "对顾客这样说（完整）：交易情况"
+    assert full.reply.text.splitlines() == ["不好意思，让您久等了。", "刚才这笔58.5元机器没打出小票。", "我马上给您补打一张。",
+                                            "我记下了时间（交易时间）和尾号（卡号后四位）。", "您看可以吗？", "有问题随时找我。"]
+    assert "完整话术" not in labels(full)
+
+
+def test_the_longer_script_keeps_the_flow_buttons(mini_copy: Path) -> None:
+    dialog = with_short_receipt(mini_copy)
+    turn = pick(dialog, start(dialog, "printer_problem"), "交易成功没出票")
+    assert turn.reply.text == "这笔（金额）付好了，小票我马上补打。"
+    assert labels(turn) == ["完整话术", "好了，解决了", "还是不行", "回到排查", "转人工"]
+    full = pick(dialog, turn, "完整话术")
+    assert labels(full) == ["好了，解决了", "还是不行", "回到排查", "转人工"]
+    assert full.events == ()  # the flow ended once, at the script
+    assert pick(dialog, full, "回到排查").reply.kind == "step"
+
+
+def test_a_script_without_a_short_form_shows_the_six_moves(mini: Dialog) -> None:
+    reply = mini.on_action(action(SCRIPT, "receipt"), DialogState()).reply
+    assert len(reply.text.splitlines()) == 6 and "完整话术" not in [o.label for o in reply.options]
+
+
+def test_a_longer_script_action_with_extra_arguments_is_stale(mini: Dialog) -> None:
+    with pytest.raises(StaleChoice):
+        mini.on_action(action(SCRIPT, "receipt", "full", "x"), DialogState())
+    with pytest.raises(StaleChoice):
+        mini.on_action(action(SCRIPT, "receipt", "long"), DialogState())
+
+
 def test_a_choice_can_continue_in_another_flow_and_back_returns(mini: Dialog) -> None:
     turn = pick(mini, start(mini, "printer_problem"), "签到也不行")
     assert (turn.state.flow, turn.state.step) == ("signin_failure", "resign")

@@ -97,3 +97,19 @@ def test_tree_and_mermaid_show_every_step_and_end(mini_copy: Path) -> None:
     mermaid = as_mermaid(flow)
     assert mermaid.startswith("flowchart TD")
     assert 'reload -->|"还是不行"| repair' in mermaid
+
+
+def test_a_short_script_form_holds_at_most_three_sentences(mini_copy: Path) -> None:
+    scripts = mini_copy / "knowledge" / "scripts" / "mini.yaml"
+    edit(scripts, "    apologise:", "    short: 不好意思。小票没打出来。我给您补打。您看行吗？\n    apologise:")
+    with pytest.raises(ContentError) as caught:
+        load_content(mini_copy)
+    message = str(caught.value)
+    assert "short" in message and "at most 3 sentences" in message and "this one has 4" in message
+
+
+def test_short_script_forms_are_checked_like_the_moves(mini_copy: Path) -> None:
+    scripts = mini_copy / "knowledge" / "scripts" / "mini.yaml"
+    edit(scripts, "    apologise:", "    short: 您好{customer}，小票马上补打。\n    apologise:")
+    problems = [str(p) for p in check_knowledge(load_content(mini_copy))]
+    assert any("receipt.short" in p and "unknown placeholder(s) ['customer']" in p for p in problems)
