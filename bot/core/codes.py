@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Collection
 
 _RUN = re.compile(r"[0-9a-z]+")
-UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天台位米度周斤件瓶份人遍纸寸倍折卷盒包箱条根把只节页部家%")
+UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天台位米度周斤件瓶份人遍纸寸倍折卷盒包箱条根把只节页部家期趟回单%")
 """A number followed by one of these is a quantity, not a code."""
 NUMERIC_JOINERS = frozenset(".:/-,*x×")
 """Between two digits these make a decimal, a time, a date, a range or a size (57*50 paper)."""
@@ -22,7 +22,8 @@ CLOCK = frozenset("点时")
 NOT_CODE_AFTER = ("操作员", "员工号", "工号", "尾号", "型号", "号码", "编号", "店号", "扣", "收", "付", "花", "退",
                   "转", "刷了", "充", "乘", "乘以", "除以", "加", "减", "终端号", "商户号", "手机号", "电话", "卡号",
                   "订单号", "流水号", "批次号", "凭证号", "参考号", "金额", "一共", "总共", "共", "消费了", "买了",
-                  "卖了", "价格", "单价", "差", "欠", "找", "还剩", "剩", "余额")
+                  "卖了", "价格", "单价", "差", "欠", "找", "还剩", "剩", "余额", "少", "多", "多扣", "多收", "少到",
+                  "流量费", "年费", "服务费", "手续费")
 """A number right after these is an operator number, a card tail, a model or an amount
 ("操作员01", "刷一万扣60"), not a code, unless a cue word stands between them."""
 CHINESE_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")

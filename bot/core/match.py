@@ -95,7 +95,7 @@ class Matcher:
     def __init__(self, content: Content) -> None:
         self.content = content
         lexicon = content.lexicon
-        words = set(lexicon.words) | set(lexicon.typos.values()) | {group[0] for group in lexicon.synonyms}
+        words = set(lexicon.words) | set(lexicon.typos.values()) | {word for group in lexicon.synonyms for word in group}
         # only names of terminal problems may pull a sound-alike slip towards them ("条码" must not
         # become the red line "跳码")
         names = {intent.name for intent in content.problems} | {a for i in content.problems for a in i.aliases}
@@ -157,7 +157,7 @@ class Matcher:
         for text in self._texts:
             for word in text.split():
                 counts[word] = counts.get(word, 0) + 1
-        for word in self.stopwords:
+        for word in self.stopwords | set(self.segmenter.words):
             counts.setdefault(word, 0)
         by_sound: dict[tuple[str, ...], tuple[int, str]] = {}
         for word, count in counts.items():
