@@ -212,7 +212,9 @@ class Matcher:
         units_text = [_without(prepared[c.start:c.end], hits, offset=c.start) for c in kept]
         normalised = self.normaliser.normalise_folded(strip_symbols(" ".join(units_text)))
         tokens = tuple(_no_numbers(self._words(normalised)))
-        redline = next((intent_id for intent_id, pattern in self.redline_patterns if pattern.search(normalised)), None)
+        # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码
+        literal = self.normaliser.fix_typos(strip_symbols(" ".join(units_text)))
+        redline = next((intent_id for intent_id, pattern in self.redline_patterns if pattern.search(literal)), None)
         refused = redline is not None or any(word in normalised for word in self.refuse)
         fuzzy: list[Candidate] = []
         if not refused:

@@ -80,7 +80,9 @@ class Normaliser:
         by_sound: dict[tuple[str, ...], set[str]] = {}
         for word in vocabulary:
             word = fold(word)
-            if self.MIN_SOUNDALIKE <= len(word) <= self.MAX_SOUNDALIKE and _CJK.fullmatch(word):
+            # a word with a particle in it ("冻了") sounds like too much ("懂了"): never a correction
+            if (self.MIN_SOUNDALIKE <= len(word) <= self.MAX_SOUNDALIKE and _CJK.fullmatch(word)
+                    and not any(particle in word for particle in "了吗呢啊吧的")):
                 self._words.add(word)
                 by_sound.setdefault(sound_key(word), set()).add(word)
         # a sound shared by two domain words is ambiguous: never guess between them
@@ -89,6 +91,10 @@ class Normaliser:
     def normalise(self, text: str) -> str:
         """fold, then fix typos and sound-alike slips."""
         return self.normalise_folded(fold(text))
+
+    def fix_typos(self, folded: str) -> str:
+        """Only the lexicon's typos and dialect words (no sound-alike guesses)."""
+        return self._typos(self._english(folded))
 
     def english_to_chinese(self, text: str) -> str:
         """English words merchants mix in ("printer没纸", "sign in失败") in Chinese, whole words only."""
