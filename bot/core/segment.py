@@ -13,6 +13,10 @@ import jieba
 # jieba logs "Building prefix dict ..." at INFO on its own logger; keep our output clean
 jieba.setLogLevel(logging.WARNING)
 
+MIN_DICT_FREQ = 10
+"""jieba's own dictionary is cut to words at least this frequent (105,000 of 349,000): the rest are
+rare names and terms no merchant question needs, and the full table costs ~80 MiB per Tokenizer.
+Measured in benchmarks/accuracy.py (no set lost a question) and benchmarks/startup.py (memory)."""
 USER_WORD_FREQ = 50_000
 """High enough that a domain word beats jieba's own split of it (jieba's frequent words are ~1e5)."""
 
@@ -25,11 +29,27 @@ def cache_dir() -> Path:
     return path
 
 
+def pruned_dictionary(min_freq: int = MIN_DICT_FREQ) -> Path:
+    """jieba's dictionary without its rarest words, written once into the cache directory (through a
+    temporary file and a rename, so two processes starting together never read half a file)."""
+    path = cache_dir() / f"jieba-dict-min{min_freq}.txt"
+    if path.exists():
+        return path
+    source = Path(jieba.__file__).with_name("dict.txt")
+    kept = [line for line in source.read_text(encoding="utf-8").splitlines()
+            if len(line.split()) >= 2 and line.split()[1].isdigit() and int(line.split()[1]) >= min_freq]
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write("\n".join(kept) + "\n")
+    os.replace(temporary, path)
+    return path
+
+
 class Segmenter:
     """Splits normalised text into words; never touches the global `jieba.dt`."""
 
     def __init__(self, words: Iterable[str] = ()) -> None:
-        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer = jieba.Tokenizer(dictionary=str(pruned_dictionary()))
         self._tokenizer.tmp_dir = str(cache_dir())
         self._tokenizer.initialize()
         self.words = tuple(sorted({w for w in words if w and " " not in w}))
