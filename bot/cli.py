@@ -441,7 +441,8 @@ def _validate(args: argparse.Namespace) -> int:
     examples = sum(len(i.examples) for i in content.intents)
     steps = sum(len(flow.steps) for flow in content.flows)
     summary = (f"{len(content.codes)} code intents, {len(content.symptoms)} symptom intents, "
-               f"{examples} examples, {len(content.flows)} flows ({steps} steps), "
+               f"{len(content.smalltalk)} small-talk, {len(content.redirects)} redirect and "
+               f"{len(content.redlines)} red-line intents, {examples} examples, {len(content.flows)} flows ({steps} steps), "
                f"{len(content.scripts)} scripts, version {content.version}")
     if problems:
         print(f"{len(problems)} problem(s); {summary}", file=sys.stderr)

