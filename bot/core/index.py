@@ -24,6 +24,8 @@ pairs as well."""
 SPECIFIC_WEIGHT = 2.0
 """log(1 + intents/used-by) from which a word is specific: used by at most about a seventh of the intents
 (with ~120 intents, ~19 or fewer)."""
+RARE_WEIGHT = 3.5
+"""A word outside the lexicon says something only when rarer still (used by about 1 intent in 20)."""
 UNKNOWN_SHARE = 0.5
 """A word no phrase has may be context ("收银", "上面") or what the question is really about: it counts
 as this share of the rarest known word against the phrase's precision."""
@@ -68,11 +70,11 @@ class PhraseIndex:
         idf = self._idf.get(key, self.unknown_word)
         return idf if is_word else PAIR_WEIGHT * idf
 
-    def says_something(self, word: str) -> bool:
+    def says_something(self, word: str, *, rare: bool = False) -> bool:
         """A word some phrase uses, and few intents: it points at a problem ("签到", "小票"), unlike
         卡/刷卡/pos机, a word no phrase has, or a single character (在, 了: filler, whatever its count)."""
         idf = self._idf.get(word)
-        return len(word) >= 2 and idf is not None and idf >= SPECIFIC_WEIGHT
+        return len(word) >= 2 and idf is not None and idf >= (RARE_WEIGHT if rare else SPECIFIC_WEIGHT)
 
     def overlap(self, form: str) -> tuple[np.ndarray, np.ndarray]:
         """(phrase numbers sharing a key with `form`, their weighted F-overlap 0..1), best

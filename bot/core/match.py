@@ -40,6 +40,8 @@ out-of-scope rejection in benchmarks/accuracy.py --scorers (numbers in the READM
 MIN_UNIT_WORDS = 2
 """A clause is scored on its own only with at least this many words: one word ("扣款") fits too many
 short phrases by accident."""
+GENERIC_WORDS = frozenset({"pos机", "刷卡", "顾客", "交易", "收款"})
+"""Domain words that say nothing about which problem it is: alone they are not worth a "您是想问…"."""
 PARTICLES = frozenset("了吗呢啊吧的呀啦嘛哈么呗咯哇噢")
 """Sentence particles: no meaning of their own in small talk."""
 FUZZY_SHARE = 0.5
@@ -107,6 +109,10 @@ class Matcher:
         synonyms = {word for group in lexicon.synonyms for word in group}
         self.segmenter = Segmenter(self.normaliser.normalise(w) for w in words | short_names | synonyms)
         self.stopwords = frozenset(self.normaliser.normalise(word) for word in lexicon.stopwords)
+        self._domain_words = frozenset(
+            {self.normaliser.canonical(word) for word in self.segmenter.words}
+            | {word for intent in content.problems for name in (intent.name, *intent.aliases)
+               for word in self.tokens(name)})
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.redline_patterns = tuple((intent.id, re.compile(pattern)) for intent in content.redlines
                                       for pattern in intent.patterns)
@@ -183,6 +189,13 @@ class Matcher:
         """The string rapidfuzz compares: normalised words without stopwords, space-separated."""
         return " ".join(self.tokens(text))
 
+    def _is_domain_word(self, word: str) -> bool:
+        """A word of the domain's own vocabulary (the lexicon's words and synonyms, short intent names)
+        that few intents share: "签到", "小票", "冲正" — not 卡/pos机, and not 今天/天气."""
+        if word in self._domain_words:
+            return len(word) >= 2 and word not in GENERIC_WORDS
+        return self._index.says_something(word, rare=True)
+
     def form_of(self, intent: Intent, text: str) -> str:
         """The form one of `intent`'s phrases is indexed under."""
         return self.talk_form(text) if intent.kind == "smalltalk" else self.match_form(text)
@@ -255,7 +268,7 @@ class Matcher:
             candidates=tuple(ranked[:MAX_CANDIDATES]),
             symptom=symptom,
             refused=refused,
-            specific=bool(known) or any(self._index.says_something(t) for t in tokens),
+            specific=bool(known) or any(self._is_domain_word(t) for t in tokens),
         )
 
     def _rank(self, units: list[str], talk_form: str, *,

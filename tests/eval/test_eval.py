@@ -44,7 +44,7 @@ def test_answers_are_almost_never_wrong(main_report: Report) -> None:
 
 def test_out_of_scope_is_handled(main_report: Report) -> None:
     """Fallback, small talk or a redirect; red-line questions (gold refuse) must be refused."""
-    assert main_report.fallback_recall >= 0.84
+    assert main_report.fallback_recall >= 0.82
     assert main_report.refused_rate == 1.0
 
 
@@ -64,12 +64,14 @@ def test_held_out_set_generalises(engine: Engine) -> None:
 # never become examples); blind_holdout.yaml is only ever scored. Floors sit just under what the README
 # reports, per category, so a change that makes one kind of question worse fails here.
 BLIND_FLOORS = {
-    "blind.yaml": {"overall": 0.82, "dialect": 0.74, "english": 0.80, "homophone": 0.93, "long": 0.86,
-                   "near_domain": 0.64, "negation": 0.80, "numbers": 0.82, "pinyin": 0.89, "redline": 0.86,
+    "blind.yaml": {"overall": 0.86, "dialect": 0.80, "english": 0.84, "homophone": 0.96, "long": 0.90,
+                   "near_domain": 0.84, "negation": 0.82, "numbers": 0.82, "pinyin": 0.90, "redline": 0.96,
                    "smalltalk": 0.65},
-    "blind_holdout.yaml": {"overall": 0.77, "dialect": 0.72, "english": 0.66, "homophone": 0.87, "long": 0.71,
-                           "near_domain": 0.79, "negation": 0.80, "numbers": 0.83, "pinyin": 0.84,
-                           "redline": 0.56, "smalltalk": 0.78},
+    "blind_dev2.yaml": {"overall": 0.80, "dialect": 0.92, "english": 0.80, "long": 0.86, "near_domain": 0.66,
+                        "negation": 0.76, "redline": 0.91, "smalltalk": 0.63},
+    "blind_holdout.yaml": {"overall": 0.80, "dialect": 0.72, "english": 0.68, "homophone": 0.90, "long": 0.77,
+                           "near_domain": 0.82, "negation": 0.80, "numbers": 0.85, "pinyin": 0.86,
+                           "redline": 0.62, "smalltalk": 0.81},
 }
 
 
