@@ -15,11 +15,12 @@ Actions are short ASCII ids (Telegram callback data holds 64 bytes):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
-from bot.core.models import CodeIntent, Confidence, Flow, Script, Step
+from bot.core.loader import Content
+from bot.core.models import Choice, CodeIntent, Confidence, Flow, Script, Step
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.screen import ScreenLine, read_screen
@@ -93,9 +94,9 @@ class DialogState:
         """Tolerant of missing and unknown keys, so states saved by older versions still load."""
         if not data:
             return cls()
-        known = {k: data[k] for k in ("version", "fallbacks", "last_question", "flow", "step", "last_intent",
+        known: dict[str, Any] = {k: data[k] for k in ("version", "fallbacks", "last_question", "flow", "step", "last_intent",
                                       "last_score") if k in data}
-        lists = {k: tuple(str(v) for v in data.get(k) or ()) for k in ("history", "recent", "tried")}
+        lists: dict[str, Any] = {k: tuple(str(v) for v in data.get(k) or ()) for k in ("history", "recent", "tried")}
         slots = tuple(sorted((str(k), str(v)) for k, v in dict(data.get("slots") or {}).items()))
         return cls(**known, **lists, slots=slots)
 
@@ -126,7 +127,7 @@ class Dialog:
         self.engine = engine
 
     @property
-    def content(self):
+    def content(self) -> Content:
         return self.engine.content
 
     # ---- replies that need no state -------------------------------------------------------
@@ -413,6 +414,7 @@ class Dialog:
     def _script(self, script: Script, state: DialogState, *, in_flow: bool, flow: Flow | None = None) -> Reply:
         slots = dict(state.slots)
         text = "\n".join(fill(line, slots) for line in script.lines)
+        options: tuple[Option, ...]
         if in_flow and flow is not None:
             options = (Option("好了，解决了", f"{HELPED}:{flow.id}"), Option("还是不行", f"{NOT_HELPED}:{flow.id}"),
                        Option("回到排查", CURRENT), Option(HUMAN_LABEL, HUMAN))
@@ -447,7 +449,7 @@ class _Restart(PosbotError):
         self.flow = flow
 
 
-def _first(step: Step, predicate) -> int | None:
+def _first(step: Step, predicate: Callable[[Choice], bool]) -> int | None:
     return next((n for n, choice in enumerate(step.choices) if predicate(choice)), None)
 
 

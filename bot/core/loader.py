@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -48,7 +48,7 @@ class Content:
     scripts_by_id: Mapping[str, Script] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        def frozen(mapping: dict) -> Mapping:
+        def frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
             return MappingProxyType(mapping)
 
         object.__setattr__(self, "by_id", frozen({intent.id: intent for intent in self.intents}))
@@ -90,7 +90,10 @@ class Content:
         return _named_or_by_party(self, intent_id, self.scripts)
 
 
-def _named_or_by_party(content: Content, intent_id: str, items: tuple[Any, ...]) -> Any:
+_Named = TypeVar("_Named", Flow, Script)
+
+
+def _named_or_by_party(content: Content, intent_id: str, items: tuple[_Named, ...]) -> _Named | None:
     for item in items:
         if any(content.intent_id(ref) == intent_id for ref in item.intents):
             return item
@@ -234,7 +237,7 @@ def _humane(issue: Mapping[str, Any]) -> str:
         return "this field is required"
     if kind == "enum":
         return f"{value!r} is not allowed; expected {issue.get('ctx', {}).get('expected', '')}"
-    return issue["msg"]
+    return str(issue["msg"])
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

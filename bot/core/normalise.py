@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import opencc
 from pypinyin import Style, lazy_pinyin
@@ -27,7 +27,8 @@ MAX_INPUT_CHARS = 2000
 def prepare(text: str) -> str:
     """Width, script and case folding only; punctuation is kept (code extraction reads it)."""
     text = unicodedata.normalize("NFKC", text[:MAX_INPUT_CHARS])
-    return _T2S.convert(text).lower()
+    converted: str = _T2S.convert(text)
+    return converted.lower()
 
 
 def _is_kept(char: str) -> bool:
@@ -120,7 +121,7 @@ class Normaliser:
         return "".join(out)
 
 
-def _replacer(mapping: Mapping[str, str]):
+def _replacer(mapping: Mapping[str, str]) -> Callable[[str], str]:
     """A function replacing every key by its value, longest key first, in one pass."""
     mapping = {k: v for k, v in mapping.items() if k}
     if not mapping:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ReplyKind = Literal["welcome", "answer", "clarify", "fallback", "human", "expired", "info"]
+ReplyKind = Literal["welcome", "answer", "clarify", "fallback", "human", "expired", "info", "step", "script",
+                    "feedback"]
 
 
 @dataclass(frozen=True)

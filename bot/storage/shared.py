@@ -162,12 +162,13 @@ class RedisShared:
             raise _unavailable(error) from error
         if not acquired:
             raise StoreUnavailable(f"lock {name} is still held elsewhere after {LOCK_WAIT:.0f} s")
+        passing: tuple[type[BaseException], ...] = (LockError, *_redis_down())
         try:
             yield
         finally:
             try:
                 await lock.release()
-            except (LockError, *_redis_down()) as error:  # expired or Redis away: it times out by itself
+            except passing as error:  # expired or Redis away: it times out by itself
                 log.warning("could not release lock %s: %s", name, error)
 
     async def allow(self, key: str, *, rate: float, burst: int) -> tuple[bool, bool]:
