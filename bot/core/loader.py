@@ -20,6 +20,11 @@ try:  # the C parser is several times faster and still reports line marks
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
+MAX_ALIASES = 100
+"""Aliases (`*name`) one content file may use; the shipped content uses none."""
+MAX_EXPANDED = 1_000_000
+"""Characters a content file may hold once every alias is expanded (the largest shipped file has
+30,000): a 500 KB file of aliases to one long string would otherwise grow to gigabytes in memory."""
 INTENT_DIRS = ("intents/codes", "intents/symptoms")
 KNOWLEDGE_DIRS = ("knowledge/flows", "knowledge/scripts")
 LEXICON_FILE = "intents/lexicon.yaml"
@@ -193,6 +198,11 @@ def _parse(path: Path, shown: str, problems: list[Problem], digest: Any) -> tupl
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            expansion = _expansion_problem(node)
+            if expansion is not None:
+                problems.append(Problem(shown, None, "", expansion))
+                return None
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -211,6 +221,50 @@ def _parse(path: Path, shown: str, problems: list[Problem], digest: Any) -> tupl
         problems.append(Problem(shown, node.start_mark.line + 1, "", "the top level must be a mapping of keys"))
         return None
     return data, node
+
+
+def _expansion_problem(root: yaml.Node) -> str | None:
+    """Why a composed document must not be constructed, or None. Composing is linear in the text
+    (an alias is a second reference to one node); constructing and validating expand every alias,
+    so they are bounded here first, walking the node graph without recursion."""
+    aliases = 0
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] > MAX_EXPANDED:
+                return f"too large once its aliases are expanded (over {MAX_EXPANDED:,} characters)"
+            continue
+        if key in sizes:  # a node met again: an alias
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                return f"too many aliases (*name): more than {MAX_ALIASES}"
+            continue
+        if key in entered:
+            return "an alias refers to the node that contains it (a recursive alias)"
+        entered.add(key)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = len(node.value)
+            continue
+        stack.append((node, True))
+        for child in reversed(_children(node)):
+            if id(child) in entered and id(child) not in sizes:
+                return "an alias refers to the node that contains it (a recursive alias)"
+            stack.append((child, False))
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def _validate(model: type[BaseModel], data: Any, node: yaml.Node, shown: str,
