@@ -1,11 +1,8 @@
-"""The Telegram layer's pure parts: rendering, settings, throttling, log redaction."""
-
-import logging
+"""The Telegram layer's pure parts: rendering, settings, throttling."""
 
 import pytest
 
 from bot.core.reply import Option, Reply
-from bot.logs import Redact
 from bot.storage.shared import LocalShared
 from bot.telegram.render import MESSAGE_LIMIT, render, split
 from bot.telegram.settings import ConfigError, load_settings
@@ -81,14 +78,3 @@ async def test_throttling_allows_a_burst_then_the_rate() -> None:
     assert await allow("1", 0.1) == (False, False)  # told once per episode
     assert await allow("2", 0.1) == (True, False)  # others are not affected
     assert (await allow("1", 1.2))[0] is True
-
-
-def test_log_records_never_carry_the_token(caplog: pytest.LogCaptureFixture) -> None:
-    logger = logging.getLogger("posbot.test")
-    handler = caplog.handler
-    handler.addFilter(Redact([TOKEN]))
-    try:
-        logger.warning("calling https://api.telegram.org/bot%s/getMe", TOKEN)
-    finally:
-        handler.removeFilter(handler.filters[-1])
-    assert TOKEN not in caplog.text and "bot***/getMe" in caplog.text
