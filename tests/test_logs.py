@@ -13,16 +13,7 @@ from bot.storage.db import StoreUnavailable
 TOKEN = "123456:ABCDEFGHIJKLMNOP"
 
 
-@pytest.fixture
-def restore_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def test_a_traceback_carrying_the_token_is_redacted(capsys: pytest.CaptureFixture[str], restore_logging) -> None:
+def test_a_traceback_carrying_the_token_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(secrets=[TOKEN])
     log = logging.getLogger("posbot.test")
     log.warning("calling https://api.telegram.org/bot%s/getMe", TOKEN)
@@ -54,8 +45,7 @@ def test_no_password_no_secret_but_the_url() -> None:
     assert url_secrets("redis://127.0.0.1:6379/0") == ["redis://127.0.0.1:6379/0"]
 
 
-async def test_psycopg_reporting_a_malformed_url_leaks_no_fragment(capsys: pytest.CaptureFixture[str],
-                                                                   restore_logging) -> None:
+async def test_psycopg_reporting_a_malformed_url_leaks_no_fragment(capsys: pytest.CaptureFixture[str]) -> None:
     """The real driver and pool: each failed attempt is logged with a piece of the password in it."""
     pytest.importorskip("psycopg_pool")
     from bot.storage.postgres import PostgresDatabase
