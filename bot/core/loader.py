@@ -169,6 +169,23 @@ def load_content(root: Path | str | None = None) -> Content:
     return content
 
 
+def content_version(root: Path | str | None = None) -> str:
+    """The version `load_content(root)` would report for the files there now, without parsing or
+    validating them: cheap enough to tell whether anything changed since a version was seen."""
+    root = Path(root) if root is not None else default_root()
+    digest = hashlib.sha256()
+    paths = (sorted(p for d in INTENT_DIRS for p in (root / d).glob("**/*.yaml"))
+             + sorted(p for d in KNOWLEDGE_DIRS for p in (root / d).glob("**/*.yaml")) + [root / LEXICON_FILE])
+    for path in paths:
+        try:
+            raw = path.read_bytes()
+            raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError):  # load_content leaves these out of its digest too
+            continue
+        digest.update(_shown(path, root).encode() + b"\0" + raw + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def _load_file(model: type[BaseModel], path: Path, root: Path, problems: list[Problem],
                digest: Any) -> tuple[Any, yaml.Node, str] | None:
     shown = _shown(path, root)
