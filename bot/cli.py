@@ -317,11 +317,11 @@ def _flow(args: argparse.Namespace) -> int:
         for flow in content.flows:
             print(f"{flow.id:<24} {len(flow.steps):>2} steps  {flow.title}")
         return 0
-    flow = content.flows_by_id.get(args.id)
-    if flow is None:
+    chosen = content.flows_by_id.get(args.id)
+    if chosen is None:
         print(f"no flow {args.id!r}; `posbot flow` lists them", file=sys.stderr)
         return 2
-    print(as_mermaid(flow) if args.mermaid else as_tree(flow))
+    print(as_mermaid(chosen) if args.mermaid else as_tree(chosen))
     return 0
 
 
@@ -340,7 +340,6 @@ async def _review_inbox(args: argparse.Namespace) -> int:
     log = records.questions
     try:
         groups = group(await log.inbox(), engine.matcher)
-        chosen = None
         number = args.add[0] if args.add else args.ignore if args.ignore is not None else args.new[0] if args.new else None
         if number is not None:
             index = int(number) - 1
@@ -348,19 +347,18 @@ async def _review_inbox(args: argparse.Namespace) -> int:
                 print(f"no group {number}; `posbot review` lists them", file=sys.stderr)
                 return 2
             chosen = groups[index]
-        if args.add:
-            content = add_examples(engine.content, args.add[1], [q.question for q in chosen.questions])
-            await log.mark(chosen.ids, "added")
-            print(f"added {len(chosen.questions)} question(s) to {args.add[1]}; content version {content.version}")
-            return 0
-        if args.ignore is not None:
-            await log.mark(chosen.ids, "ignored")
-            print(f"ignored group {args.ignore} for good ({len(chosen.questions)} question(s))")
-            return 0
-        if args.new:
-            path = start_draft(engine.content.root, args.new[1], [q.question for q in chosen.questions])
-            await log.mark(chosen.ids, "new")
-            print(f"draft written to {path}; finish it, move it to intents/symptoms/, run posbot validate")
+            questions = [q.question for q in chosen.questions]
+            if args.add:
+                content = add_examples(engine.content, args.add[1], questions)
+                await log.mark(chosen.ids, "added")
+                print(f"added {len(questions)} question(s) to {args.add[1]}; content version {content.version}")
+            elif args.ignore is not None:
+                await log.mark(chosen.ids, "ignored")
+                print(f"ignored group {args.ignore} for good ({len(questions)} question(s))")
+            else:
+                path = start_draft(engine.content.root, args.new[1], questions)
+                await log.mark(chosen.ids, "new")
+                print(f"draft written to {path}; finish it, move it to intents/symptoms/, run posbot validate")
             return 0
         if not groups:
             print("the inbox is empty")
