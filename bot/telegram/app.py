@@ -19,7 +19,6 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import (TelegramAPIError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError,
                                 TelegramUnauthorizedError)
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from bot.core.dialog import Dialog
@@ -29,7 +28,7 @@ from bot.storage.records import Records
 from bot.storage.recipients import BlockedChats
 from bot.storage.shared import LocalShared, RedisShared, Shared, connect_redis, is_unavailable
 from bot.telegram.deps import DialogHolder
-from bot.telegram.fsm import DatabaseStorage
+from bot.telegram.fsm import ChatLocks, DatabaseStorage
 from bot.telegram.handlers import admin, case, errors, merchant, photos, support
 from bot.telegram.handlers.errors import Redelivery
 from bot.telegram.handoff import Handoff, parse_hours
@@ -73,7 +72,7 @@ class Stores:
             shared: Shared = RedisShared(redis)
         else:
             fsm = await DatabaseStorage.open(records.db)
-            isolation = SimpleEventIsolation()
+            isolation = ChatLocks()
             shared = LocalShared()
         return cls(records=records, fsm=fsm, isolation=isolation, shared=shared)
 
