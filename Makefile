@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 chat: $(STAMP)
 	$(BIN)/posbot chat
 
+# lint (real bugs, blocking calls in the bot), types (strict on the core and the stores), then the tests
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/python -m pytest
 
 validate: $(STAMP)
 	$(BIN)/posbot validate
@@ -35,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/workers.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from bot.core.errors import ContentError
+from bot.core.errors import ContentError, PosbotError
+
+if TYPE_CHECKING:
+    from bot.storage.records import Records
+    from bot.storage.settings import StoreSettings
+    from bot.storage.stats import Stats
+
+
+class NoRecords(PosbotError):
+    """A command that reads records was pointed at a data directory that holds none."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,6 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         print(f"{len(error.problems)} problem(s) in the content; nothing was changed.", file=sys.stderr)
         return 2
+    except PosbotError as error:  # a setting, a store, the Bot API at start-up: one line, no traceback
+        from bot.storage.settings import ConfigError
+
+        print(f"posbot: {_redacted(str(error))}", file=sys.stderr)
+        return 2 if isinstance(error, (ConfigError, NoRecords)) else 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `posbot match - | head`
@@ -92,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or ./data")
     stats.set_defaults(run=_stats)
 
+    rollback = commands.add_parser("rollback", help="restore the content file the last applied upload replaced")
+    rollback.add_argument("--data-dir", type=Path, default=None,
+                          help="where the backups are (DATA_DIR/backups; default: $DATA_DIR or ./data)")
+    rollback.set_defaults(run=_rollback)
+
     migrate = commands.add_parser("migrate-data", help="copy a SQLite data directory into an empty PostgreSQL database")
     migrate.add_argument("--data-dir", type=Path, default=None, help="the SQLite data directory (default: $DATA_DIR or ./data)")
     migrate.add_argument("--to", metavar="URL", default=None, help="postgresql://… (default: $DATABASE_URL)")
@@ -116,16 +134,11 @@ def _run(args: argparse.Namespace) -> int:
 
     from bot.core.dialog import Dialog
     from bot.logs import setup_logging
-    from bot.telegram.settings import ConfigError, load_settings
+    from bot.telegram.settings import load_settings
 
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        print(f"posbot: {error}", file=sys.stderr)
-        return 2
-    setup_logging(secrets=[secret.get_secret_value() for secret in
-                           (settings.bot_token, settings.database_url, settings.redis_url, settings.webhook_secret)
-                           if secret is not None])
+    settings = load_settings()
+    _SECRETS[:] = settings.secrets()
+    setup_logging(secrets=_SECRETS)
     if args.workers > 1:
         if not args.webhook:
             print("posbot: --workers needs --webhook URL (long polling allows one process only)", file=sys.stderr)
@@ -141,17 +154,12 @@ def _run(args: argparse.Namespace) -> int:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         return supervise(worker_args, args.workers, secret=secret)
     dialog = Dialog(_engine(args))
-    from bot.storage.db import StoreUnavailable
     from bot.telegram.app import run_polling, run_webhook
 
     runner = (run_webhook(settings, dialog, args.webhook, watch=args.watch, worker=args.worker,
                           set_webhook=args.set_webhook or not args.worker) if args.webhook
               else run_polling(settings, dialog, watch=args.watch))
-    try:
-        asyncio.run(runner)
-    except StoreUnavailable as error:
-        print(f"posbot: {error}", file=sys.stderr)
-        return 1
+    asyncio.run(runner)  # StoreUnavailable, CorruptStore, StartupError: one line, from main()
     return 0
 
 
@@ -161,8 +169,9 @@ def _chat(args: argparse.Namespace) -> int:
     from bot.console import ConsoleChat
     from bot.core.dialog import Dialog
 
+    settings = _store_settings(args)
     with asyncio.Runner() as runner:
-        records = runner.run(_records(args))
+        records = runner.run(_records(settings))
         try:
             return ConsoleChat(Dialog(_engine(args)), outcomes=records.outcomes, questions=records.questions,
                                runner=runner).run(sys.stdin)
@@ -170,19 +179,45 @@ def _chat(args: argparse.Namespace) -> int:
             runner.run(records.close())
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    return getattr(args, "data_dir", None) or Path(os.environ.get("DATA_DIR") or "data")
+_SECRETS: list[str] = []
+"""Secrets of the settings this command loaded, redacted from its logs and its error line."""
 
 
-def _database_url(args: argparse.Namespace) -> str | None:
-    """DATABASE_URL from the environment, unless --data-dir asks for a SQLite directory explicitly."""
-    return None if getattr(args, "data_dir", None) else os.environ.get("DATABASE_URL") or None
+def _redacted(text: str) -> str:
+    from bot.logs import Redactor
+
+    return Redactor(_SECRETS)(text)
 
 
-async def _records(args: argparse.Namespace):
+def _store_settings(args: argparse.Namespace) -> StoreSettings:
+    """The store settings `posbot run` reads (environment, then .env); --data-dir asks for that
+    SQLite directory explicitly, whatever DATABASE_URL says. Logging is set up with their secrets."""
+    from bot.logs import setup_logging
+    from bot.storage.settings import load_store_settings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None) is not None:
+        overrides = {"data_dir": args.data_dir, "database_url": None}
+    settings = load_store_settings(**overrides)
+    _SECRETS[:] = settings.secrets()
+    setup_logging(secrets=_SECRETS, level="WARNING")
+    return settings
+
+
+def _existing_records(settings: StoreSettings) -> StoreSettings:
+    """For commands that read records: a SQLite file that does not exist is an error, not zeros
+    (a wrong DATA_DIR, or a DATABASE_URL set somewhere this command does not see)."""
+    if settings.database_url is None and not settings.sqlite_path.is_file():
+        where = settings.data_dir if not settings.data_dir.is_dir() else settings.sqlite_path
+        raise NoRecords(f"no records: {where} does not exist; set DATA_DIR (or --data-dir) to the bot's data "
+                        "directory, or DATABASE_URL to its database (environment or .env)")
+    return settings
+
+
+async def _records(settings: StoreSettings) -> Records:
     from bot.storage.records import Records
 
-    return await Records.at(data_dir=_data_dir(args), database_url=_database_url(args))
+    return await Records.at(data_dir=settings.data_dir, database_url=settings.database())
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -282,11 +317,11 @@ def _flow(args: argparse.Namespace) -> int:
         for flow in content.flows:
             print(f"{flow.id:<24} {len(flow.steps):>2} steps  {flow.title}")
         return 0
-    flow = content.flows_by_id.get(args.id)
-    if flow is None:
+    chosen = content.flows_by_id.get(args.id)
+    if chosen is None:
         print(f"no flow {args.id!r}; `posbot flow` lists them", file=sys.stderr)
         return 2
-    print(as_mermaid(flow) if args.mermaid else as_tree(flow))
+    print(as_mermaid(chosen) if args.mermaid else as_tree(chosen))
     return 0
 
 
@@ -299,12 +334,12 @@ def _review(args: argparse.Namespace) -> int:
 async def _review_inbox(args: argparse.Namespace) -> int:
     from bot.review import add_examples, group, start_draft
 
+    settings = _existing_records(_store_settings(args))
     engine = _engine(args)
-    records = await _records(args)
+    records = await _records(settings)
     log = records.questions
     try:
         groups = group(await log.inbox(), engine.matcher)
-        chosen = None
         number = args.add[0] if args.add else args.ignore if args.ignore is not None else args.new[0] if args.new else None
         if number is not None:
             index = int(number) - 1
@@ -312,19 +347,18 @@ async def _review_inbox(args: argparse.Namespace) -> int:
                 print(f"no group {number}; `posbot review` lists them", file=sys.stderr)
                 return 2
             chosen = groups[index]
-        if args.add:
-            content = add_examples(engine.content, args.add[1], [q.question for q in chosen.questions])
-            await log.mark(chosen.ids, "added")
-            print(f"added {len(chosen.questions)} question(s) to {args.add[1]}; content version {content.version}")
-            return 0
-        if args.ignore is not None:
-            await log.mark(chosen.ids, "ignored")
-            print(f"ignored group {args.ignore} for good ({len(chosen.questions)} question(s))")
-            return 0
-        if args.new:
-            path = start_draft(engine.content.root, args.new[1], [q.question for q in chosen.questions])
-            await log.mark(chosen.ids, "new")
-            print(f"draft written to {path}; finish it, move it to intents/symptoms/, run posbot validate")
+            questions = [q.question for q in chosen.questions]
+            if args.add:
+                content = add_examples(engine.content, args.add[1], questions)
+                await log.mark(chosen.ids, "added")
+                print(f"added {len(questions)} question(s) to {args.add[1]}; content version {content.version}")
+            elif args.ignore is not None:
+                await log.mark(chosen.ids, "ignored")
+                print(f"ignored group {args.ignore} for good ({len(questions)} question(s))")
+            else:
+                path = start_draft(engine.content.root, args.new[1], questions)
+                await log.mark(chosen.ids, "new")
+                print(f"draft written to {path}; finish it, move it to intents/symptoms/, run posbot validate")
             return 0
         if not groups:
             print("the inbox is empty")
@@ -355,10 +389,9 @@ def _schema(args: argparse.Namespace) -> int:
 def _stats(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.storage.stats import Stats, as_text
+    from bot.storage.stats import as_text
 
-    fresh = _database_url(args) is None and not (_data_dir(args) / "posbot.sqlite3").exists()
-    stats = Stats(days=args.days) if fresh else asyncio.run(_compute_stats(args))
+    stats = asyncio.run(_compute_stats(_existing_records(_store_settings(args)), args.days))
     if args.html:
         try:
             from bot.storage.report import write_html
@@ -375,8 +408,19 @@ def _stats(args: argparse.Namespace) -> int:
 def _migrate_data(args: argparse.Namespace) -> int:
     import asyncio
 
-    source = _data_dir(args) / "posbot.sqlite3"
-    target = args.to or os.environ.get("DATABASE_URL")
+    from bot.logs import url_secrets
+    from bot.storage.settings import load_store_settings
+
+    overrides: dict[str, Any] = {} if args.data_dir is None else {"data_dir": args.data_dir}
+    if args.to is not None:
+        overrides["database_url"] = args.to
+    settings = load_store_settings(**overrides)
+    _SECRETS[:] = settings.secrets() + (url_secrets(args.to) if args.to else [])
+    from bot.logs import setup_logging
+
+    setup_logging(secrets=_SECRETS, level="WARNING")
+    source = settings.sqlite_path
+    target = settings.database()
     if not source.exists():
         print(f"posbot: no data to copy: {source} does not exist", file=sys.stderr)
         return 2
@@ -420,14 +464,32 @@ async def _copy_data(source_path: Path, url: str) -> int:
     return 0
 
 
-async def _compute_stats(args: argparse.Namespace):
+async def _compute_stats(settings: StoreSettings, days: int) -> Stats:
     from bot.storage.stats import compute
 
-    records = await _records(args)
+    records = await _records(settings)
     try:
-        return await compute(records.db, days=args.days)
+        return await compute(records.db, days=days)
     finally:
         await records.close()
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    """Like /rollback in Telegram, for when the bot cannot start (or is not running): restore the
+    file the last applied upload replaced, then check the content as `posbot validate` does."""
+    from bot.core.loader import default_root, load_content
+    from bot.uploads import Uploads
+
+    settings = _store_settings(args)
+    root = args.content if args.content is not None else default_root()
+    target = Uploads(root, settings.data_dir).rollback()
+    if target is None:
+        print(f"nothing to roll back: no backups in {settings.data_dir / 'backups'}")
+        return 1
+    print(f"restored {target}")
+    content = load_content(root)  # a ContentError is printed by main() with file:line
+    print(f"content OK, version {content.version}; a running bot picks it up with /reload (or --watch)")
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

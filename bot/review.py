@@ -14,6 +14,7 @@ import yaml
 from rapidfuzz import fuzz
 
 from bot.core.errors import ContentError, Problem
+from bot.core.files import write_atomic
 from bot.core.loader import Content, load_content
 from bot.core.match import Matcher
 from bot.storage.questions import LoggedQuestion
@@ -77,19 +78,22 @@ def add_examples(content: Content, intent_id: str, examples: Sequence[str]) -> C
         raise ContentError([Problem(content.locate(intent_id).file, content.locate(intent_id).line, intent_id,
                                     "the intent has no examples list yet; add one by hand first")])
     where = content.locate(intent_id, "examples", len(intent.examples) - 1)
+    if where.line is None:
+        raise ContentError([Problem(where.file, None, intent_id, "cannot tell where the examples are written")])
     path = content.root / where.file
     original = path.read_text(encoding="utf-8")
     lines = original.splitlines(keepends=True)
-    indent = re.match(r"\s*", lines[where.line - 1]).group()
+    last = lines[where.line - 1]
+    indent = last[: len(last) - len(last.lstrip())]
     lines[where.line:where.line] = [f"{indent}- {_scalar(example)}\n" for example in new]
-    path.write_text("".join(lines), encoding="utf-8")
+    write_atomic(path, "".join(lines))
     try:
         updated = load_content(content.root)
     except ContentError:
-        path.write_text(original, encoding="utf-8")
+        write_atomic(path, original)
         raise
     if not set(new) <= set(updated.by_id[intent_id].examples):
-        path.write_text(original, encoding="utf-8")
+        write_atomic(path, original)
         raise ContentError([Problem(where.file, where.line, intent_id, "the examples did not land where expected")])
     return updated
 

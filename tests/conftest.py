@@ -3,6 +3,7 @@ real PostgreSQL and Redis servers (tests/servers.py)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -27,6 +28,17 @@ OCR_FIXTURES = ROOT / "tests" / "fixtures" / "ocr"
 
 # the `backend` and `database` fixtures: every record store's tests run on SQLite and PostgreSQL
 pytest_plugins = ("tests.databases",)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging() -> Iterator[None]:
+    """CLI commands run in-process configure logging as they do from a shell (bot.logs): put the
+    root logger back after each test, so later tests keep pytest's own capture."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -169,3 +169,64 @@ def test_schema_command_writes_and_checks(tmp_path: Path, capsys: pytest.Capture
     (tmp_path / "lexicon.schema.json").write_text("{}", encoding="utf-8")
     assert main(["schema", "--check", str(tmp_path)]) == 1
     assert "lexicon.schema.json is out of date" in capsys.readouterr().err
+
+
+def _posbot(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGV` from an empty directory, with only these posbot settings."""
+    import os
+
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("BOT_TOKEN", "DATA_DIR", "DATABASE_URL", "REDIS_URL", "TELEGRAM_API_BASE")}
+    cwd = tmp_path / "cwd"
+    cwd.mkdir(exist_ok=True)
+    return subprocess.run([sys.executable, "-m", "bot", *argv], capture_output=True, text=True, cwd=cwd,
+                          env={**clean, "PYTHONPATH": str(ROOT), **env}, timeout=120)
+
+
+TOKEN = "123456789:AAbbCCddEEffGGhhIIjj"
+
+
+def test_a_corrupt_database_file_stops_every_command_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "posbot.sqlite3").write_bytes(b"this is not a database, it was half-copied" * 100)
+    for argv in (["run"], ["stats"]):
+        result = _posbot(tmp_path, *argv, BOT_TOKEN=TOKEN, DATA_DIR=str(data))
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines()[-1] == (
+            f"posbot: {data / 'posbot.sqlite3'} is not a usable SQLite database (file is not a database): "
+            "restore it from a backup, or move it away to start with an empty one")
+
+
+def test_an_unreachable_bot_api_at_start_up_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = _posbot(tmp_path, "run", BOT_TOKEN=TOKEN, DATA_DIR=str(tmp_path / "data"),
+                     TELEGRAM_API_BASE=f"http://127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and TOKEN not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"posbot: cannot reach the Telegram Bot API at http://127.0.0.1:{port}: ")
+
+
+def test_a_malformed_database_url_in_dotenv_is_one_line_without_the_password(tmp_path: Path) -> None:
+    (tmp_path / "cwd").mkdir()
+    (tmp_path / "cwd" / ".env").write_text("DATABASE_URL=postgresql://posbot:p@ss w%rd@127.0.0.1:1/db\n",
+                                           encoding="utf-8")
+    result = _posbot(tmp_path, "stats")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "posbot: DATABASE_URL is invalid: holds a space: write it as %20 (percent-encode the password)"]
+    assert "ss w" not in result.stderr and "w%rd" not in result.stderr
+
+
+def test_run_needs_the_token_but_other_commands_do_not(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    result = _posbot(tmp_path, "--content", str(MINI), "rollback", DATA_DIR=str(tmp_path / "data"))
+    assert (result.returncode, result.stdout.strip()) == (1, f"nothing to roll back: no backups in "
+                                                             f"{tmp_path / 'data' / 'backups'}")
+    assert result.stderr == ""

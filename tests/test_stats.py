@@ -63,10 +63,30 @@ async def test_old_events_fall_outside_the_window(records: Records) -> None:
     assert (await compute(records.db, days=7, now=time.time() + 30 * 86400)).questions == 0
 
 
-def test_an_empty_data_dir_has_empty_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["stats", "--data-dir", str(tmp_path / "nothing"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["questions"] == 0
+def test_a_data_dir_that_does_not_exist_is_an_error_not_zeros(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", "--data-dir", str(tmp_path / "nothing"), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"posbot: no records: {tmp_path / 'nothing'} does not exist")
     assert not (tmp_path / "nothing").exists()  # a read-only command creates nothing
+    (tmp_path / "empty").mkdir()
+    assert main(["stats", "--data-dir", str(tmp_path / "empty")]) == 2
+    assert "empty/posbot.sqlite3 does not exist" in capsys.readouterr().err
+
+
+async def test_stats_reads_the_settings_posbot_run_reads_dotenv_included(
+        records: Records, backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """DATABASE_URL (or DATA_DIR) written in .env, as for `posbot run`, and no BOT_TOKEN needed."""
+    for name in ("DATABASE_URL", "DATA_DIR", "REDIS_URL", "BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    setting = (f"DATABASE_URL={backend.url}" if backend.url is not None
+               else f"DATA_DIR={backend.sqlite_path.parent}")  # type: ignore[union-attr]
+    (tmp_path / "cwd").mkdir()
+    (tmp_path / "cwd" / ".env").write_text(setting + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert await _in_thread(main, ["stats", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["questions"] == 10
 
 
 async def test_the_inbox_keeps_clarify_picks_and_masks(records: Records) -> None:

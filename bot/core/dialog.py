@@ -16,12 +16,14 @@ Actions are short ASCII ids (Telegram callback data holds 64 bytes):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from bot.core.decide import Decision
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
-from bot.core.models import CodeIntent, Confidence, Flow, RedirectIntent, RedlineIntent, Script, SmalltalkIntent, Step
+from bot.core.loader import Content
+from bot.core.models import (Choice, CodeIntent, Confidence, Flow, RedirectIntent, RedlineIntent, Script, SmalltalkIntent,
+                             Step)
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.screen import ScreenLine, read_screen
@@ -98,9 +100,9 @@ class DialogState:
         """Tolerant of missing and unknown keys, so states saved by older versions still load."""
         if not data:
             return cls()
-        known = {k: data[k] for k in ("version", "fallbacks", "last_question", "flow", "step", "last_intent",
+        known: dict[str, Any] = {k: data[k] for k in ("version", "fallbacks", "last_question", "flow", "step", "last_intent",
                                       "last_score") if k in data}
-        lists = {k: tuple(str(v) for v in data.get(k) or ()) for k in ("history", "recent", "tried")}
+        lists: dict[str, Any] = {k: tuple(str(v) for v in data.get(k) or ()) for k in ("history", "recent", "tried")}
         slots = tuple(sorted((str(k), str(v)) for k, v in dict(data.get("slots") or {}).items()))
         return cls(**known, **lists, slots=slots)
 
@@ -131,7 +133,7 @@ class Dialog:
         self.engine = engine
 
     @property
-    def content(self):
+    def content(self) -> Content:
         return self.engine.content
 
     # ---- replies that need no state -------------------------------------------------------
@@ -283,8 +285,9 @@ class Dialog:
             return self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
         if kind == SCRIPT and args and args[0] in self.content.scripts_by_id and args[1:] in ([], [FULL]):
             script = self.content.scripts_by_id[args[0]]
-            flow = self._offering_flow(state, script.id)
-            return Turn(self._script(script, state, in_flow=flow is not None, flow=flow, full=bool(args[1:])), state)
+            offering = self._offering_flow(state, script.id)
+            return Turn(self._script(script, state, in_flow=offering is not None, flow=offering,
+                                     full=bool(args[1:])), state)
         if kind in (HELPED, NOT_HELPED) and len(args) == 1:
             return self._feedback(args[0], kind == HELPED, state)
         if kind == CURRENT and not args:
@@ -457,10 +460,13 @@ class Dialog:
         """The short form first, with a button for the longer version; the six moves when asked
         (or when the script has no short form)."""
         slots = dict(state.slots)
+        lines: tuple[str, ...] = script.lines
         short = script.short is not None and not full
-        lines = (script.short,) if short else script.lines
+        if script.short is not None and short:
+            lines = (script.short,)
         text = "\n".join(fill(line, slots) for line in lines)
         more = (Option(FULL_SCRIPT_LABEL, f"{SCRIPT}:{script.id}:{FULL}"),) if short else ()
+        options: tuple[Option, ...]
         if in_flow and flow is not None:
             options = more + (Option("好了，解决了", f"{HELPED}:{flow.id}"), Option("还是不行", f"{NOT_HELPED}:{flow.id}"),
                               Option("回到排查", CURRENT), Option(HUMAN_LABEL, HUMAN))
@@ -501,7 +507,7 @@ class _Restart(PosbotError):
         self.flow = flow
 
 
-def _first(step: Step, predicate) -> int | None:
+def _first(step: Step, predicate: Callable[[Choice], bool]) -> int | None:
     return next((n for n, choice in enumerate(step.choices) if predicate(choice)), None)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.core.models import Flow, Step
+from bot.core.models import Choice, Flow, Step
 
 END_LABELS = {"resolved": "✅ 解决", "escalate": "🙋 转人工"}
 
 
-def _target(choice) -> str:
+def _target(choice: Choice) -> str:
     kind, target = choice.target
     if kind == "end":
         return END_LABELS[target]

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -20,6 +20,11 @@ try:  # the C parser is several times faster and still reports line marks
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
+MAX_ALIASES = 100
+"""Aliases (`*name`) one content file may use; the shipped content uses none."""
+MAX_EXPANDED = 1_000_000
+"""Characters a content file may hold once every alias is expanded (the largest shipped file has
+30,000): a 500 KB file of aliases to one long string would otherwise grow to gigabytes in memory."""
 INTENT_DIRS = ("intents/codes", "intents/symptoms")
 INTENT_FILES = ("intents/smalltalk.yaml", "intents/redirects.yaml", "intents/redlines.yaml")
 """Intents that are not a terminal problem, one file per kind (each optional)."""
@@ -54,7 +59,7 @@ class Content:
     scripts_by_id: Mapping[str, Script] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        def frozen(mapping: dict) -> Mapping:
+        def frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
             return MappingProxyType(mapping)
 
         object.__setattr__(self, "by_id", frozen({intent.id: intent for intent in self.intents}))
@@ -113,7 +118,10 @@ class Content:
         return _named_or_by_party(self, intent_id, self.scripts)
 
 
-def _named_or_by_party(content: Content, intent_id: str, items: tuple[Any, ...]) -> Any:
+_Named = TypeVar("_Named", Flow, Script)
+
+
+def _named_or_by_party(content: Content, intent_id: str, items: tuple[_Named, ...]) -> _Named | None:
     for item in items:
         if any(content.intent_id(ref) == intent_id for ref in item.intents):
             return item
@@ -185,6 +193,23 @@ def load_content(root: Path | str | None = None) -> Content:
     return content
 
 
+def content_version(root: Path | str | None = None) -> str:
+    """The version `load_content(root)` would report for the files there now, without parsing or
+    validating them: cheap enough to tell whether anything changed since a version was seen."""
+    root = Path(root) if root is not None else default_root()
+    digest = hashlib.sha256()
+    paths = (sorted(p for d in INTENT_DIRS for p in (root / d).glob("**/*.yaml"))
+             + sorted(p for d in KNOWLEDGE_DIRS for p in (root / d).glob("**/*.yaml")) + [root / LEXICON_FILE])
+    for path in paths:
+        try:
+            raw = path.read_bytes()
+            raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError):  # load_content leaves these out of its digest too
+            continue
+        digest.update(_shown(path, root).encode() + b"\0" + raw + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def _load_file(model: type[BaseModel], path: Path, root: Path, problems: list[Problem],
                digest: Any) -> tuple[Any, yaml.Node, str] | None:
     shown = _shown(path, root)
@@ -214,6 +239,11 @@ def _parse(path: Path, shown: str, problems: list[Problem], digest: Any) -> tupl
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            expansion = _expansion_problem(node)
+            if expansion is not None:
+                problems.append(Problem(shown, None, "", expansion))
+                return None
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -232,6 +262,50 @@ def _parse(path: Path, shown: str, problems: list[Problem], digest: Any) -> tupl
         problems.append(Problem(shown, node.start_mark.line + 1, "", "the top level must be a mapping of keys"))
         return None
     return data, node
+
+
+def _expansion_problem(root: yaml.Node) -> str | None:
+    """Why a composed document must not be constructed, or None. Composing is linear in the text
+    (an alias is a second reference to one node); constructing and validating expand every alias,
+    so they are bounded here first, walking the node graph without recursion."""
+    aliases = 0
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] > MAX_EXPANDED:
+                return f"too large once its aliases are expanded (over {MAX_EXPANDED:,} characters)"
+            continue
+        if key in sizes:  # a node met again: an alias
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                return f"too many aliases (*name): more than {MAX_ALIASES}"
+            continue
+        if key in entered:
+            return "an alias refers to the node that contains it (a recursive alias)"
+        entered.add(key)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = len(node.value)
+            continue
+        stack.append((node, True))
+        for child in reversed(_children(node)):
+            if id(child) in entered and id(child) not in sizes:
+                return "an alias refers to the node that contains it (a recursive alias)"
+            stack.append((child, False))
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def _validate(model: type[BaseModel], data: Any, node: yaml.Node, shown: str,
@@ -258,7 +332,7 @@ def _humane(issue: Mapping[str, Any]) -> str:
         return "this field is required"
     if kind == "enum":
         return f"{value!r} is not allowed; expected {issue.get('ctx', {}).get('expected', '')}"
-    return issue["msg"]
+    return str(issue["msg"])
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

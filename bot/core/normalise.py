@@ -33,7 +33,8 @@ MAX_INPUT_CHARS = 2000
 def prepare(text: str) -> str:
     """Width, script and case folding only; punctuation is kept (code extraction reads it)."""
     text = unicodedata.normalize("NFKC", text[:MAX_INPUT_CHARS])
-    return _T2S.convert(text).lower()
+    converted: str = _T2S.convert(text)
+    return converted.lower()
 
 
 def _is_kept(char: str) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import partial
 from typing import Collection, Iterable
 
 from bot.core.codes import find_codes
@@ -107,7 +108,7 @@ def clean_line(text: str, known: Collection[str]) -> str:
     text = _TEXT_FIELD.sub(" ", text)
     text = _GLUED.sub(lambda m: _split_glued(m, known), text)
     for pattern, letters_need_zero in ((_AFTER_LABEL, False), (_BRACKETED, True), (_LINE_START, True)):
-        text = pattern.sub(lambda m, need=letters_need_zero: _repair(m, known, letters_need_zero=need), text)
+        text = pattern.sub(partial(_repair, known=known, letters_need_zero=letters_need_zero), text)
     return " ".join(text.split())
 
 

@@ -309,7 +309,7 @@ def _context(text: str) -> CaseContext:
     """Back into the frozen dataclass: lists become tuples again, unknown keys are ignored."""
     data = json.loads(text)
     known = {field.name for field in dataclasses.fields(CaseContext)}
-    values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items() if key in known}
+    values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items() if key in known}
     return CaseContext(**values)
 
 

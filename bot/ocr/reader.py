@@ -155,9 +155,9 @@ class OcrReader:
             raise ImageTooLarge(f"{width}x{height} pixels (limit {self.max_pixels})")
         try:
             image.draft("L", (self.max_side, self.max_side))  # JPEG decodes straight to 1/2..1/8 scale
-            image = ImageOps.exif_transpose(image).convert("L")
-            image.thumbnail((self.max_side, self.max_side))
-            return np.asarray(image), (width, height)
+            grey = ImageOps.exif_transpose(image).convert("L")
+            grey.thumbnail((self.max_side, self.max_side))
+            return np.asarray(grey), (width, height)
         except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
             raise UnreadableImage(str(error)) from error
 

@@ -17,16 +17,19 @@ made by earlier releases keep working untouched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from bot.core.errors import PosbotError
 
 Params = Sequence[Any]
+T = TypeVar("T")
 
 
 class StoreUnavailable(PosbotError):
@@ -129,78 +132,159 @@ def translate(dialect: str, statement: str) -> str:
     return sql
 
 
+BUSY_TIMEOUT = 10.0
+"""Seconds a statement waits for another process's write lock on the SQLite file (a CLI command, a
+second worker, a backup) before the caller is told the store is unavailable ("busy")."""
+READERS = 4
+"""Reader connections to the SQLite file: in WAL mode readers never wait for a writer."""
+
+
+class CorruptStore(PosbotError):
+    """The SQLite file exists but is not a database posbot can open (damaged, or something else)."""
+
+
 class _SQLiteSession:
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
+    """Statements on the writer connection, each run in the writer's own thread."""
+
+    def __init__(self, database: "SQLiteDatabase") -> None:
+        self._database = database
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return _run(lambda: self._connection.execute(sql, tuple(params)).rowcount)
+        return await self._database._write(lambda connection: connection.execute(sql, tuple(params)).rowcount)
 
     async def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
-        # fetchall, not fetchone: an INSERT … RETURNING left half-read keeps its write open
-        rows = _run(lambda: self._connection.execute(sql, tuple(params)).fetchall())
+        rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        return _run(lambda: self._connection.execute(sql, tuple(params)).fetchall())
+        # fetchall, not fetchone: an INSERT … RETURNING left half-read keeps its write open
+        return await self._database._write(lambda connection: connection.execute(sql, tuple(params)).fetchall())
 
 
 class SQLiteDatabase:
-    """The embedded file (DATA_DIR/posbot.sqlite3), in WAL mode, one connection for the process.
+    """The embedded file (DATA_DIR/posbot.sqlite3), in WAL mode.
 
-    Each statement is a local call well under a millisecond, so it runs inline rather than in a
-    thread; an asyncio lock keeps a transaction's statements together, and BEGIN IMMEDIATE keeps
-    other processes on the same file (a CLI command, a second worker) out until it commits.
+    No statement runs on the event loop: while another process holds the file's write lock (a CLI
+    command, a backup, a second worker), a write waits for it in a thread and only the merchant whose
+    update needs that write waits; everyone else is still served. SQLite allows one writer at a time,
+    so writes go to one connection in one thread (an asyncio lock keeps a transaction's statements
+    together, BEGIN IMMEDIATE keeps other processes out until it commits), and reads outside a
+    transaction go to a few reader connections of their own, which WAL never makes wait for a writer.
     """
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, readers: int = READERS, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.execute("PRAGMA foreign_keys=ON")
-        self._session = _SQLiteSession(self._connection)
+        self._busy_timeout = busy_timeout
+        self._writer = self._connect()
+        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._reader_threads = ThreadPoolExecutor(readers, thread_name_prefix="sqlite-reader")
+        self._idle_readers: asyncio.Queue[sqlite3.Connection] = asyncio.Queue()
+        self._readers: list[sqlite3.Connection] = []
+        for _ in range(readers):
+            reader = self._connect(query_only=True)
+            self._readers.append(reader)
+            self._idle_readers.put_nowait(reader)
+        self._session = _SQLiteSession(self)
         self._lock = asyncio.Lock()
+        self._closed = False
+
+    def _connect(self, *, query_only: bool = False) -> sqlite3.Connection:
+        """A connection, or CorruptStore naming the file when it is not a database."""
+        connection = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
+                                     check_same_thread=False)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            if query_only:  # a statement sent to a reader by mistake fails loudly instead of writing
+                connection.execute("PRAGMA query_only=ON")
+            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
+        except sqlite3.DatabaseError as error:
+            connection.close()
+            if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
+                raise StoreUnavailable(f"{self.path} is busy: {error}") from error
+            raise CorruptStore(f"{self.path} is not a usable SQLite database ({error}): restore it from a "
+                               "backup, or move it away to start with an empty one") from error
+        return connection
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._lock:
             return await self._session.execute(sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
-        async with self._lock:
-            return await self._session.fetchone(sql, params)
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        if _is_read(sql):
+            return await self._read(lambda connection: connection.execute(sql, tuple(params)).fetchall())
         async with self._lock:
             return await self._session.fetchall(sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
         async with self._lock:
-            _run(lambda: self._connection.execute("BEGIN IMMEDIATE"))
+            await self._write(lambda connection: connection.execute("BEGIN IMMEDIATE"))
             try:
                 yield self._session
-                _run(lambda: self._connection.execute("COMMIT"))
+                await self._write(lambda connection: connection.execute("COMMIT"))
             except BaseException:
-                if self._connection.in_transaction:  # not after a COMMIT that went through
-                    self._connection.execute("ROLLBACK")
+                # submitted before the lock is let go, so it runs before any later write even if
+                # this task is cancelled while waiting for it
+                rollback = self._writer_thread.submit(_rollback, self._writer)
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(asyncio.wrap_future(rollback))
                 raise
 
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer_thread, _run, work, self._writer)
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        reader = await self._idle_readers.get()
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._reader_threads, _run, work, reader)
+        finally:
+            self._idle_readers.put_nowait(reader)
+
     async def close(self) -> None:
-        self._connection.close()
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer_thread, self._writer.close)
+        for reader in self._readers:
+            await loop.run_in_executor(self._reader_threads, reader.close)
+        self._writer_thread.shutdown(wait=False)
+        self._reader_threads.shutdown(wait=False)
 
 
-def _run(call):  # type: ignore[no-untyped-def]
+def _is_read(sql: str) -> bool:
+    """A plain SELECT: safe on a reader connection (an INSERT … RETURNING is a write)."""
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:  # not after a COMMIT that went through
+        connection.execute("ROLLBACK")
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def _run(work: Callable[[sqlite3.Connection], T], connection: sqlite3.Connection) -> T:
     """sqlite3's errors as the store errors every backend raises."""
     try:
-        return call()
+        return work(connection)
     except sqlite3.IntegrityError as error:
         raise Conflict(str(error)) from error
     except sqlite3.OperationalError as error:
-        if "locked" in str(error) or "busy" in str(error):
+        if _is_busy(error):
             raise StoreUnavailable(f"the database file is busy: {error}") from error
         raise
 

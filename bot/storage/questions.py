@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from bot.core.slots import mask_card_numbers
 from bot.storage.db import SQLStore
+
+if TYPE_CHECKING:
+    from bot.core.engine import Understanding
 
 MIGRATIONS = (
     """
@@ -102,13 +105,13 @@ class SQLQuestionLog(SQLStore):
                     f" WHERE id IN ({marks}) ON CONFLICT DO NOTHING", (time.time(), *ids))
 
 
-def _row(row: tuple) -> LoggedQuestion:
+def _row(row: tuple[Any, ...]) -> LoggedQuestion:
     (id_, user_id, at, question, decision, intent, code, score, candidates, picked, _reviewed) = row
     pairs = tuple((str(i), float(s)) for i, s in json.loads(candidates))
     return LoggedQuestion(id_, user_id, at, question, decision, intent, code, score, pairs, picked)
 
 
-async def record_turn(log: QuestionLog, user_id: str, question: str, understanding) -> None:
+async def record_turn(log: QuestionLog, user_id: str, question: str, understanding: Understanding | None) -> None:
     """Log a typed question with the bot's decision (bot.core.engine.Understanding)."""
     if understanding is None:
         return

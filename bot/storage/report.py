@@ -7,11 +7,12 @@ import base64
 import io
 from html import escape
 from pathlib import Path
+from typing import Any, Callable
 
 from bot.storage.stats import Stats
 
 
-def _chart(draw) -> str:
+def _chart(draw: Callable[[Any], object]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -17,7 +17,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
 
 from bot.storage.db import StoreUnavailable
@@ -34,7 +34,7 @@ LOCK_WAIT = 10.0
 
 
 class Shared(Protocol):
-    def lock(self, name: str) -> "AsyncLockContext": ...
+    def lock(self, name: str) -> AbstractAsyncContextManager[None]: ...
 
     async def allow(self, key: str, *, rate: float, burst: int) -> tuple[bool, bool]:
         """(allowed, first refusal of this episode) for one token bucket: `burst` at once, then `rate`/s."""
@@ -49,12 +49,6 @@ class Shared(Protocol):
         """Call `on_version` for every version announced by any worker; runs until cancelled."""
 
     async def close(self) -> None: ...
-
-
-class AsyncLockContext(Protocol):
-    async def __aenter__(self) -> None: ...
-
-    async def __aexit__(self, *exc: object) -> None: ...
 
 
 class LocalShared:
@@ -162,12 +156,13 @@ class RedisShared:
             raise _unavailable(error) from error
         if not acquired:
             raise StoreUnavailable(f"lock {name} is still held elsewhere after {LOCK_WAIT:.0f} s")
+        passing: tuple[type[BaseException], ...] = (LockError, *_redis_down())
         try:
             yield
         finally:
             try:
                 await lock.release()
-            except (LockError, *_redis_down()) as error:  # expired or Redis away: it times out by itself
+            except passing as error:  # expired or Redis away: it times out by itself
                 log.warning("could not release lock %s: %s", name, error)
 
     async def allow(self, key: str, *, rate: float, burst: int) -> tuple[bool, bool]:

@@ -16,18 +16,19 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (TelegramAPIError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError,
+                                TelegramUnauthorizedError)
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from bot.core.dialog import Dialog
+from bot.core.errors import PosbotError
 from bot.handoff.store import TicketStore
 from bot.storage.records import Records
 from bot.storage.recipients import BlockedChats
 from bot.storage.shared import LocalShared, RedisShared, Shared, connect_redis, is_unavailable
 from bot.telegram.deps import DialogHolder
-from bot.telegram.fsm import DatabaseStorage
+from bot.telegram.fsm import ChatLocks, DatabaseStorage
 from bot.telegram.handlers import admin, case, errors, merchant, photos, support
 from bot.telegram.handlers.errors import Redelivery
 from bot.telegram.handoff import Handoff, parse_hours
@@ -60,8 +61,7 @@ class Stores:
 
     @classmethod
     async def open(cls, settings: Settings) -> "Stores":
-        database_url = settings.database_url.get_secret_value() if settings.database_url else None
-        records = await Records.at(data_dir=settings.data_dir, database_url=database_url)
+        records = await Records.at(data_dir=settings.data_dir, database_url=settings.database())
         if settings.redis_url:
             from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
@@ -72,7 +72,7 @@ class Stores:
             shared: Shared = RedisShared(redis)
         else:
             fsm = await DatabaseStorage.open(records.db)
-            isolation = SimpleEventIsolation()
+            isolation = ChatLocks()
             shared = LocalShared()
         return cls(records=records, fsm=fsm, isolation=isolation, shared=shared)
 
@@ -210,6 +210,25 @@ def watch_content(dispatcher: Dispatcher, settings: Settings) -> None:
     dispatcher.startup.register(start)
 
 
+class StartupError(PosbotError):
+    """The bot cannot start: the Bot API cannot be reached or refuses the token (one line for the CLI)."""
+
+
+async def check_api(bot: Bot, settings: Settings) -> None:
+    """getMe before anything else, so an unreachable API or a revoked token stops start-up with one
+    clear line (after the request middleware's retries) instead of a traceback from the first call."""
+    where = settings.telegram_api_base or "https://api.telegram.org"
+    try:
+        await bot.get_me()
+    except TelegramUnauthorizedError:
+        await bot.session.close()
+        raise StartupError(f"the Bot API at {where} refused BOT_TOKEN (401 Unauthorized): check the token "
+                           "@BotFather gave you") from None
+    except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+        await bot.session.close()
+        raise StartupError(f"cannot reach the Telegram Bot API at {where}: {error.message}") from None
+
+
 async def run_polling(settings: Settings, dialog: Dialog, *, watch: bool = False) -> None:
     stores = await Stores.open(settings)
     bot = create_bot(settings, stores)
@@ -217,6 +236,7 @@ async def run_polling(settings: Settings, dialog: Dialog, *, watch: bool = False
     if watch:
         watch_content(dispatcher, settings)
     try:
+        await check_api(bot, settings)
         await bot.delete_webhook(drop_pending_updates=False)
         await poll(dispatcher, bot, settings)
     finally:
@@ -274,6 +294,11 @@ async def run_webhook(settings: Settings, dialog: Dialog, url: str, *, watch: bo
 
     stores = await Stores.open(settings)
     bot = create_bot(settings, stores)
+    try:
+        await check_api(bot, settings)
+    except StartupError:
+        await stores.close()
+        raise
     dispatcher = create_dispatcher(settings, stores, dialog)
     if watch:
         watch_content(dispatcher, settings)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot.core.dialog import DialogState, Turn
 from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
-from bot.telegram.render import render
+from bot.telegram.render import render, split
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,29 @@ async def think(bot: Bot, chat_id: int, work, *args):
 
 async def send(bot: Bot, chat_id: int, reply: Reply, *, thread_id: int | None = None) -> None:
     rendered = render(reply)
-    last = len(rendered.chunks) - 1
-    for index, chunk in enumerate(rendered.chunks):
-        await bot.send_message(chat_id, chunk, message_thread_id=thread_id,
-                               reply_markup=rendered.keyboard if index == last else None)
+    await send_chunks(bot, chat_id, rendered.chunks, keyboard=rendered.keyboard, message_thread_id=thread_id)
+
+
+async def send_html(bot: Bot, chat_id: int, html: str, *, keyboard: InlineKeyboardMarkup | None = None,
+                    **where: Any) -> Message:
+    """Telegram HTML built outside a Reply (context cards, /tickets, staff notices), through the
+    same splitter as every reply; `where` (message_thread_id, reply_parameters) as for sendMessage.
+    Returns the first message sent."""
+    return await send_chunks(bot, chat_id, split(html), keyboard=keyboard, **where)
+
+
+async def send_chunks(bot: Bot, chat_id: int, chunks: Sequence[str], *, keyboard: InlineKeyboardMarkup | None = None,
+                      **where: Any) -> Message:
+    """The chunks in order: the keyboard on the last one (its buttons answer the whole text), a
+    reply only from the first."""
+    reply_parameters = where.pop("reply_parameters", None)
+    first: Message | None = None
+    for index, chunk in enumerate(chunks):
+        message = await bot.send_message(chat_id, chunk, reply_markup=keyboard if index == len(chunks) - 1 else None,
+                                         reply_parameters=reply_parameters if first is None else None, **where)
+        first = first or message
+    assert first is not None, "split() returns at least one chunk"
+    return first
 
 
 async def show(bot: Bot, message: Message | None, chat_id: int, reply: Reply) -> None:

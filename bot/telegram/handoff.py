@@ -23,6 +23,7 @@ from bot.handoff.models import CaseContext, Merchant, Status, Ticket
 from bot.handoff.store import TicketStore
 from bot.storage.recipients import BlockedChats
 from bot.storage.shared import Shared, is_unavailable
+from bot.telegram.conversation import send_html
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class Handoff:
     async def notice(self, bot: Bot, ticket: Ticket, text: str) -> None:
         """A line for staff in the ticket's topic (never relayed to the merchant)."""
         try:
-            await bot.send_message(self.support_chat_id, escape(text, quote=False), **self._where(ticket))
+            await send_html(bot, self.support_chat_id, escape(text, quote=False), **self._where(ticket))
         except TelegramAPIError as error:
             log.warning("could not post a notice for ticket %s: %s", ticket.id, error.message)
 
@@ -202,7 +203,7 @@ class Handoff:
         card = context_card(ticket, await self.store.transcript(ticket.id, 10), content)
         if reuse is not None:
             try:
-                await bot.send_message(self.support_chat_id, card, message_thread_id=reuse)
+                await send_html(bot, self.support_chat_id, card, message_thread_id=reuse)
             except TelegramBadRequest as error:
                 log.info("earlier topic %s of ticket %s is gone (%s); creating a new one", reuse, ticket.id,
                          error.message)
@@ -213,10 +214,10 @@ class Handoff:
             topic = await bot.create_forum_topic(self.support_chat_id, topic_name(ticket))
         except TelegramBadRequest as error:
             log.info("support group is not a forum (%s); threading on a header message", error.message)
-            header = await bot.send_message(self.support_chat_id, card)
+            header = await send_html(bot, self.support_chat_id, card)
             return await self.store.set_topic(ticket.id, None, header.message_id)
         ticket = await self.store.set_topic(ticket.id, topic.message_thread_id, None)
-        await bot.send_message(self.support_chat_id, card, message_thread_id=topic.message_thread_id)
+        await send_html(bot, self.support_chat_id, card, message_thread_id=topic.message_thread_id)
         return ticket
 
     async def _deliver_to_support(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int,

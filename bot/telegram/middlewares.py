@@ -84,7 +84,8 @@ class RetryRequests(BaseRequestMiddleware):
 
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates):  # the polling loop has its own backoff
+        polling = isinstance(method, GetUpdates)  # not narrowed: `method` keeps its generic type
+        if polling:  # the polling loop has its own backoff
             return await make_request(bot, method)
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):

@@ -1,7 +1,9 @@
-"""A core Reply as Telegram HTML text (split within the message limit) and an inline keyboard."""
+"""A core Reply as Telegram HTML text (split within the message limit) and an inline keyboard; the
+splitter every outgoing text goes through."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -54,32 +56,82 @@ def keyboard(options: tuple[Option, ...]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def split(text: str, limit: int = MESSAGE_LIMIT) -> tuple[str, ...]:
-    """Cut at line breaks so each piece fits one message; a single over-long line is cut hard,
-    never inside an HTML entity or tag."""
+def utf16_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units, so an emoji or a rare CJK character is 2."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+_TOKENS = re.compile(r"(?P<tag></?(?P<name>[a-zA-Z][\w-]*)[^>]*>)|(?P<entity>&(?:#\d+|#x[0-9a-fA-F]+|\w+);)|.",
+                     re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Token:
+    raw: str
+    tag: str = ""
+    """The tag's name for tags ("" for text); `closing` tells </b> from <b>."""
+    closing: bool = False
+    units: int = 0
+    """Visible UTF-16 code units: 0 for a tag, 1 for an entity (&lt;), 1 or 2 for a character."""
+
+
+def _tokens(html: str) -> list[_Token]:
+    tokens = []
+    for match in _TOKENS.finditer(html):
+        raw = match.group()
+        if match.group("tag"):
+            tokens.append(_Token(raw, tag=match.group("name").lower(), closing=raw.startswith("</")))
+        else:
+            tokens.append(_Token(raw, units=1 if match.group("entity") else utf16_length(raw)))
+    return tokens
+
+
+def split(html: str, limit: int = MESSAGE_LIMIT) -> tuple[str, ...]:
+    """The one splitter for every outgoing text: Telegram HTML cut into messages Telegram accepts.
+
+    Each chunk holds at most `limit` visible UTF-16 code units (Telegram's count: tags are not
+    counted, an entity such as &lt; is one character, an emoji two); it is cut at its last line
+    break, or hard between two characters when a single line is longer, never inside a tag or an
+    entity. Tags open at a cut are closed at the end of that chunk and opened again at the start of
+    the next, so every chunk is balanced (a long <blockquote> stays a quote in every piece).
+    """
+    tokens = _tokens(html)
     chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        while len(line) > limit:
-            cut = _safe_cut(line, limit)
-            chunks.append(line[:cut])
-            line = line[cut:]
-        current = line
-    if current or not chunks:
-        chunks.append(current)
-    return tuple(chunks)
+    carried: list[_Token] = []  # opening tags still open where the previous chunk was cut
+    start = 0
+    while start < len(tokens):
+        open_tags = list(carried)
+        units, index, line_break = 0, start, None
+        while index < len(tokens):
+            token = tokens[index]
+            if token.tag and token.closing:
+                at = next((n for n in range(len(open_tags) - 1, -1, -1) if open_tags[n].tag == token.tag), None)
+                if at is not None:
+                    del open_tags[at]
+            elif token.tag:
+                open_tags.append(token)
+            else:
+                if units + token.units > limit:
+                    break
+                units += token.units
+                if token.raw == "\n" and index > start:
+                    line_break = (index, list(open_tags))
+            index += 1
+        if index == len(tokens):
+            end, next_start, still_open = index, index, open_tags
+        elif line_break is not None:
+            end, still_open = line_break
+            next_start = end + 1  # the line break itself is not sent
+        else:
+            end, still_open = max(index, start + 1), open_tags
+            next_start = end
+        body = "".join(token.raw for token in tokens[start:end])
+        chunk = "".join(tag.raw for tag in carried) + body + "".join(f"</{tag.tag}>" for tag in reversed(still_open))
+        if _visible(chunk).strip():  # Telegram refuses an empty message
+            chunks.append(chunk)
+        carried, start = still_open, next_start
+    return tuple(chunks) or ("",)
 
 
-def _safe_cut(line: str, limit: int) -> int:
-    cut = limit
-    for opener, closer in (("&", ";"), ("<", ">")):
-        start = line.rfind(opener, 0, cut)
-        if start != -1 and line.find(closer, start) >= cut:
-            cut = start
-    return cut if cut > 0 else limit
+def _visible(html: str) -> str:
+    return "".join(token.raw for token in _tokens(html) if not token.tag)

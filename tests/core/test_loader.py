@@ -103,3 +103,36 @@ def test_binary_file_is_reported_not_crashed(mini_copy: Path) -> None:
 def test_missing_directory(tmp_path: Path) -> None:
     assert "content directory not found" in problems(tmp_path / "nope")[0]
     assert "content directory not found" in problems(tmp_path)[0]
+
+
+def _lexicon_with(mini_copy: Path, text: str) -> Path:
+    path = mini_copy / "intents" / "lexicon.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_alias_bomb_is_refused_before_it_is_expanded(mini_copy: Path) -> None:
+    """100,000 aliases of one string (the red team's 505 KB file grew the process to 5.7 GB)."""
+    bomb = "words: &w [" + ", ".join(["填充文字" * 50] * 4) + "]\nstopwords: [" + ", ".join(["*w"] * 100_000) + "]\n"
+    assert len(bomb.encode()) < 1024 * 1024
+    _lexicon_with(mini_copy, bomb)
+    [message] = problems(mini_copy)
+    assert message == "intents/lexicon.yaml: too many aliases (*name): more than 100"
+
+
+def test_a_few_aliases_of_a_huge_value_are_refused_too(mini_copy: Path) -> None:
+    _lexicon_with(mini_copy, "words: &w ['" + "字" * 20_000 + "']\nstopwords: [" + ", ".join(["*w"] * 60) + "]\n")
+    [message] = problems(mini_copy)
+    assert message == "intents/lexicon.yaml: too large once its aliases are expanded (over 1,000,000 characters)"
+
+
+def test_a_recursive_alias_is_refused(mini_copy: Path) -> None:
+    _lexicon_with(mini_copy, "words: &w [a, *w]\n")
+    [message] = problems(mini_copy)
+    assert "recursive alias" in message
+
+
+def test_ordinary_aliases_still_load(mini_copy: Path) -> None:
+    _lexicon_with(mini_copy, "words: &w [打印机, 小票]\nstopwords: *w\n")
+    content = load_content(mini_copy)
+    assert content.lexicon.stopwords == content.lexicon.words

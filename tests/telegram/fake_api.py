@@ -59,6 +59,7 @@ class FakeBotAPI:
         self._topic_ids = itertools.count(500)
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
+        self._file_ids = itertools.count(1)
         self._new_update = asyncio.Event()
         self._new_call = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -108,6 +109,7 @@ class FakeBotAPI:
         taken = 0
         limit = asyncio.Semaphore(int((self.webhook or {}).get("max_connections") or 40))
         done = asyncio.Event()
+        posts: set[asyncio.Task[None]] = set()
 
         async def post(http: ClientSession, update: dict[str, Any], key: Any) -> None:
             assert self.webhook is not None
@@ -139,7 +141,9 @@ class FakeBotAPI:
                 for key, queue in queues.items():
                     if key not in in_flight:
                         in_flight.add(key)
-                        asyncio.create_task(post(http, queue[0], key))
+                        posting = asyncio.create_task(post(http, queue[0], key))
+                        posts.add(posting)  # a task nobody references may be collected mid-flight
+                        posting.add_done_callback(posts.discard)
                 self._new_update.clear()
                 done.clear()
                 waits = [asyncio.create_task(self._new_update.wait()), asyncio.create_task(done.wait())]
@@ -217,9 +221,14 @@ class FakeBotAPI:
         return [u for u in self._updates if u["update_id"] >= offset][: int(params.get("limit") or 100)]
 
     def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
-        """What the real API answers 400 to: topics in non-forums, deleted topics."""
+        """What the real API answers 400 to: topics in non-forums, deleted topics, texts over 4096
+        UTF-16 code units once parsed, HTML it cannot parse (unknown or unbalanced tags)."""
         if method == "createForumTopic" and int(params["chat_id"]) not in self.forums:
             return "Bad Request: the chat is not a forum"
+        if method in ("sendMessage", "editMessageText"):
+            refusal = _text_refusal(str(params.get("text", "")), params.get("parse_mode"))
+            if refusal is not None:
+                return refusal
         thread = params.get("message_thread_id")
         if thread is not None and int(thread) in self.deleted_topics:
             return "Bad Request: message thread not found"
@@ -328,10 +337,13 @@ class FakeBotAPI:
         message.update(payloads[kind])
         return self.push({"message": message})
 
-    def upload(self, user_id: int, file_name: str, data: bytes, *, caption: str | None = None) -> int:
-        """A document sent to the bot in a private chat (an admin uploading a YAML file)."""
-        file_id = f"f{len(self.files) + 1}"
-        self.files[file_id] = data
+    def upload(self, user_id: int, file_name: str, data: bytes, *, caption: str | None = None,
+               downloadable: bool = True) -> int:
+        """A document sent to the bot in a private chat (an admin uploading a YAML file); with
+        `downloadable=False` getFile works but the download itself fails (404)."""
+        file_id = f"f{next(self._file_ids)}"
+        if downloadable:
+            self.files[file_id] = data
         message = self._incoming(user_id, None, "private")
         message["document"] = {"file_id": file_id, "file_unique_id": "u" + file_id, "file_name": file_name,
                                "file_size": len(data)}
@@ -398,6 +410,53 @@ def _queue_of(update: dict[str, Any]) -> Any:
     if query is not None:
         return query["message"]["chat"]["id"] if query.get("message") else query["from"]["id"]
     return ("update", update["update_id"])
+
+
+TELEGRAM_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+                           "tg-emoji", "code", "pre", "blockquote"})
+MESSAGE_LIMIT = 4096
+
+
+def _text_refusal(text: str, parse_mode: Any) -> str | None:
+    """Telegram's checks on a message text: what it says when it refuses one, else None."""
+    from html.parser import HTMLParser
+
+    visible = text
+    if parse_mode == "HTML":
+        class Parser(HTMLParser):
+            def __init__(self) -> None:
+                super().__init__(convert_charrefs=True)
+                self.open: list[str] = []
+                self.text: list[str] = []
+                self.error: str | None = None
+
+            def handle_starttag(self, tag: str, attrs: Any) -> None:
+                if tag not in TELEGRAM_TAGS:
+                    self.error = self.error or f"unsupported start tag \"{tag}\""
+                self.open.append(tag)
+
+            def handle_endtag(self, tag: str) -> None:
+                if not self.open or self.open[-1] != tag:
+                    self.error = self.error or f"unmatched end tag \"{tag}\""
+                else:
+                    self.open.pop()
+
+            def handle_data(self, data: str) -> None:
+                self.text.append(data)
+
+        parser = Parser()
+        parser.feed(text)
+        parser.close()
+        if parser.error is None and parser.open:
+            parser.error = f"can't find end tag corresponding to start tag \"{parser.open[-1]}\""
+        if parser.error is not None:
+            return f"Bad Request: can't parse entities: {parser.error}"
+        visible = "".join(parser.text)
+    if not visible.strip():
+        return "Bad Request: message text is empty"
+    if len(visible.encode("utf-16-le")) // 2 > MESSAGE_LIMIT:
+        return "Bad Request: message is too long"
+    return None
 
 
 def _decode(value: Any) -> Any:

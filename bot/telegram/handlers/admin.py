@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import CallbackQuery, Document, Message
 
-from bot.core.errors import ContentError
+from bot.core.errors import ContentError, PosbotError
 from bot.core.reply import Option, Reply
 from bot.review import add_examples, group, start_draft
 from bot.storage.questions import QuestionLog
@@ -19,7 +21,7 @@ from bot.storage.stats import as_text, compute
 from bot.telegram.conversation import chat_of, send
 from bot.telegram.deps import DialogHolder
 from bot.telegram.reload import Reloader, ReloadResult
-from bot.uploads import Uploads
+from bot.uploads import MAX_UPLOAD_BYTES, StaleUpload, Uploads
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,17 @@ async def on_upload(message: Message, bot: Bot, uploads: Uploads) -> None:
     if document is None or not (document.file_name or "").endswith(".yaml"):
         await send(bot, message.chat.id, Reply(kind="info", title="", text="请上传 .yaml 内容文件。"))
         return
-    data = await bot.download(document)
     try:
-        proposal = await asyncio.to_thread(uploads.propose, document.file_name or "", data.read() if data else b"",
-                                           message.caption)
+        data = await fetch_upload(bot, document)
+    except UploadTooLarge:
+        await send(bot, message.chat.id, UPLOAD_TOO_LARGE)
+        return
+    except UploadNotFetched as error:
+        log.warning("upload %r from %s not downloaded: %s", document.file_name, message.chat.id, error)
+        await send(bot, message.chat.id, UPLOAD_NOT_RECEIVED)
+        return
+    try:
+        proposal = await asyncio.to_thread(uploads.propose, document.file_name or "", data, message.caption)
     except ContentError as error:
         problems = [str(p) for p in error.problems]
         await send(bot, message.chat.id, Reply(kind="info", title="文件没有通过检查，什么都没改",
@@ -76,18 +85,57 @@ async def on_upload(message: Message, bot: Bot, uploads: Uploads) -> None:
         options=(Option("确认应用", f"{APPLY}:{proposal.token}"), Option("取消", f"{DISCARD}:{proposal.token}"))))
 
 
+class UploadTooLarge(PosbotError):
+    """Larger than any content file (MAX_UPLOAD_BYTES): refused before it is downloaded."""
+
+
+class UploadNotFetched(PosbotError):
+    """getFile was refused or the download failed (the error text is logged, redacted)."""
+
+
+async def fetch_upload(bot: Bot, document: Document) -> bytes:
+    """The file's bytes, its size checked before the download (as Telegram states it on the message,
+    then as getFile does), never after."""
+    if document.file_size is not None and document.file_size > MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(f"{document.file_size} bytes")
+    try:
+        file = await bot.get_file(document.file_id)
+        if file.file_size is not None and file.file_size > MAX_UPLOAD_BYTES:
+            raise UploadTooLarge(f"{file.file_size} bytes")
+        if file.file_path is None:
+            raise UploadNotFetched("getFile gave no file_path")
+        data = await bot.download_file(file.file_path)
+    except TelegramBadRequest as error:  # "file is too big": over the Bot API's download limit
+        raise (UploadTooLarge if "too big" in error.message.lower() else UploadNotFetched)(error.message) from error
+    except (TelegramAPIError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+        raise UploadNotFetched(str(error) or type(error).__name__) from error
+    return data.read() if data is not None else b""
+
+
 async def on_apply(callback: CallbackQuery, bot: Bot, uploads: Uploads, reloader: Reloader) -> None:
-    """Confirmed: write the file (the old one kept for /rollback) and reload."""
+    """Confirmed: write the file (the old one kept for /rollback) and reload; refused when the content
+    changed meanwhile so that it no longer fits (another admin's upload, or files edited by hand)."""
     token = (callback.data or "").split(":", 1)[1]
+    chat_id = chat_of(callback)
     try:
         target = await asyncio.to_thread(uploads.apply, token)
     except KeyError:
         await callback.answer("这个上传已经处理过或已过期")
         return
+    except StaleUpload as error:
+        await callback.answer("没有应用")
+        await send(bot, chat_id, Reply(kind="info", title="没有应用，什么都没改", text="\n".join(
+            (error.reason, *error.problems[:MAX_PROBLEMS_SHOWN]))))
+        return
+    except OSError as error:  # a full disk: the file written through a temporary one is untouched
+        log.error("upload %s not written: %s", token, error)
+        await callback.answer("没能写入")
+        await send(bot, chat_id, Reply(kind="info", title="没能写入，什么都没改",
+                                       text=f"写文件失败（{error.strerror or error}），原来的文件没有动。请检查磁盘空间后再点一次确认。"))
+        return
     await callback.answer()
     result = await reloader.reload()
     reply = result_reply(result)
-    chat_id = chat_of(callback)
     await send(bot, chat_id, Reply(kind="info", title=f"已写入 {target}；{reply.title}", text=reply.text))
 
 
@@ -99,12 +147,23 @@ async def on_discard(callback: CallbackQuery, uploads: Uploads) -> None:
 
 async def on_rollback(message: Message, bot: Bot, uploads: Uploads, reloader: Reloader) -> None:
     """Restores the file the last applied upload replaced, and reloads."""
-    target = await asyncio.to_thread(uploads.rollback)
+    try:
+        target = await asyncio.to_thread(uploads.rollback)
+    except OSError as error:
+        log.error("rollback not written: %s", error)
+        await send(bot, message.chat.id, Reply(kind="info", title="没能回滚，什么都没改",
+                                               text=f"写文件失败（{error.strerror or error}）。也可以在服务器上运行 posbot rollback。"))
+        return
     if target is None:
         await send(bot, message.chat.id, Reply(kind="info", title="", text="没有可以回滚的上传。"))
         return
     reply = result_reply(await reloader.reload())
     await send(bot, message.chat.id, Reply(kind="info", title=f"已恢复 {target}；{reply.title}", text=reply.text))
+
+
+UPLOAD_TOO_LARGE = Reply(kind="info", title="文件太大，什么都没改", text=(
+    f"内容文件不会超过 {MAX_UPLOAD_BYTES // 1024} KB，这个文件没有下载。请检查是不是传错了文件。"))
+UPLOAD_NOT_RECEIVED = Reply(kind="info", title="", text="这个文件没能收到，什么都没改。请再发一次。")
 
 
 async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs: DialogHolder) -> None:
@@ -119,7 +178,7 @@ async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs:
         samples = "\n".join(f"· {q}" for q in dict.fromkeys(q.question for q in item.questions[:3]))
         options = []
         targets = [item.suggestion] + [intent for intent, _ in item.questions[0].candidates]
-        for intent in list(dict.fromkeys(t for t in targets if t in dialogs.dialog.content.by_id))[:3]:
+        for intent in list(dict.fromkeys(t for t in targets if t is not None and t in dialogs.dialog.content.by_id))[:3]:
             title = dialogs.dialog.content.by_id[intent].title
             options.append(Option(f"加为例句：{title}"[:30], f"{REVIEW_ADD}:{item.ids[0]}:{intent}"))
         options.append(Option("新建意图（草稿）", f"{REVIEW_NEW}:{item.ids[0]}"))

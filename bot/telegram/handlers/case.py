@@ -122,8 +122,10 @@ async def on_open_now(callback: CallbackQuery, bot: Bot, state: FSMContext, hand
 
 
 async def on_rating(callback: CallbackQuery, bot: Bot, handoff: Handoff | None) -> None:
-    """👍/👎 after a closed case: recorded, and shown to staff."""
-    _, ticket_id, value = (callback.data or "").split(":")
+    """👍/👎 after a closed case: recorded, and shown to staff. Anything but rate:TICKET:0|1 (a forged
+    or truncated payload) is an expired button, not an error."""
+    parts = (callback.data or "").split(":")
+    ticket_id, value = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
     if handoff is None or not ticket_id.isdigit() or value not in ("0", "1"):
         await callback.answer("这个按钮已过期")
         return

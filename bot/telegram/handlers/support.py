@@ -15,6 +15,7 @@ from aiogram.types import Message
 
 from bot.core.slots import mask_card_numbers
 from bot.handoff.models import Ticket
+from bot.telegram.conversation import send_html
 from bot.telegram.deps import DialogHolder
 from bot.telegram.handoff import Handoff
 
@@ -47,7 +48,7 @@ async def on_tickets(message: Message, bot: Bot, handoff: Handoff) -> None:
         text = "<b>进行中的工单（最久的在前）</b>\n" + "\n".join(
             f"#{t.id} {t.status.icon} {escape(t.merchant.name, quote=False)} · "
             f"{t.context.code or t.context.intent or '人工'} · {_age(now - t.created_at)}" for t in tickets)
-    await bot.send_message(message.chat.id, text, message_thread_id=message.message_thread_id)
+    await send_html(bot, message.chat.id, text, message_thread_id=message.message_thread_id)
 
 
 async def on_close(message: Message, bot: Bot, handoff: Handoff) -> None:
@@ -84,7 +85,7 @@ async def on_info(message: Message, bot: Bot, handoff: Handoff, dialogs: DialogH
         rating = {None: "未评价", 1: "👍", 0: "👎"}[ticket.rating]
         text = context_card(ticket, transcript, dialogs.dialog.content) + (
             f"\n状态：{ticket.status.value}；记录 {len(transcript)} 条；评价：{rating}")
-        await bot.send_message(message.chat.id, text, message_thread_id=message.message_thread_id)
+        await send_html(bot, message.chat.id, text, message_thread_id=message.message_thread_id)
 
 
 async def on_staff_message(message: Message, bot: Bot, handoff: Handoff) -> None:
