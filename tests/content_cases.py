@@ -165,8 +165,13 @@ def _ask(case: Case, dialog: Dialog, problems: list[str]) -> Shown | None:
         unwanted = content.intent_id(case.expect_not)
         if unwanted is None:
             problems.append(f"{case.name}: expect_not names no intent: {case.expect_not!r}")
-        elif decision is not None and decision.kind == "answer" and decision.intent == unwanted:
+        elif decision is not None and decision.kind in ("answer", "refuse") and decision.intent == unwanted:
             problems.append(f"{case.name}: must not answer {unwanted}, but does")
+    if case.expect == "refuse":  # any refusal: a red-line word, pattern or intent
+        if decision is None or decision.kind != "refuse":
+            problems.append(f"{case.name}: should be refused, but {seen}")
+            return None
+        return [("the reply", _answer_text(turn.reply))]
     if case.expect is not None:
         wanted = content.intent_id(case.expect)
         if wanted is None:
@@ -174,7 +179,7 @@ def _ask(case: Case, dialog: Dialog, problems: list[str]) -> Shown | None:
             return None
         if decision is not None and decision.kind == "clarify" and wanted in [c.intent for c in decision.choices]:
             turn = dialog.on_action(action(SHOW, wanted), turn.state)  # the merchant taps the right choice
-        elif decision is None or decision.kind != "answer" or decision.intent != wanted:
+        elif decision is None or decision.kind not in ("answer", "refuse") or decision.intent != wanted:
             problems.append(f"{case.name}: should answer {wanted}, but {seen}")
             return None
     return [("the reply", _answer_text(turn.reply))]

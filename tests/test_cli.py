@@ -19,6 +19,15 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def test_match_json_decisions_and_intent_kinds(capsys: pytest.CaptureFixture[str]) -> None:
+    """The JSON contract's additions: decision refuse; kinds smalltalk, redirect, redline."""
+    code, out, _ = run(capsys, "match", "帮朋友刷点钱出来", "--json")
+    assert code == 0 and json.loads(out)["decision"] == "refuse"
+    code, out, _ = run(capsys, "intents", "--json")
+    kinds = {row["kind"] for row in json.loads(out)}
+    assert kinds == {"code", "symptom", "smalltalk", "redirect", "redline"}
+
+
 def test_match_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "match", "pos机显示03", "--json")
     data = json.loads(out)

@@ -18,6 +18,9 @@ MARGIN = 0.15
 """How far the top candidate must lead the runner-up to answer without asking."""
 CLARIFY_AT = 0.40
 """Below this the question is treated as not understood (fallback)."""
+VAGUE_CLARIFY_AT = 0.50
+"""Without a domain word, a clarification needs this score ("打印不出来" 0.56 is asked about, "今天天气" 0.41
+falls back)."""
 TALK_AT = 0.40
 """Small talk answered from here (when it leads everything else by MARGIN)."""
 REFUSE_AT = 0.55
@@ -46,14 +49,14 @@ class Decision:
 
 def decide(candidates: Sequence[Candidate], *, answer_at: float = ANSWER_AT, margin: float = MARGIN,
            clarify_at: float = CLARIFY_AT, specific: bool = True, talk_at: float = TALK_AT,
-           refuse_at: float = REFUSE_AT) -> Decision:
+           refuse_at: float = REFUSE_AT, vague_clarify_at: float = VAGUE_CLARIFY_AT) -> Decision:
     """Answer when sure, clarify when close, fall back when nothing fits.
 
     A response code found in the question is certain (score 1.0, via "code"); two different codes
     in one question are asked about rather than guessed. Small talk is answered from `talk_at` when
     nothing else comes close (a wrong "不客气" costs nothing); a red line is refused from `refuse_at`
     when it leads. Without a `specific` word (one that says something about the terminal, not
-    only 卡/机器/怎么办), a question is not worth a "您是想问…": it falls back.
+    only 卡/机器/怎么办), a question needs `vague_clarify_at` for a "您是想问…", else it falls back.
     """
     if not candidates:
         return Decision("fallback")
@@ -72,7 +75,7 @@ def decide(candidates: Sequence[Candidate], *, answer_at: float = ANSWER_AT, mar
             return Decision("answer", intent=top.intent)
     elif top.score >= answer_at and top.score - runner_up >= margin:
         return Decision("answer", intent=top.intent)
-    if top.score >= clarify_at and specific:
+    if top.score >= (clarify_at if specific else vague_clarify_at):
         choices = tuple(c for c in candidates if c.score >= clarify_at and c.kind not in NOT_OFFERED)
         if choices:
             return Decision("clarify", choices=choices[:CLARIFY_CHOICES])

@@ -305,3 +305,34 @@ def test_code_intents_reach_flows_and_scripts_by_party(mini_engine: Engine) -> N
 def test_human_option_says_how_to_reach_support(dialog: Dialog) -> None:
     reply = dialog.on_action(HUMAN, DialogState()).reply
     assert reply.kind == "human" and "客服" in reply.text
+
+
+def test_small_talk_gets_a_short_reply_and_counts_as_no_misunderstanding(dialog: Dialog) -> None:
+    turn = dialog.on_text("谢谢", DialogState(fallbacks=1))
+    assert turn.reply.kind == "smalltalk" and turn.reply.intent == "thanks"
+    assert turn.state.fallbacks == 1  # neither a misunderstanding nor an answer
+
+
+def test_ok_mid_flow_keeps_the_flow_going(dialog: Dialog) -> None:
+    started = dialog.on_action(action(FLOW, "printer_problem"), DialogState())
+    step = started.state.step
+    turn = dialog.on_text("好的", started.state)
+    assert turn.reply.kind == "step" and turn.state.step == step
+    assert turn.reply.text.startswith("好的")
+
+
+def test_someone_elses_job_says_who_to_contact(dialog: Dialog) -> None:
+    reply = dialog.on_text("我的信用卡被冻结了怎么办", DialogState()).reply
+    assert reply.kind == "redirect" and "找谁：" in reply.text and "发卡" in reply.text
+
+
+def test_red_lines_by_meaning_say_why_and_what_follows(dialog: Dialog) -> None:
+    reply = dialog.on_text("朋友没钱让我帮他刷一下卡 我转现金给他", DialogState()).reply
+    assert reply.kind == "refusal" and reply.intent == "cash_out"
+    assert "套现" in reply.text and "冻结" in reply.text
+
+
+def test_a_greeting_read_off_a_photo_is_not_answered_as_small_talk(dialog: Dialog) -> None:
+    from bot.core.screen import ScreenLine
+    turn = dialog.on_screen([ScreenLine("欢迎光临", 0.99)], DialogState())
+    assert turn.reply.kind == "fallback"
