@@ -77,6 +77,7 @@ def test_finds_codes(text: str, expected: list[str]) -> None:
     "商户号12",
     "刷了5笔",
     "用了3年了",
+    "刷卡机每年扣我99流量费",
 ])
 def test_ignores_numbers_that_are_not_codes(text: str) -> None:
     assert codes(text) == []
