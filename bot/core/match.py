@@ -240,8 +240,12 @@ class Matcher:
             # small talk only where nothing points at a problem ("你好 签到失败" is about signing in);
             # words small talk itself uses (收到, 人工) do not count as pointing at one
             problem_word = any(self._index.says_something(t) and t not in self._talk_vocabulary for t in tokens)
-            talk_form = "" if known or problem_word else self._talk_words(normalised)
-            fuzzy = self._rank(units, talk_form, exclude=exclude)
+            talk_forms: list[str] = []
+            if not known and not problem_word:
+                # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
+                talk_forms = [self._talk_words(normalised)] + [
+                    self._talk_words(self.normaliser.normalise_folded(strip_symbols(text))) for text in units_text]
+            fuzzy = self._rank(units, talk_forms, exclude=exclude)
 
         ranked: list[Candidate] = [
             Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code, "code") for h in known]
@@ -271,7 +275,7 @@ class Matcher:
             specific=bool(known) or any(self._is_domain_word(t) for t in tokens),
         )
 
-    def _rank(self, units: list[str], talk_form: str, *,
+    def _rank(self, units: list[str], talk_forms: list[str], *,
               exclude: tuple[str, str] | None) -> list[Candidate]:
         """Each unit against the phrases it shares something with; each intent's best blended score
         over all units (and, for small talk, the whole question), with the phrase that gave it."""
@@ -288,12 +292,13 @@ class Matcher:
             texts = [self._texts[i] for i in phrase_ids]
             scores = FUZZY_SHARE * _blend(unit, texts) + (1 - FUZZY_SHARE) * overlap
             self._keep_best(scores, phrase_ids, best, best_phrase)
-        if talk_form and len(self._talk):
+        talk_forms = list(dict.fromkeys(form for form in talk_forms if form))
+        if talk_forms and len(self._talk):
             phrase_ids = self._talk if excluded is None else self._talk[~np.isin(self._talk, excluded)]
-            # the whole question against each small-talk phrase, by token_sort_ratio alone: extra words
-            # count against it ("你好 签到失败" is not a greeting), unlike token_set_ratio's subsets
-            talk = process.cdist([talk_form], [self._texts[i] for i in phrase_ids], scorer=fuzz.token_sort_ratio,
-                                 processor=None, dtype=np.float32, workers=1)[0] / 100.0
+            # each form against each small-talk phrase, by token_sort_ratio alone: extra words count
+            # against it, unlike token_set_ratio's subsets
+            talk = process.cdist(talk_forms, [self._texts[i] for i in phrase_ids], scorer=fuzz.token_sort_ratio,
+                                 processor=None, dtype=np.float32, workers=1).max(axis=0) / 100.0
             self._keep_best(talk.astype(np.float64), phrase_ids, best, best_phrase)
         order = np.argsort(-best, kind="stable")[:MAX_CANDIDATES * 2]
         candidates = []
