@@ -2,31 +2,44 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+CHAT_STAMP := $(VENV)/.installed-chat
+DEV_STAMP := $(VENV)/.installed-dev
+LOG := $(VENV)/install.log
+# pip's own output (and any warnings of the machine's pip configuration) goes to $(LOG); one line is
+# printed instead, and the log's end when something fails
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: chat test eval validate bench clean
-
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+$(BIN)/python:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
 		{ $(PYTHON) -m pip install --quiet --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-chat: $(STAMP)
+# what `make chat` (and validate, eval) need: posbot and its runtime dependencies, about 200 MB
+$(CHAT_STAMP): pyproject.toml | $(BIN)/python
+	@echo "正在安装 posbot（对话所需，约 200 MB，首次约半分钟到一分钟）…"
+	@$(PIP) -e . > $(LOG) 2>&1 || { tail -n 20 $(LOG); exit 1; }
+	@touch $@
+
+# what `make test` and `make bench` need besides: pytest, hypothesis, ruff, mypy, the OCR, report and
+# server extras, scikit-learn for the baseline
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	@echo "正在安装 posbot 和开发依赖（测试、OCR、PostgreSQL/Redis 驱动，约 900 MB，首次几分钟）…"
+	@$(PIP) -e '.[dev]' > $(LOG) 2>&1 || { tail -n 20 $(LOG); exit 1; }
+	@touch $@ $(CHAT_STAMP)
+
+chat: $(CHAT_STAMP)
 	$(BIN)/posbot chat
 
 # lint (real bugs, blocking calls in the bot), types (strict on the core and the stores), then the tests
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/python -m pytest
 
-validate: $(STAMP)
+validate: $(CHAT_STAMP)
 	$(BIN)/posbot validate
 
-eval: $(STAMP)
+eval: $(CHAT_STAMP)
 	$(BIN)/posbot eval tests/eval/questions.yaml
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/accuracy.py --file tests/eval/questions.yaml --sweep --scorers
 	$(BIN)/python benchmarks/latency.py
