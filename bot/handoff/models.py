@@ -87,3 +87,6 @@ class OutboxItem:
     media: str | None = None
     reply_to: int | None = None
     """The message in the target chat the copy answers, when the original was a reply to a relayed one."""
+    held_card: bool = False
+    """The original held a card number: it is never copied, only sent as `text` (or with `text` as
+    its caption). Decided from the original when it was written down, so a retry decides the same."""

@@ -239,6 +239,10 @@ class FakeBotAPI:
             for key in ("photo", "voice", "document", "caption"):
                 if key in source:
                     copy[key] = source[key]
+            if "caption" in params:  # as Telegram does: a caption given replaces the original ("" removes it)
+                copy.pop("caption", None)
+                if params["caption"]:
+                    copy["caption"] = params["caption"]
             if params.get("message_thread_id"):
                 copy["message_thread_id"] = int(params["message_thread_id"])
             copy["copied_from"] = [int(params["from_chat_id"]), int(params["message_id"])]
@@ -313,8 +317,10 @@ class FakeBotAPI:
         return self.push({"edited_message": message})
 
     def media(self, user_id: int, kind: str, *, chat_id: int | None = None, chat_type: str = "private",
-              thread_id: int | None = None) -> int:
+              thread_id: int | None = None, caption: str | None = None) -> int:
         message = self._incoming(user_id, chat_id, chat_type)
+        if caption is not None:
+            message["caption"] = caption
         if thread_id is not None:
             message.update(message_thread_id=thread_id, is_topic_message=True)
         payloads = {
@@ -322,7 +328,8 @@ class FakeBotAPI:
             "voice": {"voice": {"file_id": "v1", "file_unique_id": "u2", "duration": 3}},
             "sticker": {"sticker": {"file_id": "s1", "file_unique_id": "u3", "type": "regular", "width": 512,
                                     "height": 512, "is_animated": False, "is_video": False}},
-            "document": {"document": {"file_id": "d1", "file_unique_id": "u4"}},
+            "document": {"document": {"file_id": "d1", "file_unique_id": "u4", "file_name": "小票.pdf",
+                                      "mime_type": "application/pdf"}},
             "location": {"location": {"latitude": 31.2, "longitude": 121.5}},
         }
         message.update(payloads[kind])

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.core.dialog import MENU, DialogState
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
-from bot.core.slots import mask_card_numbers
+from bot.core.cards import mask_card_numbers
 from bot.handoff.models import CaseContext, Merchant
 from bot.telegram.conversation import STATE_KEY, chat_of, send, show
 from bot.telegram.deps import DialogHolder
@@ -69,13 +69,19 @@ async def on_case_edit(message: Message, bot: Bot, handoff: Handoff) -> None:
 async def offer(bot: Bot, chat_id: int, state: FSMContext, trigger: str, *, media: Message | None = None,
                 edit: Message | None = None, opening: str = "") -> None:
     """Offer the handoff; the merchant may add one line of detail, nothing is required."""
-    await state.update_data({PENDING: {"trigger": trigger,
-                                       "media": [media.chat.id, media.message_id] if media else None}})
+    await state.update_data({PENDING: {"trigger": trigger, "media": _attachment(media) if media else None}})
     text = (opening + "\n" if opening else "") + (
         "转人工客服：可以先补充一句情况（比如终端号、交易时间、金额），直接发给我；不想补充就点“直接转人工”。")
     reply = Reply(kind="info", title="转人工客服", text=text,
                   options=(Option("直接转人工", OPEN_NOW), Option("不用了", MENU)))
     await show(bot, edit, chat_id, reply)
+
+
+def _attachment(message: Message) -> list[Any]:
+    """What the handoff needs of a photo or file that goes along with it: where it is, its kind, and
+    its caption masked (the conversation state is stored; a caption may hold a card number)."""
+    kind = next((k for k in HANDED_OVER_MEDIA if getattr(message, k, None)), "media")
+    return [message.chat.id, message.message_id, kind, mask_card_numbers(message.caption or "")]
 
 
 async def open_case(bot: Bot, user, chat_id: int, state: FSMContext, handoff: Handoff, dialogs: DialogHolder,
@@ -96,8 +102,9 @@ async def open_case(bot: Bot, user, chat_id: int, state: FSMContext, handoff: Ha
                                 dialogs.dialog.content)
     await state.update_data({PENDING: None})
     media = pending.get("media")
-    if media:
-        await handoff.relay_by_id(bot, ticket, media[0], media[1], dialogs.dialog.content, media="media")
+    if media:  # [chat, message] from before captions were kept: copied with no caption at all
+        chat, message_id, kind, caption = (media + ["media", ""])[:4]
+        await handoff.relay_by_id(bot, ticket, chat, message_id, dialogs.dialog.content, text=caption, media=kind)
     await send(bot, chat_id, Reply(kind="info", title=f"已转人工客服（工单 #{ticket.id}）",
                                    text="接下来你发的消息都会直接转给客服。" + handoff.waiting_note()))
 
