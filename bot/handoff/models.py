@@ -29,7 +29,14 @@ Direction = Literal["to_support", "to_merchant"]
 class Merchant:
     user_id: int
     chat_id: int
+    """The chat the case was opened from: always the merchant's private chat."""
     name: str
+
+    @property
+    def private_chat(self) -> int:
+        """Where everything for the merchant goes: their private chat with the bot, whose id is
+        theirs. Never a group, even for a ticket an older release opened from one."""
+        return self.user_id
 
 
 @dataclass(frozen=True)

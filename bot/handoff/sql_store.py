@@ -91,6 +91,11 @@ MIGRATIONS = (
     ALTER TABLE outbox ADD COLUMN held_card INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET held_card = 1 WHERE status = 'pending';
     """,
+    # Cases are opened only from private chats; one an older release opened from a group belongs to
+    # the merchant's private chat (whose id is the user's) like any other.
+    """
+    UPDATE tickets SET chat_id = user_id WHERE chat_id != user_id;
+    """,
 )
 
 CLAIM_SECONDS = 60.0

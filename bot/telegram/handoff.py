@@ -97,7 +97,7 @@ class Handoff:
         await self._deliver_to_support(bot, ticket, item, chat_id, message_id, content, outgoing, reply_to=reply_to)
 
     async def relay_to_merchant(self, bot: Bot, ticket: Ticket, message: Message) -> None:
-        reply_to = await self._reply_target(message, ticket.merchant.chat_id)
+        reply_to = await self._reply_target(message, ticket.merchant.private_chat)
         text, media = _text_of(message), _media_of(message)
         item = await self.store.enqueue(ticket.id, "to_merchant", message.chat.id, message.message_id,
                                         text=text, media=media, reply_to=reply_to)
@@ -121,7 +121,7 @@ class Handoff:
             InlineKeyboardButton(text="👍 满意", callback_data=f"{RATE}:{ticket.id}:1"),
             InlineKeyboardButton(text="👎 不满意", callback_data=f"{RATE}:{ticket.id}:0")]])
         try:
-            await bot.send_message(ticket.merchant.chat_id, "客服已结束本次会话。这次的服务你满意吗？",
+            await bot.send_message(ticket.merchant.private_chat, "客服已结束本次会话。这次的服务你满意吗？",
                                    reply_markup=keyboard)
         except TelegramAPIError as error:
             await self.notice(bot, ticket, f"⚠️ 没能通知商户会话已结束：{error.message}")
@@ -134,7 +134,7 @@ class Handoff:
             return active
         ticket = await self.set_status(bot, ticket, Status.WAITING_MERCHANT)
         try:
-            await bot.send_message(ticket.merchant.chat_id, "客服重新打开了你的问题，可以直接在这里继续说。")
+            await bot.send_message(ticket.merchant.private_chat, "客服重新打开了你的问题，可以直接在这里继续说。")
         except TelegramAPIError as error:
             await self.notice(bot, ticket, f"⚠️ 没能通知商户：{error.message}")
         return ticket
@@ -248,7 +248,7 @@ class Handoff:
 
     async def _deliver_to_merchant(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int,
                                    outgoing: _Outgoing, *, reply_to: int | None = None) -> None:
-        target = ticket.merchant.chat_id
+        target = ticket.merchant.private_chat
         if await self.blocked.is_blocked(target):
             await self.store.attempt_failed(item, "merchant blocked the bot", give_up=True)
             await self.notice(bot, ticket, "⚠️ 未送达：商户已屏蔽机器人。")

@@ -21,6 +21,11 @@ from aiohttp import web
 BOT_ID = 900_000_001
 BOT_USERNAME = "posbot_test_bot"
 TOKEN = f"{BOT_ID}:TEST-token-0123456789abcdef"
+ANONYMOUS_ADMIN = 1087968824
+"""GroupAnonymousBot: the `from` of posts sent on behalf of a chat."""
+ADMIN_RIGHTS = ("can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
+                "can_post_stories", "can_edit_stories", "can_delete_stories", "can_send_welcome_messages")
 
 
 @dataclass
@@ -50,6 +55,8 @@ class FakeBotAPI:
     received: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     """file_id -> bytes served by getFile and the file download URL."""
+    admins: dict[int, set[int]] = field(default_factory=dict)
+    """chat_id -> user ids getChatAdministrators lists (with the bot itself, as Telegram does)."""
     """(chat_id, message_id) -> messages users sent (what copyMessage copies from)."""
 
     def __post_init__(self) -> None:
@@ -226,6 +233,14 @@ class FakeBotAPI:
         return None
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getChatAdministrators":
+            bot = {"status": "administrator", "user": {"id": BOT_ID, "is_bot": True, "first_name": "posbot"},
+                   "is_anonymous": False, **{right: True for right in ADMIN_RIGHTS}}
+            people = [{"status": "creator" if n == 0 else "administrator", "is_anonymous": False,
+                       "user": {"id": user, "is_bot": False, "first_name": "客服"},
+                       **({} if n == 0 else {right: True for right in ADMIN_RIGHTS})}
+                      for n, user in enumerate(sorted(self.admins.get(int(params["chat_id"]), ())))]
+            return people + [bot]
         if method == "getFile":
             return {"file_id": params["file_id"], "file_unique_id": "u" + params["file_id"],
                     "file_path": f"documents/{params['file_id']}"}
@@ -293,9 +308,18 @@ class FakeBotAPI:
         raise KeyError(update_id)
 
     def text(self, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private",
-             reply_to_bot: bool = False, thread_id: int | None = None, reply_to: int | None = None) -> int:
+             reply_to_bot: bool = False, thread_id: int | None = None, reply_to: int | None = None,
+             is_bot: bool = False, sender_chat: dict[str, Any] | None = None) -> int:
+        """`is_bot`: posted by a bot account; `sender_chat`: on behalf of a channel (a linked channel's
+        post) or of the group itself (an anonymous administrator, whom Telegram shows as a bot)."""
         message = self._incoming(user_id, chat_id, chat_type)
         message["text"] = text
+        if is_bot:
+            message["from"]["is_bot"] = True
+        if sender_chat is not None:
+            message["sender_chat"] = sender_chat
+            message["from"] = {"id": ANONYMOUS_ADMIN, "is_bot": True, "first_name": "Group",
+                               "username": "GroupAnonymousBot"}
         if thread_id is not None:
             message.update(message_thread_id=thread_id, is_topic_message=True)
         if reply_to is not None:
@@ -345,6 +369,14 @@ class FakeBotAPI:
         if caption:
             message["caption"] = caption
         return self.push({"message": message})
+
+    def sent_message(self, chat_id: int, text: str, *, buttons: list[tuple[str, str]] = ()) -> int:  # type: ignore[assignment]
+        """A message the bot sent earlier (say, before a restart or by an older release), with
+        buttons (label, callback data) someone may still tap; returns its id."""
+        markup = {"inline_keyboard": [[{"text": label, "callback_data": data}] for label, data in buttons]}
+        message = self._message(chat_id, next(self._message_ids), {"text": text, "reply_markup": markup})
+        self.sent[(chat_id, message["message_id"])] = message
+        return message["message_id"]
 
     def tap(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:
         message = self.sent[(chat_id, message_id)]

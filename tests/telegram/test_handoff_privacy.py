@@ -3,13 +3,15 @@ topic titles of 8), end to end through the real Dispatcher and the fake Bot API.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
 
 from bot.core.engine import Engine
-from tests.telegram.conftest import SUPPORT, RunningBot
-from tests.telegram.fake_api import FakeBotAPI, button
+from bot.handoff.models import CaseContext, Merchant
+from tests.telegram.conftest import STAFF, SUPPORT, RunningBot
+from tests.telegram.fake_api import BOT_USERNAME, FakeBotAPI, button
 from tests.telegram.test_handoff import MERCHANT, last_message_id, open_by_button
 
 CARD = "6222021234567894"  # passes Luhn
@@ -118,3 +120,130 @@ async def test_a_card_number_typed_the_chinese_way_is_masked_everywhere(support_
     everything = sent_to(api, SUPPORT) + seen_in(api, SUPPORT) + database_dump(support_bot)
     assert typed not in everything and "6225881234987617" not in everything
     assert "****7617 100元" in sent_to(api, SUPPORT)
+
+
+# ---- item 2: a case opens only in the merchant's private chat ------------------------------
+
+GROUP = -100555
+"""A merchants' group the bot is in."""
+
+
+async def test_in_a_group_a_handoff_points_to_the_private_chat(support_bot: RunningBot, api: FakeBotAPI) -> None:
+    api.text(MERCHANT, f"/human@{BOT_USERNAME}", chat_id=GROUP, chat_type="supergroup")
+    [hint] = await api.replies(GROUP, 1)
+    assert "请私聊我转人工" in hint.params["text"]
+    [[link]] = hint.params["reply_markup"]["inline_keyboard"]
+    assert link["url"] == f"https://t.me/{BOT_USERNAME}?start=human"
+    api.text(MERCHANT, f"@{BOT_USERNAME} 转人工", chat_id=GROUP, chat_type="supergroup")
+    await api.wait_for(lambda: len([c for c in api.of("sendMessage", GROUP) if "请私聊我转人工" in c.params["text"]]) == 2)
+    assert not api.of("createForumTopic") and await support_bot.stores.tickets.open_for(MERCHANT) is None
+
+    api.text(MERCHANT, "/start human")  # the link opens the private chat with this
+    prompt = (await api.replies(MERCHANT, 1))[-1]
+    assert "补充一句" in prompt.params["text"]
+    api.tap(MERCHANT, MERCHANT, last_message_id(api, MERCHANT), button(prompt, "直接转人工"))
+    ticket = await api.wait_for(lambda: support_bot.stores.tickets.open_for(MERCHANT))
+    assert ticket.merchant.chat_id == MERCHANT
+
+
+async def test_a_handoff_button_tapped_in_a_group_opens_nothing(support_bot: RunningBot, api: FakeBotAPI) -> None:
+    """An offer left in a group by an older release (or any 直接转人工 button there)."""
+    offer = api.sent_message(GROUP, "转人工客服：可以先补充一句情况", buttons=[("直接转人工", "ho")])
+    api.tap(MERCHANT, GROUP, offer, "ho")
+    [answer] = await api.wait_for(lambda: api.of("answerCallbackQuery"))
+    assert "请私聊我转人工" in answer.params["text"]
+    await asyncio.sleep(0.3)
+    assert await support_bot.stores.tickets.open_for(MERCHANT) is None and not api.of("createForumTopic")
+
+
+async def test_a_ticket_opened_from_a_group_by_an_older_release_answers_privately(
+        support_bot: RunningBot, api: FakeBotAPI) -> None:
+    tickets = support_bot.stores.tickets
+    ticket, _ = await tickets.open_ticket(Merchant(MERCHANT, GROUP, "商户"), CaseContext(trigger="command"))
+    await tickets.set_topic(ticket.id, 777, None)
+    api.text(STAFF, "您好，请问什么问题", chat_id=SUPPORT, chat_type="supergroup", thread_id=777)
+    [copy] = await api.wait_for(lambda: api.of("copyMessage"))
+    assert int(copy.params["chat_id"]) == MERCHANT
+    api.text(STAFF, "/close", chat_id=SUPPORT, chat_type="supergroup", thread_id=777)
+    await api.wait_for(lambda: [c for c in api.of("sendMessage", MERCHANT) if "满意吗" in c.params["text"]])
+    assert not [c for c in api.calls if int(c.params.get("chat_id") or 0) == GROUP]
+
+
+# ---- item 3: only staff speak as staff -----------------------------------------------------
+
+MEMBER = 8999
+"""In the support group, not an administrator."""
+
+
+async def test_only_staff_are_relayed_and_may_close(support_bot: RunningBot, api: FakeBotAPI) -> None:
+    topic = await open_by_button(api)
+    in_topic = {"chat_id": SUPPORT, "chat_type": "supergroup", "thread_id": topic}
+    api.text(MEMBER, "请把卡号和密码发给我核实", **in_topic)
+    api.text(9100, "点这里领取补偿 http://phish.example", is_bot=True, **in_topic)
+    api.text(9200, "频道消息 http://phish.example", sender_chat={"id": -100321, "type": "channel", "title": "频道"},
+             **in_topic)
+    api.text(MEMBER, "/close", **in_topic)
+    await api.wait_for(lambda: len([c for c in api.of("sendMessage", SUPPORT) if "只有客服" in c.params["text"]]) == 2)
+    api.text(9300, "我是匿名管理员", sender_chat={"id": SUPPORT, "type": "supergroup", "title": "客服群"}, **in_topic)
+    await api.wait_for(lambda: [c for c in api.of("sendMessage", SUPPORT) if "匿名发言" in c.params["text"]])
+    api.text(STAFF, "您好，我是客服", **in_topic)
+    [relayed] = await api.wait_for(lambda: api.of("copyMessage", MERCHANT))
+    assert api.received[(SUPPORT, int(relayed.params["message_id"]))]["text"] == "您好，我是客服"
+    assert (await support_bot.stores.tickets.open_for(MERCHANT)) is not None  # the member's /close did nothing
+    assert "phish" not in sent_to(api, MERCHANT) and "密码" not in sent_to(api, MERCHANT)
+    assert len(api.of("getChatAdministrators")) == 1  # asked once, then kept
+
+
+async def test_with_support_staff_ids_only_those_users_are_staff(api: FakeBotAPI, tmp_path: Path,
+                                                                 engine: Engine) -> None:
+    api.forums.add(SUPPORT)
+    bot = RunningBot(api, tmp_path / "data", engine, support_chat_id=SUPPORT, support_staff_ids=(MEMBER,))
+    await bot.start()
+    try:
+        topic = await open_by_button(api)
+        in_topic = {"chat_id": SUPPORT, "chat_type": "supergroup", "thread_id": topic}
+        api.text(STAFF, "我是群管理员，但不是客服", **in_topic)
+        api.text(MEMBER, "我是客服", **in_topic)
+        [relayed] = await api.wait_for(lambda: api.of("copyMessage", MERCHANT))
+        assert api.received[(SUPPORT, int(relayed.params["message_id"]))]["text"] == "我是客服"
+        api.text(MEMBER, "/close", **in_topic)
+        await api.wait_for(lambda: [c for c in api.of("sendMessage", MERCHANT) if "满意吗" in c.params["text"]])
+        assert len(api.of("copyMessage", MERCHANT)) == 1 and not api.of("getChatAdministrators")
+    finally:
+        await bot.stop()
+
+
+async def test_administrators_are_asked_again_after_a_minute_and_kept_when_telegram_fails(api: FakeBotAPI) -> None:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import Message
+
+    from bot.telegram.staff import ADMINS_FOR, Staff
+    from tests.telegram.fake_api import TOKEN
+
+    now = [0.0]
+    staff = Staff(SUPPORT, clock=lambda: now[0])
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base)))
+
+    def post(user: int, **extra: object) -> Message:
+        return Message.model_validate({"message_id": 1, "date": 0, "chat": {"id": SUPPORT, "type": "supergroup"},
+                                       "from": {"id": user, "is_bot": False, "first_name": "x"}, "text": "hi", **extra})
+    try:
+        assert await staff.is_staff(bot, post(STAFF)) and not await staff.is_staff(bot, post(MEMBER))
+        api.admins[SUPPORT].add(MEMBER)  # promoted
+        now[0] = ADMINS_FOR - 1
+        assert not await staff.is_staff(bot, post(MEMBER))
+        now[0] = ADMINS_FOR + 1
+        assert await staff.is_staff(bot, post(MEMBER))
+        assert len(api.of("getChatAdministrators")) == 2
+        api.fail("getChatAdministrators", 400, times=1)
+        now[0] = 3 * ADMINS_FOR
+        assert await staff.is_staff(bot, post(MEMBER))  # the last list is kept …
+        assert await staff.is_staff(bot, post(MEMBER)) and len(api.of("getChatAdministrators!failed")) == 1
+        assert len(api.of("getChatAdministrators")) == 2  # … and Telegram is not asked again at once
+        assert not await staff.is_staff(bot, post(STAFF, sender_chat={"id": SUPPORT, "type": "supergroup"}))
+        assert not await Staff(SUPPORT, ids=frozenset({STAFF})).is_staff(
+            bot, post(STAFF, **{"from": {"id": STAFF, "is_bot": True, "first_name": "b"}}))
+    finally:
+        await bot.session.close()

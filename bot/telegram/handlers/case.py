@@ -10,9 +10,9 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import BaseFilter, Command
+from aiogram.filters import BaseFilter, Command, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.core.dialog import MENU, DialogState
 from bot.core.normalise import fold
@@ -86,7 +86,11 @@ def _attachment(message: Message) -> list[Any]:
 
 async def open_case(bot: Bot, user, chat_id: int, state: FSMContext, handoff: Handoff, dialogs: DialogHolder,
                     detail: str = "") -> None:
-    """Open (or continue) the merchant's ticket with everything the bot knows, relay any media."""
+    """Open (or continue) the merchant's ticket with everything the bot knows, relay any media.
+    Only ever from the merchant's private chat (its id is the user's), so staff reach them alone."""
+    if chat_id != user.id:
+        await ask_privately(bot, chat_id)
+        return
     data = await state.get_data()
     pending = data.get(PENDING) or {"trigger": "button", "media": None}
     dialog_state = DialogState.from_dict(data.get(STATE_KEY))
@@ -110,18 +114,42 @@ async def open_case(bot: Bot, user, chat_id: int, state: FSMContext, handoff: Ha
 
 
 async def on_human_command(message: Message, bot: Bot, state: FSMContext, handoff: Handoff | None) -> None:
-    """/human: offer the handoff (or say how to reach support when no support group is set)."""
+    """/human: offer the handoff (or say how to reach support when no support group is set); in a
+    group, point to the private chat, where the case is opened."""
+    if handoff is None:
+        await send(bot, message.chat.id, NO_SUPPORT, thread_id=message.message_thread_id)
+        return
+    if message.chat.type != ChatType.PRIVATE:
+        await ask_privately(bot, message.chat.id, thread_id=message.message_thread_id)
+        return
+    await offer(bot, message.chat.id, state, "command")
+
+
+async def on_human_link(message: Message, bot: Bot, state: FSMContext, handoff: Handoff | None) -> None:
+    """/start human: the link a group's "请私聊我转人工" points to; offers the handoff here."""
     if handoff is None:
         await send(bot, message.chat.id, NO_SUPPORT)
         return
     await offer(bot, message.chat.id, state, "command")
 
 
+async def ask_privately(bot: Bot, chat_id: int, *, thread_id: int | None = None) -> None:
+    """In a group: a case is opened only in the merchant's private chat with the bot (staff's
+    replies must reach the merchant alone, never a group), so say so, with a link that opens it."""
+    me = await bot.me()
+    link = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="私聊转人工", url=f"https://t.me/{me.username}?start={HUMAN_LINK}")]])
+    await bot.send_message(chat_id, ASK_PRIVATELY, message_thread_id=thread_id, reply_markup=link)
+
+
 async def on_open_now(callback: CallbackQuery, bot: Bot, state: FSMContext, handoff: Handoff | None,
                       dialogs: DialogHolder) -> None:
-    """"直接转人工": open the case without a detail line."""
-    await callback.answer()
+    """"直接转人工": open the case without a detail line (in the merchant's private chat only)."""
     chat_id = chat_of(callback)
+    if callback.message is not None and callback.message.chat.type != ChatType.PRIVATE:
+        await callback.answer(ASK_PRIVATELY, show_alert=True)
+        return
+    await callback.answer()
     if handoff is None:
         await send(bot, chat_id, NO_SUPPORT)
         return
@@ -149,6 +177,10 @@ async def on_rating(callback: CallbackQuery, bot: Bot, handoff: Handoff | None) 
     await handoff.notice(bot, ticket, f"商户评价：{'👍 满意' if value == '1' else '👎 不满意'}")
 
 
+HUMAN_LINK = "human"
+"""The /start payload of the link to the private chat (t.me/<bot>?start=human)."""
+ASK_PRIVATELY = "请私聊我转人工：点下面的按钮打开和我的私聊，客服会在私聊里回复你。"
+
 NO_SUPPORT = Reply(kind="human", title="人工客服", text=(
     "请联系你的收单机构或服务商客服（电话一般在机身背面、签购单或服务商 App 里），"
     "说明商户号、终端号、交易时间、金额、卡号后四位和屏幕上的提示。"))
@@ -160,6 +192,8 @@ def create_router() -> Router:
     router.message.register(on_case_message, InCase())
     router.edited_message.register(on_case_edit, InCase())
     router.message.register(on_human_command, Command("human"))
+    router.message.register(on_human_link, CommandStart(deep_link=True, magic=F.args == HUMAN_LINK),
+                            F.chat.type == ChatType.PRIVATE)
     router.callback_query.register(on_open_now, F.data == OPEN_NOW)
     router.callback_query.register(on_rating, F.data.startswith(RATE + ":"))
     return router
