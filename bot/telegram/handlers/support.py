@@ -21,6 +21,9 @@ from bot.telegram.deps import DialogHolder
 from bot.telegram.handoff import Handoff
 from bot.telegram.staff import IsStaff
 
+STAFF_COMMANDS = frozenset({"tickets", "close", "reopen", "note", "info"})
+OUTSIDER_NOTICE = "⚠️ 只有客服的消息会转给商户，命令也只有客服能用（客服：SUPPORT_STAFF_IDS 里的人，未设置时为群管理员）。"
+ANONYMOUS_NOTICE = "⚠️ 匿名发言的消息不会转给商户（无法确认是哪位客服）。请关闭“匿名发言”后再回复。"
 RELAYED_CONTENT = F.text | F.photo | F.document | F.video | F.voice | F.audio | F.sticker | F.animation
 
 
@@ -120,14 +123,15 @@ async def on_outsider(message: Message, bot: Bot, handoff: Handoff) -> None:
     if not anonymous_admin and (message.sender_chat is not None or message.from_user is None
                                 or message.from_user.is_bot):
         return
+    text = message.text or ""
+    command = (text[1:].split() or [""])[0].split("@")[0] if text.startswith("/") else None
+    if command is not None and command not in STAFF_COMMANDS:
+        return  # another bot's command
     ticket = await ticket_of(message, handoff)
-    if ticket is None and not (message.text or "").startswith("/"):
+    if ticket is None and command is None:
         return
-    if anonymous_admin:
-        text = "⚠️ 匿名发言的消息不会转给商户（无法确认是哪位客服）。请关闭“匿名发言”后再回复。"
-    else:
-        text = "⚠️ 只有客服的消息会转给商户，命令也只有客服能用（客服：SUPPORT_STAFF_IDS 里的人，未设置时为群管理员）。"
-    await bot.send_message(support, escape(text, quote=False), message_thread_id=message.message_thread_id)
+    notice = (ANONYMOUS_NOTICE if anonymous_admin else OUTSIDER_NOTICE)
+    await bot.send_message(support, escape(notice, quote=False), message_thread_id=message.message_thread_id)
 
 
 async def _ticket_or_hint(message: Message, bot: Bot, handoff: Handoff) -> Ticket | None:
