@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable
 from html import escape
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
 TOPIC_NAME_LIMIT = 128
+TOPIC_WHAT_LIMIT = 40
+"""Of a topic title, the code or intent id at most (intent ids are short; the name gives way first)."""
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+"""Embeddings, overrides and isolates (U+202A–202E, U+2066–2069), and the LRM/RLM/ALM marks."""
 RETRY_EVERY = 60.0
 """Seconds between background retries of relays that failed for a passing reason (429, 5xx, network)."""
 RATE = "rate"
@@ -299,16 +304,39 @@ def _replying(message_id: int | None) -> dict[str, Any]:
     return {"reply_parameters": ReplyParameters(message_id=message_id, allow_sending_without_reply=True)}
 
 
+def display_name(name: str) -> str:
+    """A merchant's Telegram name as staff see it: without bidi controls, which would otherwise
+    reverse or reorder the topic title and card around it (a name ending in U+202E turns
+    "· 51 · #12" into "21# · 15 ·"), on one line."""
+    return " ".join(_BIDI_CONTROLS.sub("", name).split()) or "商户"
+
+
 def topic_name(ticket: Ticket) -> str:
-    what = ticket.context.code or ticket.context.intent or "人工"
-    return f"{ticket.status.icon} {ticket.merchant.name} · {what} · #{ticket.id}"[:TOPIC_NAME_LIMIT]
+    """`🟡 name · 51 · #12`, within Telegram's limit: a long name is cut, never the code or the id."""
+    what = (ticket.context.code or ticket.context.intent or "人工")[:TOPIC_WHAT_LIMIT]
+    head, tail = f"{ticket.status.icon} ", f" · {what} · #{ticket.id}"
+    room = TOPIC_NAME_LIMIT - _utf16(head) - _utf16(tail)
+    name = display_name(ticket.merchant.name)
+    if _utf16(name) > room:
+        kept = ""
+        for char in name:  # by characters, so an emoji is never split
+            if _utf16(kept + char) > room - 1:
+                break
+            kept += char
+        name = kept.rstrip() + "…"
+    return head + name + tail
+
+
+def _utf16(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def context_card(ticket: Ticket, transcript, content: Content) -> str:
     """The first message of a case: who, what the bot understood, what was tried, what they said."""
     context = ticket.context
     lines = [f"<b>工单 #{ticket.id}</b> {ticket.status.icon}",
-             f"商户：{escape(ticket.merchant.name, quote=False)}（id {ticket.merchant.user_id}）",
+             f"商户：{escape(display_name(ticket.merchant.name), quote=False)}（id {ticket.merchant.user_id}）",
              f"转人工原因：{TRIGGERS.get(context.trigger, context.trigger)}"]
     if context.intent:
         intent = content.by_id.get(context.intent)

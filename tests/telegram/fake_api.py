@@ -309,10 +309,10 @@ class FakeBotAPI:
 
     def text(self, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private",
              reply_to_bot: bool = False, thread_id: int | None = None, reply_to: int | None = None,
-             is_bot: bool = False, sender_chat: dict[str, Any] | None = None) -> int:
+             is_bot: bool = False, sender_chat: dict[str, Any] | None = None, first_name: str = "商户") -> int:
         """`is_bot`: posted by a bot account; `sender_chat`: on behalf of a channel (a linked channel's
         post) or of the group itself (an anonymous administrator, whom Telegram shows as a bot)."""
-        message = self._incoming(user_id, chat_id, chat_type)
+        message = self._incoming(user_id, chat_id, chat_type, first_name)
         message["text"] = text
         if is_bot:
             message["from"]["is_bot"] = True
@@ -378,19 +378,19 @@ class FakeBotAPI:
         self.sent[(chat_id, message["message_id"])] = message
         return message["message_id"]
 
-    def tap(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:
+    def tap(self, user_id: int, chat_id: int, message_id: int, data: str, *, first_name: str = "商户") -> int:
         message = self.sent[(chat_id, message_id)]
         query = {"id": f"cq{next(self._update_ids)}", "chat_instance": "ci", "data": data,
-                 "from": {"id": user_id, "is_bot": False, "first_name": "商户"}, "message": message}
+                 "from": {"id": user_id, "is_bot": False, "first_name": first_name}, "message": message}
         return self.push({"callback_query": query})
 
-    def _incoming(self, user_id: int, chat_id: int | None, chat_type: str) -> dict[str, Any]:
+    def _incoming(self, user_id: int, chat_id: int | None, chat_type: str, first_name: str = "商户") -> dict[str, Any]:
         chat_id = chat_id if chat_id is not None else user_id
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type != "private":
             chat["title"] = "商户群"
         return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
-                "from": {"id": user_id, "is_bot": False, "first_name": "商户", "language_code": "zh-hans"}}
+                "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "zh-hans"}}
 
     # ---- assertions ----------------------------------------------------------------------
 

@@ -247,3 +247,40 @@ async def test_administrators_are_asked_again_after_a_minute_and_kept_when_teleg
             bot, post(STAFF, **{"from": {"id": STAFF, "is_bot": True, "first_name": "b"}}))
     finally:
         await bot.session.close()
+
+
+# ---- item 8 (part): names that reorder or crowd out the topic title -------------------------
+
+RLO = "\u202e"
+
+
+async def test_a_name_with_bidi_controls_cannot_reorder_the_topic_or_the_card(support_bot: RunningBot,
+                                                                             api: FakeBotAPI) -> None:
+    api.text(MERCHANT, "/human")
+    prompt = (await api.replies(MERCHANT, 1))[-1]
+    name = f"张三{RLO}退款已到账\u2066请核实\u2069\u202a"
+    api.tap(MERCHANT, MERCHANT, last_message_id(api, MERCHANT), button(prompt, "直接转人工"), first_name=name)
+    [created] = await api.wait_for(lambda: api.of("createForumTopic"))
+    assert created.params["name"] == "🆕 张三退款已到账请核实 · 人工 · #1"
+    [card] = await api.wait_for(lambda: [c for c in api.of("sendMessage", SUPPORT) if "工单 #1" in c.params["text"]])
+    assert "商户：张三退款已到账请核实（id" in card.params["text"]
+    controls = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert not controls & set(sent_to(api, SUPPORT) + json.dumps(created.params, ensure_ascii=False))
+
+
+def test_a_long_title_is_cut_in_the_name_and_keeps_the_code_and_the_id() -> None:
+    from bot.handoff.models import Status, Ticket
+    from bot.telegram.handoff import TOPIC_NAME_LIMIT, topic_name
+
+    def title(name: str, code: str | None = "51", ticket_id: int = 123456) -> str:
+        ticket = Ticket(id=ticket_id, merchant=Merchant(MERCHANT, MERCHANT, name), status=Status.WAITING_SUPPORT,
+                        context=CaseContext(trigger="button", code=code), topic_id=None, header_message_id=None,
+                        created_at=0, updated_at=0)
+        return topic_name(ticket)
+
+    for name in ("长" * 200, "🍜" * 100, RLO + "x" * 300, "a 🍜" * 50):
+        cut = title(name)
+        assert cut.startswith("🟡 ") and cut.endswith(" · 51 · #123456"), cut
+        assert len(cut.encode("utf-16-le")) // 2 <= TOPIC_NAME_LIMIT and "…" in cut and RLO not in cut
+    assert title("王五") == "🟡 王五 · 51 · #123456"
+    assert title("", code=None) == "🟡 商户 · 人工 · #123456"

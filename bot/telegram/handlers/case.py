@@ -21,7 +21,7 @@ from bot.core.cards import mask_card_numbers
 from bot.handoff.models import CaseContext, Merchant
 from bot.telegram.conversation import STATE_KEY, chat_of, send, show
 from bot.telegram.deps import DialogHolder
-from bot.telegram.handoff import RATE, Handoff
+from bot.telegram.handoff import RATE, Handoff, display_name
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ async def open_case(bot: Bot, user, chat_id: int, state: FSMContext, handoff: Ha
                           flow_path=dialog_state.history or dialog_state.tried,
                           last_messages=dialog_state.recent, detail=mask_card_numbers(detail.strip())[:300])
     name = " ".join(filter(None, [user.first_name, user.last_name])) or str(user.id)
-    ticket = await handoff.open(bot, Merchant(user.id, chat_id, mask_card_numbers(name)), context,
+    ticket = await handoff.open(bot, Merchant(user.id, chat_id, display_name(mask_card_numbers(name))), context,
                                 dialogs.dialog.content)
     await state.update_data({PENDING: None})
     media = pending.get("media")

@@ -18,7 +18,7 @@ from aiogram.types import Message
 from bot.core.cards import mask_card_numbers
 from bot.handoff.models import Ticket
 from bot.telegram.deps import DialogHolder
-from bot.telegram.handoff import Handoff
+from bot.telegram.handoff import Handoff, display_name
 from bot.telegram.staff import IsStaff
 
 STAFF_COMMANDS = frozenset({"tickets", "close", "reopen", "note", "info"})
@@ -51,7 +51,7 @@ async def on_tickets(message: Message, bot: Bot, handoff: Handoff) -> None:
     else:
         now = time.time()
         text = "<b>进行中的工单（最久的在前）</b>\n" + "\n".join(
-            f"#{t.id} {t.status.icon} {escape(t.merchant.name, quote=False)} · "
+            f"#{t.id} {t.status.icon} {escape(display_name(t.merchant.name), quote=False)} · "
             f"{t.context.code or t.context.intent or '人工'} · {_age(now - t.created_at)}" for t in tickets)
     await bot.send_message(message.chat.id, text, message_thread_id=message.message_thread_id)
 
