@@ -200,7 +200,8 @@ class Dialog:
             typed = self.on_text(caption, state)
             if typed.understanding is not None and typed.understanding.decision.kind == "answer":
                 read = turn.reply.preface or "图片上没认出文字"
-                return replace(typed, reply=replace(typed.reply, preface=f"{read}；按你写的“{caption[:30]}”回答："))
+                quoted = mask_card_numbers(caption)[:30]
+                return replace(typed, reply=replace(typed.reply, preface=f"{read}；按你写的“{quoted}”回答："))
         return turn
 
     def _screen_turn(self, lines: Sequence[ScreenLine], state: DialogState) -> Turn:
