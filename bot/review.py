@@ -13,6 +13,7 @@ from typing import Sequence
 import yaml
 from rapidfuzz import fuzz
 
+from bot.core.cards import mask_card_numbers
 from bot.core.errors import ContentError, Problem
 from bot.core.files import write_atomic
 from bot.core.loader import Content, load_content
@@ -68,7 +69,7 @@ def add_examples(content: Content, intent_id: str, examples: Sequence[str]) -> C
     if intent_id not in content.by_id:
         raise ContentError([Problem("intents", None, intent_id, "no such intent")])
     intent = content.by_id[intent_id]
-    stripped = [e.strip() for e in examples]
+    stripped = [mask_card_numbers(e).strip() for e in examples]  # content is public: never a card number
     if not stripped or not all(stripped):
         raise ContentError([Problem("intents", None, intent_id, "an empty question cannot be an example")])
     new = [e for e in dict.fromkeys(stripped) if e not in intent.examples]
@@ -110,8 +111,9 @@ def start_draft(root: Path, intent_id: str, examples: Sequence[str]) -> Path:
         raise ContentError([Problem(DRAFTS, None, intent_id, "ids are snake_case ASCII, e.g. cash_register")])
     path = root / DRAFTS / f"{intent_id}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
+    masked = [mask_card_numbers(example) for example in examples]
     draft = {"symptoms": [{"id": intent_id, "title": "TODO 标题", "answer": "TODO 简短回答",
-                           "steps": ["TODO 第一步"], "examples": list(dict.fromkeys(examples))}]}
+                           "steps": ["TODO 第一步"], "examples": list(dict.fromkeys(masked))}]}
     header = ("# 草稿：补全 title / answer / steps 后移到 intents/symptoms/，再运行 posbot validate。\n"
               "# Draft: fill in title / answer / steps, move to intents/symptoms/, run posbot validate.\n")
     path.write_text(header + yaml.safe_dump(draft, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -9,7 +9,7 @@ import pytest
 from bot.cli import main
 from bot.core.engine import Engine
 from bot.core.errors import ContentError
-from bot.review import add_examples, group
+from bot.review import add_examples, group, start_draft
 from bot.storage.db import SQLiteDatabase
 from bot.storage.questions import SQLQuestionLog, record_turn
 
@@ -87,3 +87,35 @@ async def test_groups_prefer_what_merchants_picked(root: Path, tmp_path: Path) -
     [only] = group(await log.inbox(), engine.matcher)
     assert only.suggestion == "printer_problem" and len(only.questions) == 2
     await db.close()
+
+
+def test_a_card_number_in_the_inbox_is_never_shown_nor_written_into_the_content(
+        root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A question stored before the masker knew its format (here: full-width digits and ideographic
+    spaces, written straight into the table) is masked when shown and when added as an example."""
+    typed = "６２２５　８８１２　３４９８　７６１７"
+
+    async def store_unmasked() -> None:
+        db = SQLiteDatabase(tmp_path / "posbot.sqlite3")
+        await SQLQuestionLog.open(db)
+        await db.execute("INSERT INTO questions (user_id, at, question, decision) VALUES ('7', 0, ?, 'fallback')",
+                         (f"小票上的字看不清 卡号{typed}",))
+        await db.close()
+
+    asyncio.run(store_unmasked())
+    assert main(["--content", str(root), "review", "--data-dir", str(tmp_path)]) == 0
+    listing = capsys.readouterr().out
+    assert "卡号****7617" in listing and typed not in listing
+    assert main(["--content", str(root), "review", "--data-dir", str(tmp_path), "--add", "1", "printer_problem"]) == 0
+    written = "\n".join(p.read_text(encoding="utf-8") for p in (root / "intents").rglob("*.yaml"))
+    assert "小票上的字看不清 卡号****7617" in written and typed not in written
+
+
+def test_examples_are_masked_before_they_reach_the_yaml(root: Path) -> None:
+    content = Engine.load(root).content
+    updated = add_examples(content, "printer_problem", ["卡号6222 0212 3456 7894 小票打不出来"])
+    assert "卡号****7894 小票打不出来" in updated.by_id["printer_problem"].examples
+    written = "\n".join(p.read_text(encoding="utf-8") for p in (root / "intents").rglob("*.yaml"))
+    assert "6222 0212 3456 7894" not in written
+    draft = start_draft(root, "card_question", ["卡号6222021234567894怎么办"])
+    assert "6222021234567894" not in draft.read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.cards import holds_card_number
 from bot.core.decide import decide
 from bot.core.errors import Problem
 from bot.core.loader import Content
@@ -108,7 +109,8 @@ def check_knowledge(content: Content) -> list[Problem]:
             if unknown:
                 problems.append(Problem(where.file, where.line, f"{script.id}.{move}",
                                         f"unknown placeholder(s) {sorted(unknown)}; use {{amount}}, {{time}} or {{last4}}"))
-            if re.search(r"[0-9]{13,}", line) or re.search(r"(告诉|说出|报给?|念).{0,3}密码", line):
+            card = holds_card_number(line) or re.search(r"[0-9]{13,}", line)
+            if card or re.search(r"(告诉|说出|报给?|念).{0,3}密码", line):
                 problems.append(Problem(where.file, where.line, f"{script.id}.{move}",
                                         "a script never holds a card number or asks for a PIN"))
     return problems

@@ -27,7 +27,8 @@ from bot.core.models import (Choice, CodeIntent, Confidence, Flow, RedirectInten
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.screen import ScreenLine, read_screen
-from bot.core.slots import extract_slots, fill, mask_card_numbers
+from bot.core.cards import mask_card_numbers
+from bot.core.slots import extract_slots, fill
 
 SHOW, FLOW, CHOOSE, BACK, RESTART, SCRIPT, HELPED, NOT_HELPED = "i", "f", "c", "b", "r", "s", "y", "n"
 CURRENT, NONE_OF_THESE, HUMAN, MENU = "g", "x", "h", "m"
@@ -97,12 +98,17 @@ class DialogState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "DialogState":
-        """Tolerant of missing and unknown keys, so states saved by older versions still load."""
+        """Tolerant of missing and unknown keys, so states saved by older versions still load; what
+        the merchant typed is masked again (a state saved before the masker knew a way of typing a
+        card number, e.g. on Redis, which no migration rewrites)."""
         if not data:
             return cls()
         known: dict[str, Any] = {k: data[k] for k in ("version", "fallbacks", "last_question", "flow", "step", "last_intent",
                                       "last_score") if k in data}
+        if "last_question" in known:
+            known["last_question"] = mask_card_numbers(str(known["last_question"]))
         lists: dict[str, Any] = {k: tuple(str(v) for v in data.get(k) or ()) for k in ("history", "recent", "tried")}
+        lists["recent"] = tuple(mask_card_numbers(text) for text in lists["recent"])
         slots = tuple(sorted((str(k), str(v)) for k, v in dict(data.get("slots") or {}).items()))
         return cls(**known, **lists, slots=slots)
 
@@ -214,7 +220,8 @@ class Dialog:
             if (typed.understanding is not None and typed.understanding.decision.kind == "answer"
                     and typed.reply.kind != "smalltalk"):
                 read = turn.reply.preface or "图片上没认出文字"
-                return replace(typed, reply=replace(typed.reply, preface=f"{read}；按你写的“{caption[:30]}”回答："))
+                quoted = mask_card_numbers(caption)[:30]
+                return replace(typed, reply=replace(typed.reply, preface=f"{read}；按你写的“{quoted}”回答："))
         return turn
 
     def _screen_turn(self, lines: Sequence[ScreenLine], state: DialogState) -> Turn:

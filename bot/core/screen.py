@@ -19,7 +19,7 @@ from typing import Collection, Iterable
 
 from bot.core.codes import find_codes
 from bot.core.normalise import prepare
-from bot.core.slots import mask_card_numbers
+from bot.core.cards import mask_card_numbers
 
 LABELS = ("应答码", "返回码", "错误码", "响应码", "错误代码", "错误号", "代码")
 """Screen labels a response code follows ("应答码:51"); longest first in the pattern below."""

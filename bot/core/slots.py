@@ -1,7 +1,8 @@
-"""Details a merchant already gave (amount, time, card's last 4 digits), and card-number masking.
+"""Details a merchant already gave (amount, time, card's last 4 digits).
 
 Scripts are filled from these so the merchant does not retype them; anything missing is left as a
-clear blank. Full card numbers never survive: `mask_card_numbers` runs before text is kept.
+clear blank. Full card numbers never survive: `mask_card_numbers` (bot.core.cards) runs before
+text is kept.
 """
 
 from __future__ import annotations
@@ -9,44 +10,19 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
+from bot.core.cards import luhn_valid, mask_card_numbers
 from bot.core.normalise import prepare
+
+__all__ = ["SLOT_BLANKS", "extract_slots", "fill", "luhn_valid", "mask_card_numbers"]
 
 SLOT_BLANKS = {"amount": "（金额）", "time": "（交易时间）", "last4": "（卡号后四位）"}
 """What a placeholder shows when the merchant has not said it."""
 
-_CARD_CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,4})?)(?![0-9])")
-"""A run of 13-19 digits, or digits grouped by four with spaces or dashes (6222 0212 3456 7890)."""
 _AMOUNT = re.compile(r"(?<![0-9.:])([0-9]{1,7}(?:\.[0-9]{1,2})?)\s*(元|块钱|块|rmb)", re.IGNORECASE)
 _TIME = re.compile(r"(?<![0-9])((?:[01]?[0-9]|2[0-3])[:：][0-5][0-9])(?![0-9])"
                    r"|((?:上午|下午|晚上|早上|中午)?(?:[01]?[0-9]|2[0-3])点(?:半|[0-5]?[0-9]分?)?)")
 _LAST4 = re.compile(r"(?:尾号|后四位|后4位|末四位|末4位)\s*(?:是|为|:)?\s*([0-9]{4})(?![0-9])")
 _PLACEHOLDER = re.compile(r"\{(amount|time|last4)\}")
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def mask_card_numbers(text: str) -> str:
-    """Replace every 13-19 digit number passing the Luhn check (spaces or dashes allowed) with
-    its last four digits only: 6222 0212 3456 7890 -> ****7890."""
-    def mask(match: re.Match[str]) -> str:
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return "****" + digits[-4:]
-        return match.group()
-    return _CARD_CANDIDATE.sub(mask, prepare_digits(text))
-
-
-def prepare_digits(text: str) -> str:
-    """Full-width digits to ASCII so a card number typed as １２３… is masked too."""
-    return text.translate({code: ord("0") + code - 0xFF10 for code in range(0xFF10, 0xFF1A)})
 
 
 def extract_slots(text: str) -> dict[str, str]:

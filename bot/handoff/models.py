@@ -29,7 +29,14 @@ Direction = Literal["to_support", "to_merchant"]
 class Merchant:
     user_id: int
     chat_id: int
+    """The chat the case was opened from: always the merchant's private chat."""
     name: str
+
+    @property
+    def private_chat(self) -> int:
+        """Where everything for the merchant goes: their private chat with the bot, whose id is
+        theirs. Never a group, even for a ticket an older release opened from one."""
+        return self.user_id
 
 
 @dataclass(frozen=True)
@@ -87,3 +94,6 @@ class OutboxItem:
     media: str | None = None
     reply_to: int | None = None
     """The message in the target chat the copy answers, when the original was a reply to a relayed one."""
+    held_card: bool = False
+    """The original held a card number: it is never copied, only sent as `text` (or with `text` as
+    its caption). Decided from the original when it was written down, so a retry decides the same."""

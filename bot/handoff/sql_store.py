@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.slots import mask_card_numbers
+from bot.core.cards import holds_card_number, mask_card_numbers
 from bot.handoff.models import (
     Author,
     CaseContext,
@@ -85,6 +85,17 @@ MIGRATIONS = (
     """
     ALTER TABLE outbox ADD COLUMN reply_to INTEGER;
     """,
+    # Whether the original held a card number, decided when it was written down: such a message is
+    # never copied. What is still pending from before is not known to be safe, so it is not copied either.
+    """
+    ALTER TABLE outbox ADD COLUMN held_card INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET held_card = 1 WHERE status = 'pending';
+    """,
+    # Cases are opened only from private chats; one an older release opened from a group belongs to
+    # the merchant's private chat (whose id is the user's) like any other.
+    """
+    UPDATE tickets SET chat_id = user_id WHERE chat_id != user_id;
+    """,
 )
 
 CLAIM_SECONDS = 60.0
@@ -92,6 +103,9 @@ CLAIM_SECONDS = 60.0
 
 _TICKET_COLUMNS = ("id, user_id, chat_id, name, status, context, topic_id, header_message_id, "
                    "created_at, updated_at, rating")
+
+_OUTBOX_COLUMNS = ("id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media,"
+                   " reply_to, held_card")
 
 # Every change moves updated_at forward, even two changes within the clock's resolution.
 _TOUCH = "updated_at = CASE WHEN ? > updated_at + 0.000001 THEN ? ELSE updated_at + 0.000001 END"
@@ -234,18 +248,17 @@ class SQLTicketStore(SQLStore):
             now = time.time()
             row = await session.fetchone(
                 "INSERT INTO outbox (ticket_id, direction, source_chat, source_message, text, media, created_at,"
-                " claimed_at, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " claimed_at, reply_to, held_card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (ticket_id, direction, source_chat, source_message, mask_card_numbers(text), media, now, now,
-                 reply_to))
+                 reply_to, int(holds_card_number(text))))
         assert row is not None
         return int(row[0])
 
     async def pending(self) -> Sequence[OutboxItem]:
         """Relays not yet delivered nor given up, oldest first."""
         rows = await self._db.fetchall(
-            "SELECT id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media, reply_to"
-            " FROM outbox WHERE status = 'pending' ORDER BY id")
-        return [OutboxItem(*row) for row in rows]
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' ORDER BY id")
+        return [_outbox_item(row) for row in rows]
 
     async def claim(self, *, stale_after: float = CLAIM_SECONDS) -> Sequence[OutboxItem]:
         """Pending relays nobody is delivering (a failed attempt, or a claim older than `stale_after`),
@@ -253,10 +266,9 @@ class SQLTicketStore(SQLStore):
         now = time.time()
         rows = await self._db.fetchall(
             "UPDATE outbox SET claimed_at = ? WHERE status = 'pending' AND (claimed_at IS NULL OR claimed_at < ?)"
-            " RETURNING id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media,"
-            " reply_to",
+            f" RETURNING {_OUTBOX_COLUMNS}",
             (now, now - stale_after))
-        return sorted((OutboxItem(*row) for row in rows), key=lambda item: item.id)
+        return sorted((_outbox_item(row) for row in rows), key=lambda item: item.id)
 
     async def delivered(self, item_id: int) -> None:
         await self._outbox_update(item_id, "status = 'done', attempts = attempts + 1", ())
@@ -311,6 +323,13 @@ def _context(text: str) -> CaseContext:
     known = {field.name for field in dataclasses.fields(CaseContext)}
     values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items() if key in known}
     return CaseContext(**values)
+
+
+def _outbox_item(row: tuple[Any, ...]) -> OutboxItem:
+    (item_id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media, reply_to,
+     held_card) = row
+    return OutboxItem(item_id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media,
+                      reply_to, held_card=bool(held_card))
 
 
 def _ticket(row: tuple[Any, ...]) -> Ticket:

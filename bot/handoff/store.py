@@ -33,7 +33,7 @@ class TicketStore(Protocol):
     async def rate(self, ticket_id: int, rating: int) -> Ticket: ...
 
     async def add_transcript(self, ticket_id: int, author: Author, text: str, media: str | None = None) -> None:
-        """Text must already be masked (bot.core.slots.mask_card_numbers); stores mask again anyway."""
+        """Text is masked on the way in (bot.core.cards.mask_card_numbers)."""
 
     async def transcript(self, ticket_id: int, limit: int = 20) -> Sequence[TranscriptEntry]:
         """The last `limit` entries, oldest first."""
@@ -53,9 +53,9 @@ class TicketStore(Protocol):
 
     async def enqueue(self, ticket_id: int, direction: Direction, source_chat: int, source_message: int, *,
                       text: str = "", media: str | None = None, reply_to: int | None = None) -> int:
-        """Write a relay down before attempting it; `text` (masked on the way in) is what decides
-        whether the message may be copied as it is; `reply_to`, the message in the target chat the
-        copy should answer."""
+        """Write a relay down before attempting it. `text` is the original's text or caption: it is
+        stored masked, and whether it held a card number is kept with it (OutboxItem.held_card);
+        `reply_to`, the message in the target chat the copy should answer."""
 
     async def pending(self) -> Sequence[OutboxItem]: ...
 

@@ -1,7 +1,9 @@
 """Every question merchants ask, as the bot decided it: the source of stats and the review inbox.
 
-Questions are masked (card numbers) before they get here. For clarifications, what the merchant
-picked afterwards is recorded: a labelled example an admin can add to the content.
+Questions are masked (card numbers) on the way in, and again on the way out (a row stored before
+the masker knew a way of typing a card must not be shown whole in the review inbox, nor written into
+the content from it). For clarifications, what the merchant picked afterwards is recorded: a
+labelled example an admin can add to the content.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
-from bot.core.slots import mask_card_numbers
+from bot.core.cards import mask_card_numbers
 from bot.storage.db import SQLStore
 
 if TYPE_CHECKING:
@@ -108,7 +110,7 @@ class SQLQuestionLog(SQLStore):
 def _row(row: tuple[Any, ...]) -> LoggedQuestion:
     (id_, user_id, at, question, decision, intent, code, score, candidates, picked, _reviewed) = row
     pairs = tuple((str(i), float(s)) for i, s in json.loads(candidates))
-    return LoggedQuestion(id_, user_id, at, question, decision, intent, code, score, pairs, picked)
+    return LoggedQuestion(id_, user_id, at, mask_card_numbers(question), decision, intent, code, score, pairs, picked)
 
 
 async def record_turn(log: QuestionLog, user_id: str, question: str, understanding: Understanding | None) -> None:

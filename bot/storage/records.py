@@ -15,6 +15,7 @@ from bot.storage.db import Database, open_database
 from bot.storage.outcomes import OutcomeLog, SQLOutcomeLog
 from bot.storage.questions import QuestionLog, SQLQuestionLog
 from bot.storage.recipients import BlockedChats, SQLBlockedChats
+from bot.storage.remask import remask_stored
 
 
 @dataclass
@@ -27,8 +28,11 @@ class Records:
 
     @classmethod
     async def open(cls, db: Database) -> "Records":
-        return cls(db=db, outcomes=await SQLOutcomeLog.open(db), blocked=await SQLBlockedChats.open(db),
-                   tickets=await SQLTicketStore.open(db), questions=await SQLQuestionLog.open(db))
+        """Every store migrated, then what is stored masked again if the card masker changed."""
+        records = cls(db=db, outcomes=await SQLOutcomeLog.open(db), blocked=await SQLBlockedChats.open(db),
+                      tickets=await SQLTicketStore.open(db), questions=await SQLQuestionLog.open(db))
+        await remask_stored(db)
+        return records
 
     @classmethod
     async def at(cls, *, data_dir: Path, database_url: str | None = None) -> "Records":

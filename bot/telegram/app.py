@@ -37,6 +37,7 @@ from bot.telegram.middlewares import QuietCallbackAnswers, RetryRequests, Thrott
 from bot.telegram.reload import Reloader, ReloadResult
 from bot.uploads import Uploads
 from bot.telegram.settings import Settings
+from bot.telegram.staff import Staff
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -115,11 +116,13 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher["blocked"] = stores.records.blocked
     dispatcher["questions"] = stores.records.questions
     dispatcher["settings"] = settings
-    handoff = None
+    handoff = staff = None
     if settings.support_chat_id is not None:
         handoff = Handoff(store=stores.tickets, support_chat_id=settings.support_chat_id, blocked=stores.blocked,
                           shared=stores.shared, hours=parse_hours(settings.support_hours))
+        staff = Staff(settings.support_chat_id, ids=frozenset(settings.support_staff_ids))
     dispatcher["handoff"] = handoff
+    dispatcher["staff"] = staff
     exempt = frozenset({settings.support_chat_id}) if settings.support_chat_id is not None else frozenset()
     throttling = Throttling(shared=stores.shared, rate=settings.throttle_rate, burst=settings.throttle_burst, exempt_chats=exempt)
     dispatcher.message.outer_middleware(throttling)

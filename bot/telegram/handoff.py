@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable
 from html import escape
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId, ReplyParameters
 
 from bot.core.loader import Content
-from bot.core.slots import mask_card_numbers
+from bot.core.cards import holds_card_number, mask_card_numbers
 from bot.handoff.models import CaseContext, Merchant, Status, Ticket
 from bot.handoff.store import TicketStore
 from bot.storage.recipients import BlockedChats
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
 TOPIC_NAME_LIMIT = 128
+TOPIC_WHAT_LIMIT = 40
+"""Of a topic title, the code or intent id at most (intent ids are short; the name gives way first)."""
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+"""Embeddings, overrides and isolates (U+202A–202E, U+2066–2069), and the LRM/RLM/ALM marks."""
 RETRY_EVERY = 60.0
 """Seconds between background retries of relays that failed for a passing reason (429, 5xx, network)."""
 RATE = "rate"
@@ -90,18 +95,20 @@ class Handoff:
 
     async def relay_by_id(self, bot: Bot, ticket: Ticket, chat_id: int, message_id: int, content: Content, *,
                           text: str = "", media: str | None = None, reply_to: int | None = None) -> None:
-        """A merchant's message, known by id only (the photo that triggered the handoff)."""
+        """A merchant's message, known by id only (the photo that triggered the handoff). `text` is
+        its text or caption (for media, the caption the copy gets: "" for none)."""
+        outgoing = _Outgoing(text, media)
         item = await self.store.enqueue(ticket.id, "to_support", chat_id, message_id, text=text, media=media,
                                         reply_to=reply_to)
-        await self._deliver_to_support(bot, ticket, item, chat_id, message_id, content, text=text, media=media,
-                                       reply_to=reply_to)
+        await self._deliver_to_support(bot, ticket, item, chat_id, message_id, content, outgoing, reply_to=reply_to)
 
     async def relay_to_merchant(self, bot: Bot, ticket: Ticket, message: Message) -> None:
-        reply_to = await self._reply_target(message, ticket.merchant.chat_id)
+        reply_to = await self._reply_target(message, ticket.merchant.private_chat)
+        text, media = _text_of(message), _media_of(message)
         item = await self.store.enqueue(ticket.id, "to_merchant", message.chat.id, message.message_id,
-                                        text=_text_of(message), media=_media_of(message), reply_to=reply_to)
+                                        text=text, media=media, reply_to=reply_to)
         await self._deliver_to_merchant(bot, ticket, item, message.chat.id, message.message_id,
-                                        text=_text_of(message), media=_media_of(message), reply_to=reply_to)
+                                        _Outgoing(text, media), reply_to=reply_to)
 
     async def _reply_target(self, message: Message, target_chat: int) -> int | None:
         """When the message answers a relayed one, the other side of that one in `target_chat`, so a
@@ -120,7 +127,7 @@ class Handoff:
             InlineKeyboardButton(text="👍 满意", callback_data=f"{RATE}:{ticket.id}:1"),
             InlineKeyboardButton(text="👎 不满意", callback_data=f"{RATE}:{ticket.id}:0")]])
         try:
-            await bot.send_message(ticket.merchant.chat_id, "客服已结束本次会话。这次的服务你满意吗？",
+            await bot.send_message(ticket.merchant.private_chat, "客服已结束本次会话。这次的服务你满意吗？",
                                    reply_markup=keyboard)
         except TelegramAPIError as error:
             await self.notice(bot, ticket, f"⚠️ 没能通知商户会话已结束：{error.message}")
@@ -133,7 +140,7 @@ class Handoff:
             return active
         ticket = await self.set_status(bot, ticket, Status.WAITING_MERCHANT)
         try:
-            await bot.send_message(ticket.merchant.chat_id, "客服重新打开了你的问题，可以直接在这里继续说。")
+            await bot.send_message(ticket.merchant.private_chat, "客服重新打开了你的问题，可以直接在这里继续说。")
         except TelegramAPIError as error:
             await self.notice(bot, ticket, f"⚠️ 没能通知商户：{error.message}")
         return ticket
@@ -177,12 +184,13 @@ class Handoff:
             ticket = await self.store.get(item.ticket_id)
             if ticket is None:
                 continue
+            outgoing = _Outgoing(item.text, item.media, held_card=item.held_card)
             if item.direction == "to_support":
                 await self._deliver_to_support(bot, ticket, item.id, item.source_chat, item.source_message, content,
-                                               text=item.text, media=item.media, reply_to=item.reply_to)
+                                               outgoing, reply_to=item.reply_to)
             else:
                 await self._deliver_to_merchant(bot, ticket, item.id, item.source_chat, item.source_message,
-                                                text=item.text, media=item.media, reply_to=item.reply_to)
+                                                outgoing, reply_to=item.reply_to)
         return len(items)
 
     # ---- delivery ----------------------------------------------------------------------------
@@ -221,12 +229,10 @@ class Handoff:
         return ticket
 
     async def _deliver_to_support(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int,
-                                  content: Content, *, text: str, media: str | None, reply_to: int | None = None
-                                  ) -> None:
+                                  content: Content, outgoing: _Outgoing, *, reply_to: int | None = None) -> None:
         for attempt in (1, 2):
             try:
-                copy = await self._copy(bot, self.support_chat_id, chat, message_id, text, media,
-                                        self._where(ticket, reply_to))
+                copy = await outgoing.send(bot, self.support_chat_id, chat, message_id, self._where(ticket, reply_to))
                 break
             except TelegramBadRequest as error:
                 if attempt == 1 and _topic_gone(error):  # staff deleted the topic: a new one, then resend
@@ -241,40 +247,55 @@ class Handoff:
                 await self.store.attempt_failed(item, error.message, give_up=False)
                 log.warning("relay to support failed for ticket %s: %s (kept for retry)", ticket.id, error.message)
                 return
-        await self.store.delivered_relay(item, ticket.id, "merchant", text, media, (chat, message_id),
-                                         (self.support_chat_id, copy.message_id))
+        await self.store.delivered_relay(item, ticket.id, "merchant", outgoing.text, outgoing.media,
+                                         (chat, message_id), (self.support_chat_id, copy.message_id))
         if ticket.status is not Status.WAITING_SUPPORT:
             await self.set_status(bot, ticket, Status.WAITING_SUPPORT)
 
-    async def _deliver_to_merchant(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int, *,
-                                   text: str, media: str | None, reply_to: int | None = None) -> None:
-        target = ticket.merchant.chat_id
+    async def _deliver_to_merchant(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int,
+                                   outgoing: _Outgoing, *, reply_to: int | None = None) -> None:
+        target = ticket.merchant.private_chat
         if await self.blocked.is_blocked(target):
             await self.store.attempt_failed(item, "merchant blocked the bot", give_up=True)
             await self.notice(bot, ticket, "⚠️ 未送达：商户已屏蔽机器人。")
             return
         try:
-            copy = await self._copy(bot, target, chat, message_id, text, media, _replying(reply_to))
+            copy = await outgoing.send(bot, target, chat, message_id, _replying(reply_to))
         except TelegramAPIError as error:
             await self.store.attempt_failed(item, error.message, give_up=True)
             await self.notice(bot, ticket, f"⚠️ 这条消息没能送达商户：{error.message}")
             return
-        await self.store.delivered_relay(item, ticket.id, "staff", text, media, (chat, message_id),
+        await self.store.delivered_relay(item, ticket.id, "staff", outgoing.text, outgoing.media, (chat, message_id),
                                          (target, copy.message_id))
         if ticket.status is not Status.WAITING_MERCHANT:
             await self.set_status(bot, ticket, Status.WAITING_MERCHANT)
 
-    @staticmethod
-    async def _copy(bot: Bot, target: int, chat: int, message_id: int, text: str, media: str | None,
-                    where: dict[str, Any]):
-        """copyMessage, except that a card number never crosses over: text holding one is sent
-        masked instead, and a caption holding one is replaced by its masked form."""
-        masked = mask_card_numbers(text)
-        if masked == text:
+
+
+CAPTIONED = frozenset({"photo", "video", "audio", "document", "voice", "animation", "media"})
+"""Media whose copy can take a caption (`media`: the handoff's attachment, kind not recorded)."""
+
+
+class _Outgoing:
+    """One relayed message as it goes out: copyMessage for what can be copied safely, otherwise a
+    new message. Whether it may be copied is decided from the original (`held_card`, computed from
+    its text here, or kept in the outbox for a retry), never from the masked text alone: a retried
+    relay's stored text already equals its own masked form."""
+
+    def __init__(self, text: str, media: str | None, *, held_card: bool | None = None) -> None:
+        self.held_card = bool(held_card) or holds_card_number(text)
+        self.text = mask_card_numbers(text)
+        self.media = media
+
+    async def send(self, bot: Bot, target: int, chat: int, message_id: int, where: dict[str, Any]
+                   ) -> Message | MessageId:
+        if self.media is None:
+            if self.held_card:
+                return await bot.send_message(target, escape(self.text, quote=False), **where)
             return await bot.copy_message(target, chat, message_id, **where)
-        if media is None:
-            return await bot.send_message(target, escape(masked, quote=False), **where)
-        return await bot.copy_message(target, chat, message_id, caption=escape(masked, quote=False), **where)
+        if self.media in CAPTIONED:  # always our own caption: the original's may hold a card number
+            return await bot.copy_message(target, chat, message_id, caption=escape(self.text, quote=False), **where)
+        return await bot.copy_message(target, chat, message_id, **where)  # stickers, video notes: no caption
 
 
 def _replying(message_id: int | None) -> dict[str, Any]:
@@ -284,16 +305,39 @@ def _replying(message_id: int | None) -> dict[str, Any]:
     return {"reply_parameters": ReplyParameters(message_id=message_id, allow_sending_without_reply=True)}
 
 
+def display_name(name: str) -> str:
+    """A merchant's Telegram name as staff see it: without bidi controls, which would otherwise
+    reverse or reorder the topic title and card around it (a name ending in U+202E turns
+    "· 51 · #12" into "21# · 15 ·"), on one line."""
+    return " ".join(_BIDI_CONTROLS.sub("", name).split()) or "商户"
+
+
 def topic_name(ticket: Ticket) -> str:
-    what = ticket.context.code or ticket.context.intent or "人工"
-    return f"{ticket.status.icon} {ticket.merchant.name} · {what} · #{ticket.id}"[:TOPIC_NAME_LIMIT]
+    """`🟡 name · 51 · #12`, within Telegram's limit: a long name is cut, never the code or the id."""
+    what = (ticket.context.code or ticket.context.intent or "人工")[:TOPIC_WHAT_LIMIT]
+    head, tail = f"{ticket.status.icon} ", f" · {what} · #{ticket.id}"
+    room = TOPIC_NAME_LIMIT - _utf16(head) - _utf16(tail)
+    name = display_name(ticket.merchant.name)
+    if _utf16(name) > room:
+        kept = ""
+        for char in name:  # by characters, so an emoji is never split
+            if _utf16(kept + char) > room - 1:
+                break
+            kept += char
+        name = kept.rstrip() + "…"
+    return head + name + tail
+
+
+def _utf16(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def context_card(ticket: Ticket, transcript, content: Content) -> str:
     """The first message of a case: who, what the bot understood, what was tried, what they said."""
     context = ticket.context
     lines = [f"<b>工单 #{ticket.id}</b> {ticket.status.icon}",
-             f"商户：{escape(ticket.merchant.name, quote=False)}（id {ticket.merchant.user_id}）",
+             f"商户：{escape(display_name(ticket.merchant.name), quote=False)}（id {ticket.merchant.user_id}）",
              f"转人工原因：{TRIGGERS.get(context.trigger, context.trigger)}"]
     if context.intent:
         intent = content.by_id.get(context.intent)

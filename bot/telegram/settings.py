@@ -20,6 +20,9 @@ class Settings(StoreSettings):
     admin_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=(), description="comma-separated Telegram user ids")
     support_chat_id: int | None = Field(
         default=None, description="the support supergroup; unset: no handoff, merchants are told how to reach support")
+    support_staff_ids: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(), description="comma-separated user ids of support staff: only they are relayed to merchants and "
+                                "may /close; unset: the support group's administrators")
     support_hours: str | None = Field(
         default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
         description="e.g. 09:00-21:00 China time; outside them merchants are told when to expect a reply")
@@ -39,7 +42,7 @@ class Settings(StoreSettings):
     throttle_burst: int = Field(default=8, ge=1,
                                 description="messages one merchant may send at once before throttling")
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "support_staff_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):

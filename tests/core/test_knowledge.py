@@ -89,6 +89,13 @@ def test_scripts_never_hold_card_numbers_or_unknown_placeholders(mini_copy: Path
     assert any("never holds a card number" in p for p in problems)
 
 
+def test_a_card_number_typed_in_groups_in_a_script_is_found(mini_copy: Path) -> None:
+    scripts = mini_copy / "knowledge" / "scripts" / "mini.yaml"
+    edit(scripts, "我马上给您补打一张。", "您的卡 6222 0212 3456 7894 我马上给您补打一张。")
+    problems = [str(p) for p in check_knowledge(load_content(mini_copy))]
+    assert any("never holds a card number" in p for p in problems)
+
+
 def test_tree_and_mermaid_show_every_step_and_end(mini_copy: Path) -> None:
     flow = load_content(mini_copy).flows_by_id["printer_problem"]
     tree = as_tree(flow)

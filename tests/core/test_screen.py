@@ -194,3 +194,8 @@ def test_what_the_merchant_wrote_under_the_photo_answers_when_the_picture_does_n
     assert sharp.reply.intent == "code_51"
     vague = dialog.on_screen(screen("欢迎光临"), DialogState(), caption="这是啥")
     assert vague.reply.kind == "fallback" and vague.reply.preface == "识别到：欢迎光临"
+
+
+def test_a_caption_quoted_back_has_its_card_number_masked(dialog: Dialog) -> None:
+    turn = dialog.on_screen(screen("欢迎光临"), DialogState(), caption="卡6222021234567894显示A0")
+    assert turn.reply.preface == "识别到：欢迎光临；按你写的“卡****7894显示A0”回答："

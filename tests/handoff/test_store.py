@@ -186,6 +186,34 @@ async def test_outbox(store: SQLTicketStore) -> None:
     assert (await store.pending()) == []
 
 
+async def test_the_outbox_remembers_that_the_original_held_a_card_number(store: SQLTicketStore) -> None:
+    """A retry must not copy the original: its stored text alone (already masked) cannot tell."""
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
+    card = await store.enqueue(ticket.id, "to_support", ALICE.chat_id, 10, text=f"卡号{CARD}刷不了")
+    plain = await store.enqueue(ticket.id, "to_support", ALICE.chat_id, 11, text="还是不行")
+    by_id = {item.id: item for item in await store.claim(stale_after=-1)}
+    assert (by_id[card].text, by_id[card].held_card) == ("卡号****0128刷不了", True)
+    assert (by_id[plain].text, by_id[plain].held_card) == ("还是不行", False)
+    assert {item.id: item.held_card for item in await store.pending()} == {card: True, plain: False}
+
+
+async def test_relays_pending_from_before_the_upgrade_are_never_copied(database: Database) -> None:
+    """Rows written before held_card existed hold text masked by the old masker: not known to be safe."""
+    from bot.handoff.sql_store import MIGRATIONS
+    from bot.storage.db import migrate
+
+    await migrate(database, SQLTicketStore.STORE, MIGRATIONS[:3])
+    old = SQLTicketStore(database)
+    ticket, _ = await old.open_ticket(ALICE, CONTEXT)
+    for message, status in ((10, "pending"), (11, "done")):
+        await database.execute("INSERT INTO outbox (ticket_id, direction, source_chat, source_message, text, status,"
+                               " created_at) VALUES (?, 'to_support', 7, ?, '卡号****0128', ?, 0)",
+                               (ticket.id, message, status))
+    store = await SQLTicketStore.open(database)
+    [item] = await store.pending()
+    assert item.source_message == 10 and item.held_card
+
+
 async def test_each_relay_to_retry_is_claimed_by_one_worker(backend: Backend, store: SQLTicketStore) -> None:
     ticket, _ = await store.open_ticket(ALICE, CONTEXT)
     items = [await store.enqueue(ticket.id, "to_support", ALICE.chat_id, n) for n in range(30)]

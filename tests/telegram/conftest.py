@@ -17,6 +17,8 @@ from tests.telegram.fake_api import TOKEN, FakeBotAPI
 ADMIN = 42
 SUPPORT = -100777
 """The support group (a forum) of `support_bot`."""
+STAFF = 8101
+"""An administrator of SUPPORT, so staff (no SUPPORT_STAFF_IDS in these tests)."""
 
 
 class RunningBot:
@@ -59,6 +61,7 @@ class RunningBot:
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotAPI]:
     server = FakeBotAPI()
+    server.admins[SUPPORT] = {STAFF}
     await server.start()
     yield server
     await server.stop()

@@ -21,6 +21,11 @@ from aiohttp import web
 BOT_ID = 900_000_001
 BOT_USERNAME = "posbot_test_bot"
 TOKEN = f"{BOT_ID}:TEST-token-0123456789abcdef"
+ANONYMOUS_ADMIN = 1087968824
+"""GroupAnonymousBot: the `from` of posts sent on behalf of a chat."""
+ADMIN_RIGHTS = ("can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
+                "can_post_stories", "can_edit_stories", "can_delete_stories", "can_send_welcome_messages")
 
 
 @dataclass
@@ -50,6 +55,8 @@ class FakeBotAPI:
     received: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     """file_id -> bytes served by getFile and the file download URL."""
+    admins: dict[int, set[int]] = field(default_factory=dict)
+    """chat_id -> user ids getChatAdministrators lists (with the bot itself, as Telegram does)."""
     """(chat_id, message_id) -> messages users sent (what copyMessage copies from)."""
 
     def __post_init__(self) -> None:
@@ -235,6 +242,14 @@ class FakeBotAPI:
         return None
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getChatAdministrators":
+            bot = {"status": "administrator", "user": {"id": BOT_ID, "is_bot": True, "first_name": "posbot"},
+                   "is_anonymous": False, **{right: True for right in ADMIN_RIGHTS}}
+            people = [{"status": "creator" if n == 0 else "administrator", "is_anonymous": False,
+                       "user": {"id": user, "is_bot": False, "first_name": "客服"},
+                       **({} if n == 0 else {right: True for right in ADMIN_RIGHTS})}
+                      for n, user in enumerate(sorted(self.admins.get(int(params["chat_id"]), ())))]
+            return people + [bot]
         if method == "getFile":
             return {"file_id": params["file_id"], "file_unique_id": "u" + params["file_id"],
                     "file_path": f"documents/{params['file_id']}"}
@@ -248,6 +263,10 @@ class FakeBotAPI:
             for key in ("photo", "voice", "document", "caption"):
                 if key in source:
                     copy[key] = source[key]
+            if "caption" in params:  # as Telegram does: a caption given replaces the original ("" removes it)
+                copy.pop("caption", None)
+                if params["caption"]:
+                    copy["caption"] = params["caption"]
             if params.get("message_thread_id"):
                 copy["message_thread_id"] = int(params["message_thread_id"])
             copy["copied_from"] = [int(params["from_chat_id"]), int(params["message_id"])]
@@ -298,9 +317,18 @@ class FakeBotAPI:
         raise KeyError(update_id)
 
     def text(self, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private",
-             reply_to_bot: bool = False, thread_id: int | None = None, reply_to: int | None = None) -> int:
-        message = self._incoming(user_id, chat_id, chat_type)
+             reply_to_bot: bool = False, thread_id: int | None = None, reply_to: int | None = None,
+             is_bot: bool = False, sender_chat: dict[str, Any] | None = None, first_name: str = "商户") -> int:
+        """`is_bot`: posted by a bot account; `sender_chat`: on behalf of a channel (a linked channel's
+        post) or of the group itself (an anonymous administrator, whom Telegram shows as a bot)."""
+        message = self._incoming(user_id, chat_id, chat_type, first_name)
         message["text"] = text
+        if is_bot:
+            message["from"]["is_bot"] = True
+        if sender_chat is not None:
+            message["sender_chat"] = sender_chat
+            message["from"] = {"id": ANONYMOUS_ADMIN, "is_bot": True, "first_name": "Group",
+                               "username": "GroupAnonymousBot"}
         if thread_id is not None:
             message.update(message_thread_id=thread_id, is_topic_message=True)
         if reply_to is not None:
@@ -322,8 +350,10 @@ class FakeBotAPI:
         return self.push({"edited_message": message})
 
     def media(self, user_id: int, kind: str, *, chat_id: int | None = None, chat_type: str = "private",
-              thread_id: int | None = None) -> int:
+              thread_id: int | None = None, caption: str | None = None) -> int:
         message = self._incoming(user_id, chat_id, chat_type)
+        if caption is not None:
+            message["caption"] = caption
         if thread_id is not None:
             message.update(message_thread_id=thread_id, is_topic_message=True)
         payloads = {
@@ -331,7 +361,8 @@ class FakeBotAPI:
             "voice": {"voice": {"file_id": "v1", "file_unique_id": "u2", "duration": 3}},
             "sticker": {"sticker": {"file_id": "s1", "file_unique_id": "u3", "type": "regular", "width": 512,
                                     "height": 512, "is_animated": False, "is_video": False}},
-            "document": {"document": {"file_id": "d1", "file_unique_id": "u4"}},
+            "document": {"document": {"file_id": "d1", "file_unique_id": "u4", "file_name": "小票.pdf",
+                                      "mime_type": "application/pdf"}},
             "location": {"location": {"latitude": 31.2, "longitude": 121.5}},
         }
         message.update(payloads[kind])
@@ -351,19 +382,27 @@ class FakeBotAPI:
             message["caption"] = caption
         return self.push({"message": message})
 
-    def tap(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:
+    def sent_message(self, chat_id: int, text: str, *, buttons: list[tuple[str, str]] = ()) -> int:  # type: ignore[assignment]
+        """A message the bot sent earlier (say, before a restart or by an older release), with
+        buttons (label, callback data) someone may still tap; returns its id."""
+        markup = {"inline_keyboard": [[{"text": label, "callback_data": data}] for label, data in buttons]}
+        message = self._message(chat_id, next(self._message_ids), {"text": text, "reply_markup": markup})
+        self.sent[(chat_id, message["message_id"])] = message
+        return message["message_id"]
+
+    def tap(self, user_id: int, chat_id: int, message_id: int, data: str, *, first_name: str = "商户") -> int:
         message = self.sent[(chat_id, message_id)]
         query = {"id": f"cq{next(self._update_ids)}", "chat_instance": "ci", "data": data,
-                 "from": {"id": user_id, "is_bot": False, "first_name": "商户"}, "message": message}
+                 "from": {"id": user_id, "is_bot": False, "first_name": first_name}, "message": message}
         return self.push({"callback_query": query})
 
-    def _incoming(self, user_id: int, chat_id: int | None, chat_type: str) -> dict[str, Any]:
+    def _incoming(self, user_id: int, chat_id: int | None, chat_type: str, first_name: str = "商户") -> dict[str, Any]:
         chat_id = chat_id if chat_id is not None else user_id
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type != "private":
             chat["title"] = "商户群"
         return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
-                "from": {"id": user_id, "is_bot": False, "first_name": "商户", "language_code": "zh-hans"}}
+                "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "zh-hans"}}
 
     # ---- assertions ----------------------------------------------------------------------
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 
 from bot.core.engine import Engine
-from tests.telegram.conftest import SUPPORT, RunningBot
+from tests.telegram.conftest import STAFF, SUPPORT, RunningBot
 from tests.telegram.fake_api import FakeBotAPI, button, buttons
 
 MERCHANT = 7101
-STAFF = 8101
 CARD = "6222021234567890128"  # passes the Luhn check
 
 

@@ -92,6 +92,9 @@ async def on_question(message: Message, bot: Bot, state: FSMContext, question: s
         if case.wants_human(question):
             await case.offer(bot, message.chat.id, state, "words")
             return
+    if handoff is not None and not private and case.wants_human(question):
+        await case.ask_privately(bot, message.chat.id, thread_id=message.message_thread_id)
+        return
     dialog = dialogs.dialog
     turn = await think(bot, message.chat.id, dialog.on_text, question, await load_state(state))
     user_id = message.from_user.id if message.from_user else message.chat.id
@@ -116,9 +119,11 @@ async def on_choice(callback: CallbackQuery, bot: Bot, state: FSMContext, dialog
     chat_id = chat_of(callback)
     message = callback.message if isinstance(callback.message, Message) else None
     trigger = _handoff_trigger(turn)
-    if handoff is not None and trigger is not None and callback.message is not None \
-            and callback.message.chat.type == ChatType.PRIVATE:
-        await case.offer(bot, chat_id, state, trigger, edit=message)
+    if handoff is not None and trigger is not None and callback.message is not None:
+        if callback.message.chat.type == ChatType.PRIVATE:
+            await case.offer(bot, chat_id, state, trigger, edit=message)
+        else:
+            await case.ask_privately(bot, chat_id, thread_id=getattr(message, "message_thread_id", None))
         return
     await show(bot, message, chat_id, turn.reply)
 

@@ -1,6 +1,8 @@
 """Support staff in the support group (SUPPORT_CHAT_ID): replies relayed to merchants, ticket commands.
 
-Only messages from that group reach these handlers, so only its members can ever act as staff.
+Only messages from that group reach these handlers, and of those only staff's (bot.telegram.staff:
+SUPPORT_STAFF_IDS, else the group's administrators) are relayed or may use the commands; anyone
+else in the group, bots and channels are never heard by merchants.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.core.slots import mask_card_numbers
+from bot.core.cards import mask_card_numbers
 from bot.handoff.models import Ticket
 from bot.telegram.conversation import send_html
 from bot.telegram.deps import DialogHolder
-from bot.telegram.handoff import Handoff
+from bot.telegram.handoff import Handoff, display_name
+from bot.telegram.staff import IsStaff
 
+STAFF_COMMANDS = frozenset({"tickets", "close", "reopen", "note", "info"})
+OUTSIDER_NOTICE = "⚠️ 只有客服的消息会转给商户，命令也只有客服能用（客服：SUPPORT_STAFF_IDS 里的人，未设置时为群管理员）。"
+ANONYMOUS_NOTICE = "⚠️ 匿名发言的消息不会转给商户（无法确认是哪位客服）。请关闭“匿名发言”后再回复。"
 RELAYED_CONTENT = F.text | F.photo | F.document | F.video | F.voice | F.audio | F.sticker | F.animation
 
 
@@ -46,7 +52,7 @@ async def on_tickets(message: Message, bot: Bot, handoff: Handoff) -> None:
     else:
         now = time.time()
         text = "<b>进行中的工单（最久的在前）</b>\n" + "\n".join(
-            f"#{t.id} {t.status.icon} {escape(t.merchant.name, quote=False)} · "
+            f"#{t.id} {t.status.icon} {escape(display_name(t.merchant.name), quote=False)} · "
             f"{t.context.code or t.context.intent or '人工'} · {_age(now - t.created_at)}" for t in tickets)
     await send_html(bot, message.chat.id, text, message_thread_id=message.message_thread_id)
 
@@ -110,6 +116,25 @@ async def on_staff_edit(message: Message, bot: Bot, handoff: Handoff) -> None:
                 await handoff.notice(bot, ticket, f"⚠️ 商户那边的消息没能同步修改：{error.message}")
 
 
+async def on_outsider(message: Message, bot: Bot, handoff: Handoff) -> None:
+    """Someone who is not staff wrote in the group: never relayed. In a ticket's topic, staff are
+    told so (a person, or an administrator posting anonymously); bots and channels are ignored."""
+    support = handoff.support_chat_id
+    anonymous_admin = message.sender_chat is not None and message.sender_chat.id == support
+    if not anonymous_admin and (message.sender_chat is not None or message.from_user is None
+                                or message.from_user.is_bot):
+        return
+    text = message.text or ""
+    command = (text[1:].split() or [""])[0].split("@")[0] if text.startswith("/") else None
+    if command is not None and command not in STAFF_COMMANDS:
+        return  # another bot's command
+    ticket = await ticket_of(message, handoff)
+    if ticket is None and command is None:
+        return
+    notice = (ANONYMOUS_NOTICE if anonymous_admin else OUTSIDER_NOTICE)
+    await bot.send_message(support, escape(notice, quote=False), message_thread_id=message.message_thread_id)
+
+
 async def _ticket_or_hint(message: Message, bot: Bot, handoff: Handoff) -> Ticket | None:
     ticket = await ticket_of(message, handoff)
     if ticket is None:
@@ -130,14 +155,16 @@ def create_router(support_chat_id: int) -> Router:
     router = Router(name="support")
     router.message.filter(F.chat.id == support_chat_id)
     router.edited_message.filter(F.chat.id == support_chat_id)
-    router.message.register(on_tickets, Command("tickets"))
-    router.message.register(on_close, Command("close"))
-    router.message.register(on_reopen, Command("reopen"))
-    router.message.register(on_note, Command("note"))
-    router.message.register(on_info, Command("info"))
-    router.message.register(on_staff_message, RELAYED_CONTENT)
+    staff = IsStaff()
+    router.message.register(on_tickets, Command("tickets"), staff)
+    router.message.register(on_close, Command("close"), staff)
+    router.message.register(on_reopen, Command("reopen"), staff)
+    router.message.register(on_note, Command("note"), staff)
+    router.message.register(on_info, Command("info"), staff)
+    router.message.register(on_staff_message, RELAYED_CONTENT, staff)
+    router.message.register(on_outsider, RELAYED_CONTENT)
     router.message.register(_ignore)  # service messages (topic created, members joined …)
-    router.edited_message.register(on_staff_edit, F.text)
+    router.edited_message.register(on_staff_edit, F.text, staff)
     router.edited_message.register(_ignore)
     return router
 
