@@ -13,11 +13,11 @@ import pytest
 
 from bot.core.engine import Engine
 from bot.handoff.models import CaseContext, Merchant
-from tests.telegram.conftest import ADMIN, SUPPORT, RunningBot
+from tests.telegram.conftest import ADMIN, STAFF, SUPPORT, RunningBot
 from tests.telegram.fake_api import Call, FakeBotAPI, button, buttons
 
 MINI = Path(__file__).resolve().parents[1] / "fixtures" / "mini"
-MERCHANT, STAFF = 7701, 8701
+MERCHANT = 7701
 COMMON = "intents/symptoms/common.yaml"
 
 
