@@ -22,6 +22,8 @@ from tests.telegram.fake_api import FakeBotAPI, button, buttons
 
 SUPPORT = -1009000
 ADMIN = 42
+STAFF = 8555
+"""An administrator of SUPPORT, so staff."""
 CODES = ("51", "05", "14", "54", "55", "61", "A0", "96")
 
 
@@ -33,6 +35,7 @@ async def api() -> AsyncIterator[FakeBotAPI]:
     server = FakeBotAPI()
     await server.start()
     server.forums.add(SUPPORT)
+    server.admins[SUPPORT] = {STAFF}
     yield server
     await server.stop()
 
@@ -185,7 +188,7 @@ async def test_postgres_and_redis_away_for_a_few_seconds(cluster: Cluster, api: 
     busy = await api.replies(ADMIN + 1, 1, timeout=20)
     assert "系统有点忙" in busy[0].params["text"]
     staff_reply = "您好，请把终端号发我一下"
-    api.text(555, staff_reply, chat_id=SUPPORT, chat_type="supergroup", thread_id=topic)
+    api.text(STAFF, staff_reply, chat_id=SUPPORT, chat_type="supergroup", thread_id=topic)
     told, *_ = await api.wait_for(lambda: [c for c in api.of("sendMessage", SUPPORT)
                                          if "系统有点忙" in c.params.get("text", "")], timeout=20)
     assert int(told.params["message_thread_id"]) == topic  # staff hear it in the case's topic
