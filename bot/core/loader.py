@@ -25,6 +25,7 @@ MAX_ALIASES = 100
 MAX_EXPANDED = 1_000_000
 """Characters a content file may hold once every alias is expanded (the largest shipped file has
 30,000): a 500 KB file of aliases to one long string would otherwise grow to gigabytes in memory."""
+_T = TypeVar("_T")
 INTENT_DIRS = ("intents/codes", "intents/symptoms")
 INTENT_FILES = ("intents/smalltalk.yaml", "intents/redirects.yaml", "intents/redlines.yaml")
 """Intents that are not a terminal problem, one file per kind (each optional)."""
@@ -69,11 +70,11 @@ class Content:
 
     @property
     def codes(self) -> tuple[CodeIntent, ...]:
-        return tuple(i for i in self.intents if isinstance(i, CodeIntent))
+        return self._only(CodeIntent)
 
     @property
     def symptoms(self) -> tuple[SymptomIntent, ...]:
-        return tuple(i for i in self.intents if isinstance(i, SymptomIntent))
+        return self._only(SymptomIntent)
 
     @property
     def problems(self) -> tuple[ProblemIntent, ...]:
@@ -82,15 +83,18 @@ class Content:
 
     @property
     def smalltalk(self) -> tuple[SmalltalkIntent, ...]:
-        return tuple(i for i in self.intents if isinstance(i, SmalltalkIntent))
+        return self._only(SmalltalkIntent)
 
     @property
     def redirects(self) -> tuple[RedirectIntent, ...]:
-        return tuple(i for i in self.intents if isinstance(i, RedirectIntent))
+        return self._only(RedirectIntent)
 
     @property
     def redlines(self) -> tuple[RedlineIntent, ...]:
-        return tuple(i for i in self.intents if isinstance(i, RedlineIntent))
+        return self._only(RedlineIntent)
+
+    def _only(self, kind: type[_T]) -> tuple[_T, ...]:
+        return tuple(i for i in self.intents if isinstance(i, kind))
 
     def locate(self, *key: str | int) -> Location:
         """Where an intent, flow or script (or one of its fields, e.g. ("code_51", "examples", 3))

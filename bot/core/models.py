@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StringConstraints, field_validator,
                       model_validator)
@@ -145,7 +145,25 @@ class CodeIntent(_Model):
         return f"{self.code} {self.name}"
 
 
-class SymptomIntent(_Model):
+class _TitledIntent(_Model):
+    """What every intent but a code's shares: an id that is not "code_…", and its title as its name."""
+
+    if TYPE_CHECKING:  # declared by each subclass, in its own place in the schema
+        title: str
+
+    @field_validator("id", check_fields=False)
+    @classmethod
+    def _not_code_id(cls, value: str) -> str:
+        if value.startswith("code_"):
+            raise ValueError('ids starting with "code_" are reserved for code intents')
+        return value
+
+    @property
+    def name(self) -> str:
+        return self.title
+
+
+class SymptomIntent(_TitledIntent):
     """A problem merchants describe without a response code."""
 
     kind: Annotated[Literal["symptom"], EditorHint(doNotSuggest=True)] = "symptom"
@@ -171,19 +189,8 @@ class SymptomIntent(_Model):
     notes: Text | None = None
     """管理员备注 Notes for admins; never shown to merchants."""
 
-    @field_validator("id")
-    @classmethod
-    def _not_code_id(cls, value: str) -> str:
-        if value.startswith("code_"):
-            raise ValueError('ids starting with "code_" are reserved for code intents')
-        return value
 
-    @property
-    def name(self) -> str:
-        return self.title
-
-
-class _ConversationIntent(_Model):
+class _ConversationIntent(_TitledIntent):
     """Shared fields of the intents that are not a terminal problem: small talk, someone else's job,
     red lines. They are matched like the others (names, aliases, examples) and answered with one
     short text; `not_examples` are questions that must not land here (checked by `posbot validate`,
@@ -204,16 +211,6 @@ class _ConversationIntent(_Model):
     notes: Text | None = None
     """管理员备注 Notes for admins; never shown to merchants."""
 
-    @field_validator("id")
-    @classmethod
-    def _not_code_id(cls, value: str) -> str:
-        if value.startswith("code_"):
-            raise ValueError('ids starting with "code_" are reserved for code intents')
-        return value
-
-    @property
-    def name(self) -> str:
-        return self.title
 
 
 class SmalltalkIntent(_ConversationIntent):

@@ -1,7 +1,7 @@
 """Details from the merchant's words, card-number masking, and script placeholders."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from bot.core.slots import SLOT_BLANKS, extract_slots, fill, luhn_valid, mask_card_numbers
 
@@ -31,7 +31,10 @@ def test_other_numbers_are_left_alone(text: str) -> None:
 
 @given(st.lists(st.integers(min_value=0, max_value=9), min_size=12, max_size=18), st.text(max_size=20))
 def test_no_luhn_valid_card_number_survives(digits: list[int], around: str) -> None:
+    """Every Luhn-valid 13-19-digit number is masked, except what the policy keeps readable for staff:
+    a 15-digit number starting with 8 is a merchant number (商户号), README "Card numbers"."""
     body = "".join(map(str, digits))
+    assume(not (len(body) == 14 and body.startswith("8")))
     check = next(str(d) for d in range(10) if luhn_valid(body + str(d)))
     masked = mask_card_numbers(around + " " + body + check + " " + around)
     assert body + check not in masked
