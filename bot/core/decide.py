@@ -23,8 +23,9 @@ VAGUE_CLARIFY_AT = 0.50
 falls back)."""
 TALK_AT = 0.40
 """Small talk answered from here (when it leads everything else by MARGIN)."""
-REFUSE_AT = 0.55
-"""A red-line intent leading with this score is refused."""
+REFUSE_AT = 0.45
+"""A red-line intent leading with this score is refused. From the dev sets: 0.45 refuses the most red
+lines with no in-scope question of any set refused; at 0.40 `身份证丢了怎么补办` is."""
 CLARIFY_CHOICES = 3
 
 DecisionKind = Literal["answer", "clarify", "fallback", "refuse"]
