@@ -23,9 +23,10 @@ VAGUE_CLARIFY_AT = 0.50
 falls back)."""
 TALK_AT = 0.40
 """Small talk answered from here (when it leads everything else by MARGIN)."""
-REFUSE_AT = 0.45
-"""A red-line intent leading with this score is refused. From the dev sets: 0.45 refuses the most red
-lines with no in-scope question of any set refused; at 0.40 `身份证丢了怎么补办` is."""
+REFUSE_AT = 0.55
+"""A red-line intent leading with this score is refused. Lower values refuse more red lines of the
+evaluation sets, but `posbot validate`'s leave-one-out check then shows ordinary examples refused
+(0.50: `卡刷不过去` as 拆单, `跨省用机器有影响吗` as 养卡); 0.55 refuses none of them."""
 CLARIFY_CHOICES = 3
 
 DecisionKind = Literal["answer", "clarify", "fallback", "refuse"]
