@@ -18,11 +18,11 @@ _CONNECTIVE = re.compile(r"(?=但是|可是|结果|然后|不过|而是|但|可�
 """Words that start a new clause even without punctuation ("签到成功了但是刷卡还是不行")."""
 _DENIED_START = re.compile(r"^(?:也|倒|并|又|还)?(?:不是|并非|不是说)|^.{0,4}(?:不是|并不是)(?!很|太)")
 """A clause that opens with 不是 denies what follows ("不是签到失败 是…")."""
-_NOT_THIS = re.compile(r"^(?:没有|没)(?!反应|反映|信号|网|电|纸|显示|出|打|到账|钱|收到|扣)")
+_NOT_THIS = re.compile(r"^(?:我|我们|钱|机器|顾客|客人)?(?:也)?(?:没有|没|不想|不要|不用)(?!反应|反映|信号|网|电|纸|显示|出|打|到账|钱|收到)")
 """A clause opening with 没(有) followed by a correction denies it ("没有扣两次，就扣了一次"), unless 没
 is the symptom itself (没反应, 没出小票, 没到账 …)."""
 _CORRECTION = re.compile(r"^(?:是|而是|就|只|但|可是|不过)")
-_DISMISSED = re.compile(r"(?:没问题|没有问题|没毛病|是好的|都好|好好的|正常的?|没事|都正常|没坏|都可以|能用|成功了|好了|满格|能刷|也能刷)"
+_DISMISSED = re.compile(r"(?:没问题|没有问题|没毛病|是好的|都好|好好的|正常的?|没事|都正常|没坏|都可以|能用|成功了|好了|满格|能刷|也能刷|能上网)"
                         r"(?:的|了|啊|呀)?$")
 """A clause ending like this says that part works ("网络没问题", "打印是好的")."""
 _DISMISSED_NOT_PROBLEM = re.compile(r"不是.{1,12}的问题$|不是.{1,12}问题$")
@@ -57,7 +57,8 @@ def split_clauses(text: str) -> list[Clause]:
     clauses: list[Clause] = []
     for index, (piece, start, end) in enumerate(pieces):
         following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
-        clauses.append(Clause(piece, start, end, _is_denied(piece, following)))
+        corrected = any(_CORRECTION.search(later.strip()) for later, _, _ in pieces[index + 1:])
+        clauses.append(Clause(piece, start, end, _is_denied(piece, following, corrected=corrected)))
     return clauses
 
 
@@ -73,13 +74,14 @@ def _split_correction(piece: str, start: int, end: int) -> list[tuple[str, int, 
     return [(match.group(1), start, cut), (match.group(2), cut, end)]
 
 
-def _is_denied(clause: str, following: str) -> bool:
+def _is_denied(clause: str, following: str, *, corrected: bool) -> bool:
+    """`corrected`: some later clause opens with a correction (就是/只是/但 …)."""
     core = clause.strip()
     if _DISMISSED.search(core) and len(core) <= 14:
         return True
     if _DISMISSED_NOT_PROBLEM.search(core):
         return True
-    if _NOT_THIS.search(core) and _CORRECTION.search(following.strip()):
+    if _NOT_THIS.search(core) and corrected:
         return True
     if _DENIED_START.search(core):
         # "不是签到失败，是打印不出来" corrects itself: the first part is denied. "不是签到失败就是通讯失败"
