@@ -21,10 +21,13 @@ _DENIED_START = re.compile(r"^(?:也|倒|并|又|还)?(?:不是|并非|不是说
 _NOT_THIS = re.compile(r"^(?:我|我们|钱|机器|顾客|客人)?(?:也)?(?:没有|没|不想|不要|不用)(?!反应|反映|信号|网|电|纸|显示|出|打|到账|钱|收到)")
 """A clause opening with 没(有) followed by a correction denies it ("没有扣两次，就扣了一次"), unless 没
 is the symptom itself (没反应, 没出小票, 没到账 …)."""
-_CORRECTION = re.compile(r"^(?:是|而是|就|只|但|可是|不过)")
-_DISMISSED = re.compile(r"(?:没问题|没有问题|没毛病|是好的|都好|好好的|正常的?|没事|都正常|没坏|都可以|能用|成功了|好了|满格|能刷|也能刷|能上网)"
+_CORRECTION = re.compile(r"^(?:我|我们)?(?:是|而是|就|只|但|可是|不过)")
+_DISMISSED = re.compile(r"(?:没问题|没有问题|没毛病|是好的|都好|好好的|正常的?|没事|都正常|没坏|都可以|能用|满格|能刷|也能刷|能上网)"
                         r"(?:的|了|啊|呀)?$")
 """A clause ending like this says that part works ("网络没问题", "打印是好的")."""
+_DONE = re.compile(r"(?:签到|激活|连网|联网|下载|更新|重启|开机|充电)(?:也|都)?(?:成功了|好了|成功)$"
+                   r"|已经(?:付|刷|收)(?:款)?(?:成功了|好了)$")
+"""A step that worked ("签到成功了，但是刷卡不行"): context, not the problem."""
 _DISMISSED_NOT_PROBLEM = re.compile(r"不是.{1,12}的问题$|不是.{1,12}问题$")
 MIN_CLAUSE = 2
 
@@ -78,6 +81,8 @@ def _is_denied(clause: str, following: str, *, corrected: bool) -> bool:
     """`corrected`: some later clause opens with a correction (就是/只是/但 …)."""
     core = clause.strip()
     if _DISMISSED.search(core) and len(core) <= 14:
+        return True
+    if _DONE.search(core) and len(core) <= 10:
         return True
     if _DISMISSED_NOT_PROBLEM.search(core):
         return True
