@@ -44,6 +44,9 @@ GENERIC_WORDS = frozenset({"pos机", "刷卡", "顾客", "交易", "收款"})
 """Domain words that say nothing about which problem it is: alone they are not worth a "您是想问…"."""
 PARTICLES = frozenset("了吗呢啊吧的呀啦嘛哈么呗咯哇噢")
 """Sentence particles: no meaning of their own in small talk."""
+MARKER_SCORE = 0.8
+"""A redirect's marker word in the question puts it first (over ANSWER_AT; a close problem intent still
+makes it a question rather than an answer, by MARGIN)."""
 FUZZY_SHARE = 0.5
 """How a phrase's score is made: this share of the rapidfuzz blend (spelling, order, typos), the rest
 weighted word overlap (bot/core/index.py: what the shared words say). Chosen in benchmarks/accuracy.py."""
@@ -114,6 +117,8 @@ class Matcher:
             | {word for intent in content.problems for name in (intent.name, *intent.aliases)
                for word in self.tokens(name)})
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
+        self.markers = tuple((intent.id, self.normaliser.normalise(marker)) for intent in content.redirects
+                             for marker in intent.markers)
         self.redline_patterns = tuple((intent.id, re.compile(pattern)) for intent in content.redlines
                                       for pattern in intent.patterns)
         self.known_codes = frozenset(content.by_code)
@@ -262,6 +267,8 @@ class Matcher:
                 continue
             ranked.append(candidate)
             taken.add(candidate.intent)
+        if not known:
+            ranked = self._with_markers(ranked, normalised)
         ranked.sort(key=lambda c: c.score, reverse=True)
         return Analysis(
             query=question,
@@ -313,6 +320,17 @@ class Matcher:
             code = intent.code if isinstance(intent, CodeIntent) else None
             candidates.append(Candidate(intent.id, code, round(value, 4), "fuzzy", phrase, intent.kind))
         return candidates
+
+    def _with_markers(self, ranked: list[Candidate], normalised: str) -> list[Candidate]:
+        """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher."""
+        marked = {intent_id for intent_id, marker in self.markers if marker and marker in normalised}
+        if not marked:
+            return ranked
+        kept = [c for c in ranked if c.intent not in marked]
+        for intent_id in sorted(marked):
+            own = next((c.score for c in ranked if c.intent == intent_id), 0.0)
+            kept.append(Candidate(intent_id, None, max(own, MARKER_SCORE), "fuzzy", "", "redirect"))
+        return kept
 
     def _keep_best(self, scores: np.ndarray, phrase_ids: np.ndarray, best: np.ndarray,
                    best_phrase: np.ndarray) -> None:

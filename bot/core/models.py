@@ -230,6 +230,9 @@ class RedirectIntent(_ConversationIntent):
     """Not needed: the top-level key `redirects:` says it."""
     contact: Text
     """找谁 Who to contact instead, one short line (e.g. 顾客的发卡银行：卡背面的客服电话)."""
+    markers: tuple[Text, ...] = ()
+    """标志词 Words that only this other party's world uses (公交卡, 饭卡, 路由器, 微信零钱): a question holding
+    one, and no response code, is offered this intent first whatever else it says."""
 
 
 class RedlineIntent(_ConversationIntent):
