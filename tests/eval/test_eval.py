@@ -64,14 +64,14 @@ def test_held_out_set_generalises(engine: Engine) -> None:
 # never become examples); blind_holdout.yaml is only ever scored. Floors sit just under what the README
 # reports, per category, so a change that makes one kind of question worse fails here.
 BLIND_FLOORS = {
-    "blind.yaml": {"overall": 0.90, "dialect": 0.82, "english": 0.89, "homophone": 0.97, "long": 0.92,
-                   "near_domain": 0.85, "negation": 0.87, "numbers": 0.90, "pinyin": 0.92, "redline": 0.97,
+    "blind.yaml": {"overall": 0.91, "dialect": 0.82, "english": 0.89, "homophone": 0.97, "long": 0.92,
+                   "near_domain": 0.90, "negation": 0.87, "numbers": 0.90, "pinyin": 0.92, "redline": 0.97,
                    "smalltalk": 0.78},
-    "blind_dev2.yaml": {"overall": 0.85, "dialect": 0.94, "english": 0.87, "long": 0.87, "near_domain": 0.67,
+    "blind_dev2.yaml": {"overall": 0.88, "dialect": 0.92, "english": 0.87, "long": 0.87, "near_domain": 0.84,
                         "negation": 0.83, "redline": 0.94, "smalltalk": 0.79},
-    "blind_dev3.yaml": {"overall": 0.85, "dialect": 0.77, "english": 0.85, "long": 0.81, "negation": 0.77,
+    "blind_dev3.yaml": {"overall": 0.88, "dialect": 0.85, "english": 0.87, "long": 0.81, "negation": 0.82,
                         "numbers": 0.90, "redline": 0.95},
-    "blind_holdout.yaml": {"overall": 0.84, "dialect": 0.75, "english": 0.75, "homophone": 0.90, "long": 0.77,
+    "blind_holdout.yaml": {"overall": 0.85, "dialect": 0.75, "english": 0.75, "homophone": 0.92, "long": 0.80,
                            "near_domain": 0.82, "negation": 0.86, "numbers": 0.85, "pinyin": 0.92,
                            "redline": 0.71, "smalltalk": 0.93},
 }
