@@ -29,6 +29,10 @@ RARE_WEIGHT = 3.5
 UNKNOWN_SHARE = 0.5
 """A word no phrase has may be context ("收银", "上面") or what the question is really about: it counts
 as this share of the rarest known word against the phrase's precision."""
+SMALL_PHRASE = 10.0
+"""A phrase weighing less than this (about the 10th percentile: "交易失败", "办 pos机") has its overlap
+scaled by the square root of its share: it fits many questions fully without saying which problem it
+is. 10 was best of 0/10/15/20 on the dev sets (benchmarks/accuracy.py)."""
 BETA = 2.0
 """The F-measure's recall weight (2: recall counts four times as much as precision)."""
 
@@ -93,6 +97,9 @@ class PhraseIndex:
         precision = np.minimum(1.0, shared[found] / question_weight)
         beta2 = BETA * BETA
         f_measure = (1 + beta2) * precision * recall / np.maximum(beta2 * precision + recall, 1e-9)
+        if SMALL_PHRASE > 0:
+            # a phrase that says little ("交易失败") is fully inside many questions: its overlap counts less
+            f_measure = f_measure * np.minimum(1.0, self._phrase_weight[found] / SMALL_PHRASE) ** 0.5
         if len(found) > MAX_SCORED:
             keep = np.sort(np.argpartition(-f_measure, MAX_SCORED)[:MAX_SCORED])
             found, f_measure = found[keep], f_measure[keep]
