@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
-        print(f"{len(error.problems)} problem(s) in the content; nothing was changed.", file=sys.stderr)
+        print(f"内容里有 {len(error.problems)} 处问题；什么都没有改动。", file=sys.stderr)
         return 2
     except PosbotError as error:  # a setting, a store, the Bot API at start-up: one line, no traceback
         from bot.storage.settings import ConfigError
@@ -502,14 +502,14 @@ def _validate(args: argparse.Namespace) -> int:
         print(problem)
     examples = sum(len(i.examples) for i in content.intents)
     steps = sum(len(flow.steps) for flow in content.flows)
-    summary = (f"{len(content.codes)} code intents, {len(content.symptoms)} symptom intents, "
-               f"{len(content.smalltalk)} small-talk, {len(content.redirects)} redirect and "
-               f"{len(content.redlines)} red-line intents, {examples} examples, {len(content.flows)} flows ({steps} steps), "
-               f"{len(content.scripts)} scripts, version {content.version}")
+    summary = (f"应答码意图 {len(content.codes)} 个，症状意图 {len(content.symptoms)} 个，"
+               f"闲聊 {len(content.smalltalk)} 个，转介 {len(content.redirects)} 个，"
+               f"红线 {len(content.redlines)} 个，例句 {examples} 条，流程 {len(content.flows)} 个（{steps} 步），"
+               f"话术 {len(content.scripts)} 个，版本 {content.version}")
     if problems:
-        print(f"{len(problems)} problem(s); {summary}", file=sys.stderr)
+        print(f"有 {len(problems)} 处问题；{summary}", file=sys.stderr)
         return 1
-    print(f"OK: {summary}")
+    print(f"通过：{summary}")
     return 0
 
 

@@ -69,7 +69,7 @@ def test_intents_json_lists_everything(capsys: pytest.CaptureFixture[str]) -> No
 def test_validate_shipped_content_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate")
     assert (code, err) == (0, ""), out
-    assert out.startswith("OK: 86 code intents, 35 symptom intents")
+    assert out.startswith("通过：应答码意图 86 个，症状意图 35 个")
 
 
 def test_validate_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,7 +81,8 @@ def test_validate_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text(path.read_text(encoding="utf-8").replace("party: terminal", "party: nobody"), encoding="utf-8")
     code, _, err = run(capsys, "validate", str(root))
     assert code == 2
-    assert "intents/codes/common.yaml:21: codes[1].party:" in err
+    assert "intents/codes/common.yaml:21 codes[1].party：'nobody' 不是可选的值" in err
+    assert err.endswith("内容里有 1 处问题；什么都没有改动。\n")
 
 
 def test_validate_flags_examples_that_belong_elsewhere(tmp_path: Path, capsys) -> None:
@@ -94,7 +95,7 @@ def test_validate_flags_examples_that_belong_elsewhere(tmp_path: Path, capsys) -
     path.write_text(text, encoding="utf-8")
     code, out, _ = run(capsys, "validate", str(root))
     assert code == 1
-    assert "signin_failure.examples[2]" in out and "is also in printer_problem" in out
+    assert "signin_failure.examples[2]：'小票打出来是白的' 在 printer_problem.examples[" in out
 
 
 def test_eval_prints_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
