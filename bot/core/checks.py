@@ -26,8 +26,8 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
 
     for symptom_id in REQUIRED_SYMPTOMS:
         if symptom_id not in content.by_id:
-            problems.append(Problem(str(content.root), None, "symptoms",
-                                    f"缺少必备的症状意图 {symptom_id!r}（posbot 会用到它，不能删）"))
+            problems.append(Problem("intents/symptoms", None, symptom_id,
+                                    "缺少必备的症状意图（posbot 会用到它，不能删）"))
     for symptom in content.symptoms:
         for index, code in enumerate(symptom.related_codes):
             if code not in content.by_code:
