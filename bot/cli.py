@@ -119,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
     evaluate.add_argument("--misses", type=int, default=30, metavar="N", help="misses to list (default 30)")
+    evaluate.add_argument("--data-dir", type=Path, default=None,
+                          help="where the last run is kept for 上次 (default: $DATA_DIR or ./data)")
     evaluate.set_defaults(run=_eval)
     return parser
 
@@ -524,23 +526,15 @@ def _eval(args: argparse.Namespace) -> int:
         return understanding.decision, understanding.analysis.candidates
 
     report = evaluate(cases, understand)
-    summary = report.summary()
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    if args.json:  # for scripts: the same keys as ever, no history kept
+        print(json.dumps(report.summary(), ensure_ascii=False, indent=2))
         return 0
-    for key, value in summary.items():
-        print(f"{key:<20} {value}")
-    misses = report.misses()
-    print(f"\nmisses ({len(misses)}):")
-    for outcome in misses[: args.misses]:
-        top = outcome.candidates[0] if outcome.candidates else None
-        got = f"{top.intent} {top.score:.2f}" if top else "nothing"
-        print(f"  gold={outcome.case.label:<20} got={got:<28} [{outcome.decision.kind}] {outcome.case.question}")
-    pairs = report.confused_pairs()
-    if pairs:
-        print("\nmost confused (gold -> top-1):")
-        for (gold, got), count in pairs:
-            print(f"  {count:>3}  {gold} -> {got}")
+    from bot.core.evalview import history_path, load_last, render, save_last
+    from bot.core.floors import floors_for
+
+    history = history_path(_store_settings(args).data_dir, args.file)
+    print(render(report, floors=floors_for(args.file), last=load_last(history), misses=args.misses))
+    save_last(history, report, version=engine.content.version)
     return 0
 
 
