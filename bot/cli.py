@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
-        print(f"{len(error.problems)} problem(s) in the content; nothing was changed.", file=sys.stderr)
+        print(f"内容里有 {len(error.problems)} 处问题；什么都没有改动。", file=sys.stderr)
         return 2
     except PosbotError as error:  # a setting, a store, the Bot API at start-up: one line, no traceback
         from bot.storage.settings import ConfigError
@@ -119,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
     evaluate.add_argument("--misses", type=int, default=30, metavar="N", help="misses to list (default 30)")
+    evaluate.add_argument("--data-dir", type=Path, default=None,
+                          help="where the last run is kept for 上次 (default: $DATA_DIR or ./data)")
     evaluate.set_defaults(run=_eval)
     return parser
 
@@ -502,14 +504,14 @@ def _validate(args: argparse.Namespace) -> int:
         print(problem)
     examples = sum(len(i.examples) for i in content.intents)
     steps = sum(len(flow.steps) for flow in content.flows)
-    summary = (f"{len(content.codes)} code intents, {len(content.symptoms)} symptom intents, "
-               f"{len(content.smalltalk)} small-talk, {len(content.redirects)} redirect and "
-               f"{len(content.redlines)} red-line intents, {examples} examples, {len(content.flows)} flows ({steps} steps), "
-               f"{len(content.scripts)} scripts, version {content.version}")
+    summary = (f"应答码意图 {len(content.codes)} 个，症状意图 {len(content.symptoms)} 个，"
+               f"闲聊 {len(content.smalltalk)} 个，转介 {len(content.redirects)} 个，"
+               f"红线 {len(content.redlines)} 个，例句 {examples} 条，流程 {len(content.flows)} 个（{steps} 步），"
+               f"话术 {len(content.scripts)} 个，版本 {content.version}")
     if problems:
-        print(f"{len(problems)} problem(s); {summary}", file=sys.stderr)
+        print(f"有 {len(problems)} 处问题；{summary}", file=sys.stderr)
         return 1
-    print(f"OK: {summary}")
+    print(f"通过：{summary}")
     return 0
 
 
@@ -524,23 +526,15 @@ def _eval(args: argparse.Namespace) -> int:
         return understanding.decision, understanding.analysis.candidates
 
     report = evaluate(cases, understand)
-    summary = report.summary()
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    if args.json:  # for scripts: the same keys as ever, no history kept
+        print(json.dumps(report.summary(), ensure_ascii=False, indent=2))
         return 0
-    for key, value in summary.items():
-        print(f"{key:<20} {value}")
-    misses = report.misses()
-    print(f"\nmisses ({len(misses)}):")
-    for outcome in misses[: args.misses]:
-        top = outcome.candidates[0] if outcome.candidates else None
-        got = f"{top.intent} {top.score:.2f}" if top else "nothing"
-        print(f"  gold={outcome.case.label:<20} got={got:<28} [{outcome.decision.kind}] {outcome.case.question}")
-    pairs = report.confused_pairs()
-    if pairs:
-        print("\nmost confused (gold -> top-1):")
-        for (gold, got), count in pairs:
-            print(f"  {count:>3}  {gold} -> {got}")
+    from bot.core.evalview import history_path, load_last, render, save_last
+    from bot.core.floors import floors_for
+
+    history = history_path(_store_settings(args).data_dir, args.file)
+    print(render(report, floors=floors_for(args.file), last=load_last(history), misses=args.misses))
+    save_last(history, report, version=engine.content.version)
     return 0
 
 

@@ -70,25 +70,25 @@ class Uploads:
             inside = (any(target.startswith(d + "/") for d in CONTENT_DIRS) or target == LEXICON_FILE
                       or target in INTENT_FILES)
             if not inside or ".." in target or not target.endswith(".yaml"):
-                raise ContentError([Problem(target, None, "", "a target must be a .yaml path under "
-                                            + ", ".join(CONTENT_DIRS) + f" or {LEXICON_FILE}")])
+                raise ContentError([Problem(target, None, "", "目标要写成 "
+                                            + "、".join(CONTENT_DIRS) + f" 下面的 .yaml 路径，或 {LEXICON_FILE}")])
             return target
         matches = [p.relative_to(self.root).as_posix() for d in CONTENT_DIRS for p in (self.root / d).glob("*.yaml")
                    if p.name == file_name]
         matches += [name for name in (LEXICON_FILE, *INTENT_FILES) if Path(name).name == file_name]
         if len(matches) != 1:
-            raise ContentError([Problem(file_name, None, "", "no single existing file has this name; put the target "
-                                        "path in the caption, e.g. intents/symptoms/new_problem.yaml")])
+            raise ContentError([Problem(file_name, None, "", "找不到唯一一个同名的现有文件：请在说明（caption）里写上"
+                                        "目标路径，例如 intents/symptoms/new_problem.yaml")])
         return matches[0]
 
     def propose(self, file_name: str, data: bytes, caption: str | None = None) -> Proposal:
         """Validate the whole content with the upload in place (in a scratch copy); keep it pending."""
         if len(data) > MAX_UPLOAD_BYTES:
-            raise ContentError([Problem(file_name, None, "", "file too large for a content file")])
+            raise ContentError([Problem(file_name, None, "", "文件太大，不像是内容文件")])
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ContentError([Problem(file_name, None, "", "not UTF-8 text")]) from None
+            raise ContentError([Problem(file_name, None, "", "不是 UTF-8 编码的文字")]) from None
         target = self.target_for(file_name, caption)
         version = content_version(self.root)
         current = self.root / target

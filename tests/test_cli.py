@@ -69,7 +69,7 @@ def test_intents_json_lists_everything(capsys: pytest.CaptureFixture[str]) -> No
 def test_validate_shipped_content_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate")
     assert (code, err) == (0, ""), out
-    assert out.startswith("OK: 86 code intents, 35 symptom intents")
+    assert out.startswith("通过：应答码意图 86 个，症状意图 35 个")
 
 
 def test_validate_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,7 +81,8 @@ def test_validate_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text(path.read_text(encoding="utf-8").replace("party: terminal", "party: nobody"), encoding="utf-8")
     code, _, err = run(capsys, "validate", str(root))
     assert code == 2
-    assert "intents/codes/common.yaml:21: codes[1].party:" in err
+    assert "intents/codes/common.yaml:21 codes[1].party：'nobody' 不是可选的值" in err
+    assert err.endswith("内容里有 1 处问题；什么都没有改动。\n")
 
 
 def test_validate_flags_examples_that_belong_elsewhere(tmp_path: Path, capsys) -> None:
@@ -94,7 +95,7 @@ def test_validate_flags_examples_that_belong_elsewhere(tmp_path: Path, capsys) -
     path.write_text(text, encoding="utf-8")
     code, out, _ = run(capsys, "validate", str(root))
     assert code == 1
-    assert "signin_failure.examples[2]" in out and "is also in printer_problem" in out
+    assert "signin_failure.examples[2]：'小票打出来是白的' 在 printer_problem.examples[" in out
 
 
 def test_eval_prints_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,15 +106,55 @@ def test_eval_prints_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     summary = json.loads(out)
     assert code == 0
     assert summary["questions"] == 3 and summary["top1"] == 1.0 and summary["fallback_recall"] == 1.0
-    code, out, _ = run(capsys, "eval", str(cases))
-    assert "top3" in out and "misses (0)" in out
+    code, out, _ = run(capsys, "eval", str(cases), "--data-dir", str(tmp_path / "data"))
+    assert "top-3（对的意图在前三名里）" in out and "没答对的问题（0 道" in out
+
+
+def test_eval_report_shows_floors_and_the_last_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Floors come from a test_eval.py beside the file, read not run; 上次 from the data directory."""
+    sets = tmp_path / "sets"
+    sets.mkdir()
+    cases = sets / "mine.yaml"
+    cases.write_text('- {q: "显示51", gold: "51", cat: codes}\n- {q: "今天天气", gold: none, cat: outside}\n'
+                     '- {q: "签到失败", gold: signin_failure, cat: codes}\n- {q: "打印机坏了", gold: "03", cat: codes}\n',
+                     encoding="utf-8")
+    (sets / "test_eval.py").write_text(
+        'raise SystemExit("read, never run")\n'
+        'BLIND_FLOORS = {"mine.yaml": {"overall": 0.5, "codes": 0.9, "outside": 0.5}}\n'
+        "def mine(engine):\n    return report_for(engine, 'mine.yaml')\n"
+        "def test_mine(engine, mine):\n    assert mine.top1 >= 0.99\n    assert mine.fallback_recall >= 0.5\n"
+        "    assert len(mine.outcomes) >= 2\n"
+        "def test_other(engine):\n    report = report_for(engine, 'other.yaml')\n    assert report.top3 >= 0.1\n"
+        "@parametrize('name', sorted(BLIND_FLOORS))\n"
+        "def test_blind(engine, name):\n    report = report_for(engine, name)\n"
+        "    assert report.decided_top1 >= BLIND_FLOORS[name]['overall']\n    assert report.numbers_read_as_codes <= 3\n",
+        encoding="utf-8")
+    data = ["--data-dir", str(tmp_path / "data")]
+    code, out, _ = run(capsys, "eval", str(cases), *data)
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "题目 4 道：范围内 3，范围外 1"
+    assert lines[1].startswith("上次：没有记录")
+    top1 = next(line for line in lines if line.startswith("top-1"))
+    assert top1.split()[1:] == ["0.667", "⚠", "≥", "0.99", "—"]
+    assert next(line for line in lines if line.startswith("top-3")).split()[-1] == "—"  # other.yaml's floor is not ours
+    assert next(line for line in lines if line.startswith("把普通数字当成应答码")).split()[1:] == ["0", "≤", "3", "—"]
+    assert next(line for line in lines if line.startswith("codes（3 道）")).split()[2:5] == ["0.667", "⚠", "≥"]
+    assert "⚠ 有 2 项低于底线：top-1（第一名就是对的意图）、分类 codes" in out
+    assert "  应为 03 " in out and "打印机坏了" in out  # the miss, listed
+
+    cases.write_text(cases.read_text(encoding="utf-8").replace('gold: "03"', "gold: printer_problem"), encoding="utf-8")
+    code, out, _ = run(capsys, "eval", str(cases), *data)
+    lines = out.splitlines()
+    assert lines[1].startswith("上次：20") and "内容版本" in lines[1]
+    top1 = next(line for line in lines if line.startswith("top-1"))
+    assert top1.split()[-1] == "0.667" and top1.split()[1] != "0.667"  # now, and the run before
 
 
 def test_eval_rejects_unknown_gold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cases = tmp_path / "cases.yaml"
     cases.write_text('- {q: "x", gold: "no_such_intent"}\n', encoding="utf-8")
     code, _, err = run(capsys, "eval", str(cases))
-    assert code == 2 and "unknown intent or code 'no_such_intent'" in err
+    assert code == 2 and "没有叫 'no_such_intent' 的意图或应答码" in err
 
 
 def test_console_chat_from_a_pipe(tmp_path: Path) -> None:
@@ -239,3 +280,13 @@ def test_run_needs_the_token_but_other_commands_do_not(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout.strip()) == (1, f"nothing to roll back: no backups in "
                                                              f"{tmp_path / 'data' / 'backups'}")
     assert result.stderr == ""
+
+
+def test_eval_finds_the_floors_ci_holds_the_shipped_sets_to() -> None:
+    """The shapes floors.py reads are the ones tests/eval/test_eval.py is written in (values move, names stay)."""
+    from bot.core.floors import floors_for
+
+    assert {"top1", "top3", "answer_precision", "fallback_recall"} <= set(floors_for(ROOT / "tests/eval/questions.yaml").metrics)
+    assert {"top1", "top3"} <= set(floors_for(ROOT / "tests/eval/holdout.yaml").metrics)
+    blind = floors_for(ROOT / "tests/eval/blind_holdout.yaml")
+    assert "decided_top1" in blind.metrics and blind.categories

@@ -108,7 +108,7 @@ def test_two_uploads_that_clash_are_revalidated_and_the_second_refused(uploads: 
     uploads.apply(one.token)
     with pytest.raises(StaleUpload) as refused:
         uploads.apply(two.token)
-    assert any("duplicate id 'cash_drawer'" in problem for problem in refused.value.problems)
+    assert any("id 'cash_drawer' 重复了" in problem for problem in refused.value.problems)
     assert not (uploads.root / "intents/symptoms/b.yaml").exists()
     load_content(uploads.root)  # what is on disk still loads
 

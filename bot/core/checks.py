@@ -26,14 +26,14 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
 
     for symptom_id in REQUIRED_SYMPTOMS:
         if symptom_id not in content.by_id:
-            problems.append(Problem(str(content.root), None, "symptoms",
-                                    f"required symptom intent {symptom_id!r} is missing"))
+            problems.append(Problem("intents/symptoms", None, symptom_id,
+                                    "缺少必备的症状意图（posbot 会用到它，不能删）"))
     for symptom in content.symptoms:
         for index, code in enumerate(symptom.related_codes):
             if code not in content.by_code:
                 where = content.locate(symptom.id)
                 problems.append(Problem(where.file, where.line, f"{symptom.id}.related_codes[{index}]",
-                                        f"no code intent for {code}"))
+                                        f"没有应答码 {code} 的意图（先在 intents/codes/ 里加上它，或从这里删掉）"))
 
     owners: dict[str, tuple[str, str]] = {}
     for intent in content.intents:
@@ -46,7 +46,7 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
                 where = content.locate(intent.id, field_name, index)
                 if owner is not None and owner[0] != intent.id:
                     problems.append(Problem(where.file, where.line, f"{intent.id}.{field_name}[{index}]",
-                                            f"{text!r} is also in {owner[0]}.{owner[1]}"))
+                                            f"{text!r} 在 {owner[0]}.{owner[1]} 里也有：同一句话只能属于一个意图，删掉其中一处"))
                 owners.setdefault(form, (intent.id, f"{field_name}[{index}]"))
 
     for intent in content.intents:
@@ -56,8 +56,8 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
             if decision.intent == intent.id:
                 where = content.locate(intent.id, "not_examples", index)
                 problems.append(Problem(where.file, where.line, f"{intent.id}.not_examples[{index}]",
-                                        f"{negative!r} is a counter-example but is still given {intent.id}; "
-                                        "add an example to the intent it belongs to, or reword this one"))
+                                        f"{negative!r} 是反例，却仍然被判成 {intent.id}：给它真正所属的意图"
+                                        "加一条相近的例句，或者改写这条反例"))
     for intent in content.intents:
         for index, example in enumerate(intent.examples):
             analysis = matcher.analyse(example, exclude=(intent.id, f"examples.{index}"))
@@ -67,12 +67,12 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
                 continue  # "您好" taken for "好的" costs nothing: small talk may overlap itself
             if decision.kind in ("answer", "refuse") and decision.intent not in (intent.id, None):
                 top = analysis.candidates[0]
-                own = next((f"{c.score:.2f}" for c in analysis.candidates if c.intent == intent.id), "not in top 5")
+                own = next((f"{c.score:.2f}" for c in analysis.candidates if c.intent == intent.id), "不在前 5 名")
                 where = content.locate(intent.id, "examples", index)
                 problems.append(Problem(
                     where.file, where.line, f"{intent.id}.examples[{index}]",
-                    f"{example!r} would be answered as {top.intent} ({top.score:.2f}; own intent {own}) "
-                    f"if it were not an example; reword it, move it, or reword {top.intent}"))
+                    f"{example!r} 如果不是例句，会被回答成 {top.intent}（{top.score:.2f}；本意图 {own}）："
+                    f"改写这条例句、把它移到 {top.intent}，或者改写 {top.intent} 的例句"))
     return problems
 
 
@@ -85,8 +85,8 @@ def check_knowledge(content: Content) -> list[Problem]:
         if content.flow_for(intent.id) is None:
             where = content.locate(intent.id)
             problems.append(Problem(where.file, where.line, intent.id,
-                                    "leads to no flow: name it in a flow's intents (or, for a code, "
-                                    "give its party a default flow)"))
+                                    "没有对应的排查流程：把它写进某个流程的 intents（应答码也可以给它的"
+                                    "处理方 party 设一个默认流程）"))
     for flow in content.flows:
         key = f"flow:{flow.id}"
         reachable = _reachable(flow)
@@ -95,10 +95,10 @@ def check_knowledge(content: Content) -> list[Problem]:
             where = content.locate(key, "steps", index)
             if step.id not in reachable:
                 problems.append(Problem(where.file, where.line, f"{flow.id}.{step.id}",
-                                        "cannot be reached from the first step"))
+                                        "从第一步走不到这一步：让前面某个按钮的 next 指向它，或删掉这一步"))
             elif step.id not in finishing:
                 problems.append(Problem(where.file, where.line, f"{flow.id}.{step.id}",
-                                        "dead end: no path from here reaches resolved, escalate, a script or a flow"))
+                                        "死胡同：从这一步出发怎么点都到不了 resolved、escalate、话术或另一个流程"))
     for script in content.scripts:
         where = content.locate(f"script:{script.id}")
         for move in ("short", *script.MOVES):
@@ -108,11 +108,11 @@ def check_knowledge(content: Content) -> list[Problem]:
             unknown = set(re.findall(r"\{([^}]*)\}", line)) - set(SLOT_BLANKS)
             if unknown:
                 problems.append(Problem(where.file, where.line, f"{script.id}.{move}",
-                                        f"unknown placeholder(s) {sorted(unknown)}; use {{amount}}, {{time}} or {{last4}}"))
+                                        f"不认识的占位符 {sorted(unknown)}：只能用 {{amount}}、{{time}} 或 {{last4}}"))
             card = holds_card_number(line) or re.search(r"[0-9]{13,}", line)
             if card or re.search(r"(告诉|说出|报给?|念).{0,3}密码", line):
                 problems.append(Problem(where.file, where.line, f"{script.id}.{move}",
-                                        "a script never holds a card number or asks for a PIN"))
+                                        "话术里不能出现卡号，也不能让顾客说出密码"))
     return problems
 
 

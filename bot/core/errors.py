@@ -19,9 +19,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        # "intents/smalltalk.yaml:52 examples[1]：要写成文字…": the full-width colon ends the location,
+        # so an ASCII colon inside a field or a path can never be mistaken for it
         where = f"{self.file}:{self.line}" if self.line else self.file
-        field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
+        field = f" {self.field}" if self.field else ""
+        return f"{where}{field}：{self.message}"
 
 
 class ContentError(PosbotError):

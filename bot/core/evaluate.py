@@ -217,20 +217,20 @@ def load_cases(path: Path | str, content: Content, *, skip_unknown: bool = False
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ContentError([Problem(str(path), None, "", f"cannot read evaluation file: {error}")]) from error
+        raise ContentError([Problem(str(path), None, "", f"读不了评测文件：{error}")]) from error
     if not isinstance(data, list):
-        raise ContentError([Problem(str(path), None, "", "expected a YAML list of {q, gold}")])
+        raise ContentError([Problem(str(path), None, "", "评测文件要写成列表，每项是 {q: 问题, gold: 正确意图}")])
     cases: list[Case] = []
     problems: list[Problem] = []
     for index, item in enumerate(data):
         if not isinstance(item, dict) or not isinstance(item.get("q"), str) or "gold" not in item:
-            problems.append(Problem(str(path), None, f"[{index}]", "each entry needs q (text) and gold"))
+            problems.append(Problem(str(path), None, f"[{index}]", "每一项都要有 q（问题文字）和 gold（正确意图）"))
             continue
         label = str(item["gold"])
         gold = resolve_gold(label, content)
         if gold == "":
             if not skip_unknown:
-                problems.append(Problem(str(path), None, f"[{index}].gold", f"unknown intent or code {label!r}"))
+                problems.append(Problem(str(path), None, f"[{index}].gold", f"没有叫 {label!r} 的意图或应答码"))
             continue
         cases.append(Case(item["q"], gold, label, str(item.get("cat", "")), _kind_of(gold, content)))
     if problems:

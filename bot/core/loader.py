@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.core.errors import ContentError, Problem
+from bot.core.humane import KIND_WORDS, RECURSIVE_ALIAS, TARGET_WORDS, pydantic_problem, unreadable, yaml_problem
 from bot.core.models import (CodeIntent, Flow, Intent, IntentFile, KnowledgeFile, Lexicon, ProblemIntent,
                              RedirectIntent, RedlineIntent, Script, SmalltalkIntent, SymptomIntent, code_intent_id)
 
@@ -146,10 +147,11 @@ def load_content(root: Path | str | None = None) -> Content:
     """Load and validate intents/ and knowledge/ under `root`; raise ContentError listing all problems."""
     root = Path(root) if root is not None else default_root()
     if not (root / "intents").is_dir():
-        raise ContentError([Problem(str(root), None, "", "content directory not found (expected intents/ in it)")])
+        raise ContentError([Problem(str(root), None, "", "找不到内容目录（这里面应当有 intents/ 文件夹）")])
     problems: list[Problem] = []
     digest = hashlib.sha256()
     intents: list[Intent] = []
+    placed: list[tuple[Intent, Location]] = []
     flows: list[Flow] = []
     scripts: list[Script] = []
     locations: dict[tuple[str, ...], Location] = {}
@@ -157,7 +159,7 @@ def load_content(root: Path | str | None = None) -> Content:
     files = sorted(p for d in INTENT_DIRS for p in (root / d).glob("**/*.yaml"))
     files += [root / name for name in INTENT_FILES if (root / name).exists()]
     if not files:
-        problems.append(Problem(str(root), None, "", "no intent files found under intents/codes or intents/symptoms"))
+        problems.append(Problem(str(root), None, "", "intents/codes 和 intents/symptoms 下面一个意图文件也没有"))
     for path in files:
         loaded = _load_file(IntentFile, path, root, problems, digest)
         if loaded is None:
@@ -167,6 +169,7 @@ def load_content(root: Path | str | None = None) -> Content:
             for index, intent in enumerate(getattr(model, key)):
                 intents.append(intent)
                 _record_locations(locations, intent.id, node, (key, index), shown, _PHRASE_FIELDS[key], intent)
+                placed.append((intent, locations[(intent.id,)]))
 
     for path in sorted(p for d in KNOWLEDGE_DIRS for p in (root / d).glob("**/*.yaml")):
         loaded = _load_file(KnowledgeFile, path, root, problems, digest)
@@ -186,7 +189,7 @@ def load_content(root: Path | str | None = None) -> Content:
         loaded = _load_file(Lexicon, lexicon_path, root, problems, digest)
         lexicon = loaded[0] if loaded is not None else lexicon
 
-    problems.extend(_cross_checks(intents, locations))
+    problems.extend(_cross_checks(placed))
     if problems:
         raise ContentError(problems)
     content = Content(root=root, intents=tuple(intents), lexicon=lexicon, version=digest.hexdigest()[:12],
@@ -237,7 +240,7 @@ def _parse(path: Path, shown: str, problems: list[Problem], digest: Any) -> tupl
         raw = path.read_bytes()
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        problems.append(Problem(shown, None, "", f"cannot read file: {error}"))
+        problems.append(Problem(shown, None, "", f"读不了这个文件：{unreadable(error)}"))
         return None
     digest.update(shown.encode() + b"\0" + raw + b"\0")
     loader = _Loader(text)
@@ -252,18 +255,18 @@ def _parse(path: Path, shown: str, problems: list[Problem], digest: Any) -> tupl
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
-        problems.append(Problem(shown, line, "", f"not valid YAML: {error.problem or error}"))
+        problems.append(Problem(shown, line, "", yaml_problem(error)))
         return None
     except yaml.YAMLError as error:
-        problems.append(Problem(shown, None, "", f"not valid YAML: {error}"))
+        problems.append(Problem(shown, None, "", yaml_problem(error)))
         return None
     finally:
         loader.dispose()
     if data is None:
-        problems.append(Problem(shown, None, "", "file is empty"))
+        problems.append(Problem(shown, None, "", "文件是空的"))
         return None
     if not isinstance(data, dict):
-        problems.append(Problem(shown, node.start_mark.line + 1, "", "the top level must be a mapping of keys"))
+        problems.append(Problem(shown, node.start_mark.line + 1, "", "最外层要写成“键: 值”（例如 codes:、symptoms:），不能是列表或一句文字"))
         return None
     return data, node
 
@@ -283,15 +286,15 @@ def _expansion_problem(root: yaml.Node) -> str | None:
             children = _children(node)
             sizes[key] = 1 + sum(sizes[id(child)] for child in children)
             if sizes[key] > MAX_EXPANDED:
-                return f"too large once its aliases are expanded (over {MAX_EXPANDED:,} characters)"
+                return f"别名（*名字）展开后太大：超过 {MAX_EXPANDED:,} 个字符"
             continue
         if key in sizes:  # a node met again: an alias
             aliases += 1
             if aliases > MAX_ALIASES:
-                return f"too many aliases (*name): more than {MAX_ALIASES}"
+                return f"别名（*名字）用得太多：超过 {MAX_ALIASES} 个"
             continue
         if key in entered:
-            return "an alias refers to the node that contains it (a recursive alias)"
+            return RECURSIVE_ALIAS
         entered.add(key)
         if isinstance(node, yaml.ScalarNode):
             sizes[key] = len(node.value)
@@ -299,7 +302,7 @@ def _expansion_problem(root: yaml.Node) -> str | None:
         stack.append((node, True))
         for child in reversed(_children(node)):
             if id(child) in entered and id(child) not in sizes:
-                return "an alias refers to the node that contains it (a recursive alias)"
+                return RECURSIVE_ALIAS
             stack.append((child, False))
     return None
 
@@ -317,26 +320,15 @@ def _validate(model: type[BaseModel], data: Any, node: yaml.Node, shown: str,
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        for issue in error.errors():
-            loc = tuple(issue["loc"])
-            problems.append(Problem(shown, _line_of(node, loc), _dotted(loc), _humane(issue)))
+        issues = error.errors()
+        locs = [tuple(issue["loc"]) for issue in issues]
+        for issue, loc in zip(issues, locs, strict=True):
+            # pydantic counts a list's items after dropping the broken ones ("at least 3, not 1" for six
+            # written); the broken items are reported themselves, so the count would only mislead
+            if issue["type"] in ("too_short", "too_long") and any(o[:len(loc)] == loc and o != loc for o in locs):
+                continue
+            problems.append(Problem(shown, _line_of(node, loc), _dotted(loc), pydantic_problem(issue)))
         return None
-
-
-def _humane(issue: Mapping[str, Any]) -> str:
-    """Pydantic messages, reworded where admins most often trip."""
-    kind, value = issue["type"], issue.get("input")
-    if kind == "string_type" and isinstance(value, (int, float)):
-        return f"must be text: put it in quotes (YAML read {value!r} as a number, e.g. \"03\" not 03)"
-    if kind == "string_pattern_mismatch" and "0-9A-Z" in str(issue.get("ctx", {}).get("pattern", "")):
-        return f"{value!r} is not a response code: two digits or capital letters, quoted, e.g. \"51\" or \"A0\""
-    if kind == "extra_forbidden":
-        return "unknown field (check the spelling; see intents/README.md)"
-    if kind == "missing":
-        return "this field is required"
-    if kind == "enum":
-        return f"{value!r} is not allowed; expected {issue.get('ctx', {}).get('expected', '')}"
-    return str(issue["msg"])
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -372,30 +364,27 @@ def _record_locations(locations: dict[tuple[str, ...], Location], key: str, file
                 shown, _line_of(file_node, (*path, field_name, index)))
 
 
-def _cross_checks(intents: list[Intent], locations: Mapping[tuple[str, ...], Location]) -> list[Problem]:
+def _cross_checks(placed: list[tuple[Intent, Location]]) -> list[Problem]:
+    """Ids and codes written twice. Each intent comes with where it is written: `locations` is keyed
+    by id, so for a duplicate it would name the second place twice."""
     problems: list[Problem] = []
-
-    def at(intent_id: str) -> Location:
-        return locations.get((intent_id,), Location("?", None))
-
-    seen_ids: dict[str, str] = {}
-    seen_codes: dict[str, str] = {}
-    for intent in intents:
-        where = at(intent.id)
-        if intent.id in seen_ids:
-            first = at(seen_ids[intent.id])
+    first_id: dict[str, Location] = {}
+    first_code: dict[str, Location] = {}
+    for intent, where in placed:
+        if intent.id in first_id:
+            first = first_id[intent.id]
             problems.append(Problem(where.file, where.line, "id",
-                                    f"duplicate id {intent.id!r} (first at {first.file}:{first.line})"))
-        seen_ids[intent.id] = intent.id
+                                    f"id {intent.id!r} 重复了（第一次出现在 {first.file}:{first.line}）"))
+        first_id.setdefault(intent.id, where)
         if isinstance(intent, CodeIntent):
             if intent.id != code_intent_id(intent.code):
                 problems.append(Problem(where.file, where.line, "id",
-                                        f"id should be {code_intent_id(intent.code)!r} for code {intent.code}"))
-            if intent.code in seen_codes:
-                first = at(seen_codes[intent.code])
+                                        f"应答码 {intent.code} 的 id 应当是 {code_intent_id(intent.code)!r}"))
+            if intent.code in first_code:
+                first = first_code[intent.code]
                 problems.append(Problem(where.file, where.line, "code",
-                                        f"code {intent.code} is defined twice (first at {first.file}:{first.line})"))
-            seen_codes[intent.code] = intent.id
+                                        f"应答码 {intent.code} 写了两次（第一次在 {first.file}:{first.line}）"))
+            first_code.setdefault(intent.code, where)
     return problems
 
 
@@ -411,24 +400,24 @@ def _reference_checks(content: Content) -> list[Problem]:
         seen: set[str] = set()
         for item in items:
             if item.id in seen:
-                report(f"{kind}:{item.id}", "id", f"duplicate {kind} id {item.id!r}")
+                report(f"{kind}:{item.id}", "id", f"{KIND_WORDS[kind]} id {item.id!r} 重复了")
             seen.add(item.id)
             for index, ref in enumerate(item.intents):
                 if content.intent_id(ref) is None:
-                    report(f"{kind}:{item.id}", f"{item.id}.intents[{index}]", f"no intent or code {ref!r}")
+                    report(f"{kind}:{item.id}", f"{item.id}.intents[{index}]", f"没有叫 {ref!r} 的意图或应答码")
         named: dict[str, str] = {}
         for item in items:
             for ref in item.intents:
                 intent_id = content.intent_id(ref)
                 if intent_id is not None and named.setdefault(intent_id, item.id) != item.id:
                     report(f"{kind}:{item.id}", f"{item.id}.intents",
-                           f"{ref} is already named by {kind} {named[intent_id]!r}; an intent leads to one {kind}")
+                           f"{ref} 已经写在{KIND_WORDS[kind]} {named[intent_id]!r} 里了：一个意图只能对应一个{KIND_WORDS[kind]}")
     for flow in content.flows:
         step_ids = [step.id for step in flow.steps]
         for n, step in enumerate(flow.steps):
             key = f"flow:{flow.id}"
             if step_ids.count(step.id) > 1 and step_ids.index(step.id) != n:
-                report(key, f"{flow.id}.steps[{n}].id", f"duplicate step id {step.id!r}")
+                report(key, f"{flow.id}.steps[{n}].id", f"步骤 id {step.id!r} 重复了")
             for c, choice in enumerate(step.choices):
                 kind, target = choice.target
                 missing = ((kind == "next" and target not in step_ids)
@@ -437,5 +426,5 @@ def _reference_checks(content: Content) -> list[Problem]:
                 if missing:
                     where = content.locate(key, "steps", n)
                     problems.append(Problem(where.file, where.line, f"{flow.id}.{step.id}.choices[{c}].{kind}",
-                                            f"no {'step' if kind == 'next' else kind} {target!r}"))
+                                            f"没有 id 为 {target!r} 的{TARGET_WORDS[kind]}"))
     return problems

@@ -137,7 +137,7 @@ class CodeIntent(_Model):
     @classmethod
     def _id_names_code(cls, value: str) -> str:
         if not value.startswith("code_"):
-            raise ValueError('a code intent id is "code_" + the code in lower case, e.g. code_a0')
+            raise ValueError('应答码意图的 id 是 "code_" 加小写的应答码，例如 code_a0')
         return value
 
     @property
@@ -155,7 +155,7 @@ class _TitledIntent(_Model):
     @classmethod
     def _not_code_id(cls, value: str) -> str:
         if value.startswith("code_"):
-            raise ValueError('ids starting with "code_" are reserved for code intents')
+            raise ValueError('以 "code_" 开头的 id 留给应答码意图用，请换一个')
         return value
 
     @property
@@ -252,7 +252,9 @@ class RedlineIntent(_ConversationIntent):
             try:
                 re.compile(pattern)
             except re.error as error:
-                raise ValueError(f"not a valid regular expression {pattern!r}: {error}") from error
+                where = f"第 {error.pos + 1} 个字符附近" if error.pos is not None else "某处"
+                raise ValueError(f"{pattern!r} 不是正确的正则表达式（{where}出错）：检查括号是否配对；"
+                                 "要匹配 ( ) [ ] . * ? + 这些符号本身，前面加 \\") from error
         return patterns
 
 
@@ -301,7 +303,7 @@ class Lexicon(_Model):
     def _groups_have_two(cls, groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
         for group in groups:
             if len(group) < 2:
-                raise ValueError(f"a synonym group needs at least two entries: {list(group)}")
+                raise ValueError(f"一组同义词至少要有两个词：{list(group)}")
         return groups
 
 
@@ -345,8 +347,8 @@ class Choice(_Model):
     def _one_target(self) -> "Choice":
         targets = [name for name in CHOICE_TARGETS if getattr(self, name) is not None]
         if len(targets) != 1:
-            raise ValueError("a choice needs exactly one of next, end, script or flow"
-                             + (f" (has {', '.join(targets)})" if targets else ""))
+            raise ValueError("一个按钮只能通向一处：next、end、script、flow 四个里恰好写一个"
+                             + (f"（现在写了 {'、'.join(targets)}）" if targets else "（现在一个也没写）"))
         return self
 
     @property
@@ -440,8 +442,8 @@ class Script(_Model):
     @classmethod
     def _few_sentences(cls, value: str | None) -> str | None:
         if value is not None and len(sentences(value)) > SHORT_SCRIPT_SENTENCES:
-            raise ValueError(f"the short form is read aloud with a customer waiting: at most "
-                             f"{SHORT_SCRIPT_SENTENCES} sentences (ended by 。！？), this one has {len(sentences(value))}")
+            raise ValueError(f"简短话术是当着顾客念的：最多 {SHORT_SCRIPT_SENTENCES} 句（以。！？结尾），"
+                             f"现在有 {len(sentences(value))} 句")
         return value
 
     @property

@@ -38,16 +38,14 @@ def test_malformed_yaml_names_file_and_line(mini_copy: Path) -> None:
     lines[5] = "    aliases: [资金不足"  # unclosed flow sequence
     path.write_text("\n".join(lines), encoding="utf-8")
     [message] = problems(mini_copy)
-    assert message.startswith("intents/codes/common.yaml:")
-    assert "not valid YAML" in message
+    assert message == "intents/codes/common.yaml:7：YAML 格式错误：方括号 [ ] 没有配对，或项与项之间少了逗号"
 
 
 def test_unquoted_code_is_explained(mini_copy: Path) -> None:
     path = mini_copy / "intents" / "codes" / "common.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace('code: "03"', "code: 03"), encoding="utf-8")
     [message] = problems(mini_copy)
-    assert message.startswith("intents/codes/common.yaml:29: codes[2].code:")
-    assert "quotes" in message
+    assert message == 'intents/codes/common.yaml:29 codes[2].code：要写成文字，请加引号（YAML 把 3 读成了数字，应写 "3"）'
 
 
 def test_wrong_party_and_missing_field_are_both_reported(mini_copy: Path) -> None:
@@ -56,8 +54,9 @@ def test_wrong_party_and_missing_field_are_both_reported(mini_copy: Path) -> Non
     text = text.replace("    meaning: 商户或终端不被认可。\n", "")
     path.write_text(text, encoding="utf-8")
     found = problems(mini_copy)
-    assert any(":21: codes[1].party:" in p and "'shop'" in p for p in found)
-    assert any("codes[2].meaning: this field is required" in p for p in found)
+    assert "intents/codes/common.yaml:21 codes[1].party：'shop' 不是可选的值，只能写其中一个：" \
+           "merchant、cardholder、issuer、acquirer、terminal、unionpay" in found
+    assert any("codes[2].meaning：缺少这个字段（必填）" in p for p in found)
 
 
 def test_unknown_field_is_reported(mini_copy: Path) -> None:
@@ -65,8 +64,8 @@ def test_unknown_field_is_reported(mini_copy: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("    answer: 找到两位应答码。",
                                                              "    answr: 找到两位应答码。"), encoding="utf-8")
     found = problems(mini_copy)
-    assert any("symptoms[3].answr: unknown field" in p for p in found)
-    assert any("symptoms[3].answer: this field is required" in p for p in found)
+    assert any("symptoms[3].answr：不认识这个字段" in p for p in found)
+    assert any("symptoms[3].answer：缺少这个字段（必填）" in p for p in found)
 
 
 def test_duplicate_ids_and_codes(mini_copy: Path) -> None:
@@ -75,20 +74,21 @@ def test_duplicate_ids_and_codes(mini_copy: Path) -> None:
         'codes:\n  - id: code_51\n    code: "51"\n    name: 又一个\n    meaning: x\n    party: merchant\n'
         "    steps: [x]\n    tell_customer: x\n    confidence: high\n", encoding="utf-8")
     found = problems(mini_copy)
-    assert any(p.startswith("intents/codes/common.yaml:") and "duplicate id 'code_51'" in p for p in found)
-    assert any("code 51 is defined twice" in p for p in found)
+    # again.yaml sorts first; the message names both places (it once named the second one twice)
+    assert "intents/codes/common.yaml:3 id：id 'code_51' 重复了（第一次出现在 intents/codes/again.yaml:2）" in found
+    assert "intents/codes/common.yaml:3 code：应答码 51 写了两次（第一次在 intents/codes/again.yaml:2）" in found
 
 
 def test_id_must_match_code(mini_copy: Path) -> None:
     path = mini_copy / "intents" / "codes" / "common.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("id: code_a0", "id: code_mac"), encoding="utf-8")
-    assert any("id should be 'code_a0'" in p for p in problems(mini_copy))
+    assert any("应答码 A0 的 id 应当是 'code_a0'" in p for p in problems(mini_copy))
 
 
 @pytest.mark.parametrize("body, expected", [
-    ("", "file is empty"),
-    ("- just\n- a list\n", "top level must be a mapping"),
-    ("codes: 5\n", "codes"),
+    ("", "odd.yaml：文件是空的"),
+    ("- just\n- a list\n", "odd.yaml:1：最外层要写成“键: 值”"),
+    ("codes: 5\n", "odd.yaml:1 codes：要写成列表：每项单独一行，以“- ”开头"),
 ])
 def test_wrong_shapes(mini_copy: Path, body: str, expected: str) -> None:
     (mini_copy / "intents" / "codes" / "odd.yaml").write_text(body, encoding="utf-8")
@@ -97,12 +97,12 @@ def test_wrong_shapes(mini_copy: Path, body: str, expected: str) -> None:
 
 def test_binary_file_is_reported_not_crashed(mini_copy: Path) -> None:
     (mini_copy / "intents" / "codes" / "junk.yaml").write_bytes(b"\xff\xfe\x00garbage")
-    assert any("cannot read file" in p for p in problems(mini_copy))
+    assert any("junk.yaml：读不了这个文件：不是 UTF-8 编码的文字" in p for p in problems(mini_copy))
 
 
 def test_missing_directory(tmp_path: Path) -> None:
-    assert "content directory not found" in problems(tmp_path / "nope")[0]
-    assert "content directory not found" in problems(tmp_path)[0]
+    assert "找不到内容目录" in problems(tmp_path / "nope")[0]
+    assert "找不到内容目录" in problems(tmp_path)[0]
 
 
 def _lexicon_with(mini_copy: Path, text: str) -> Path:
@@ -117,19 +117,19 @@ def test_an_alias_bomb_is_refused_before_it_is_expanded(mini_copy: Path) -> None
     assert len(bomb.encode()) < 1024 * 1024
     _lexicon_with(mini_copy, bomb)
     [message] = problems(mini_copy)
-    assert message == "intents/lexicon.yaml: too many aliases (*name): more than 100"
+    assert message == "intents/lexicon.yaml：别名（*名字）用得太多：超过 100 个"
 
 
 def test_a_few_aliases_of_a_huge_value_are_refused_too(mini_copy: Path) -> None:
     _lexicon_with(mini_copy, "words: &w ['" + "字" * 20_000 + "']\nstopwords: [" + ", ".join(["*w"] * 60) + "]\n")
     [message] = problems(mini_copy)
-    assert message == "intents/lexicon.yaml: too large once its aliases are expanded (over 1,000,000 characters)"
+    assert message == "intents/lexicon.yaml：别名（*名字）展开后太大：超过 1,000,000 个字符"
 
 
 def test_a_recursive_alias_is_refused(mini_copy: Path) -> None:
     _lexicon_with(mini_copy, "words: &w [a, *w]\n")
     [message] = problems(mini_copy)
-    assert "recursive alias" in message
+    assert "循环引用" in message
 
 
 def test_ordinary_aliases_still_load(mini_copy: Path) -> None:
