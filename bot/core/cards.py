@@ -70,6 +70,8 @@ glued to it: 0008100元); a longer one is a number of its own (a phone number, a
 _AMOUNT_TAIL = re.compile(r"(?<![0-9])[0-9]{1,7}(?:[.,][0-9]{1,2})?$")
 _TIME_AFTER = re.compile(r"[:：][0-9]")
 _QUANTITY = re.compile(r"\s*(?:[元块圆点时分秒年月日号次笔张个天%]|rmb|yuan)", re.IGNORECASE)
+AMOUNT_DIGITS = 7
+"""An amount glued to a card's last group has at most this many digits (_AMOUNT_TAIL)."""
 NEIGHBOUR = 8
 """Digits from which a group typed next to a card is another number (terminal id, phone, 商户号)."""
 
@@ -137,9 +139,26 @@ def card_spans(text: str) -> list[CardSpan]:
         groups = [(m.start(), m.end()) for m in _GROUP.finditer(folded, number.start(), number.end())]
         for part in _split_at_clauses(folded, groups):
             for start, end in _number_spans(folded, part):
+                start = _with_short_head(folded, part, start, end)
                 digits = [c for c in folded[start:end] if c.isdigit()]
                 spans.append(CardSpan(origin[start], origin[end - 1] + 1, "".join(digits[-4:])))
     return spans
+
+
+def _with_short_head(folded: str, groups: list[tuple[int, int]], start: int, end: int) -> int:
+    """Where to start masking a card found at [start, end) of a number made of `groups`: a window
+    found inside a number glued to an amount may begin after the card's first groups (625 501 04040
+    954699100元 masks 501…100 by policy). Short groups (≤ CARD_GROUP digits) left in front of it, with
+    only separators between, are taken in: masking three digits too many is safe, leaving a card's
+    first digits visible is not."""
+    if not groups or groups[0][0] >= start:
+        return start
+    head = [g for g in groups if g[1] <= start]
+    digits = sum(c.isdigit() for c in folded[head[0][0]:end])
+    if (any(b - a > CARD_GROUP for a, b in head) or digits > MAX_DIGITS + AMOUNT_DIGITS
+            or _DATE.search(folded, head[0][0], start)):
+        return start
+    return head[0][0]
 
 
 def _split_at_clauses(folded: str, groups: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:

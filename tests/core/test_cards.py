@@ -157,6 +157,8 @@ def test_a_card_next_to_them_is_masked_and_they_stay(details: str, pan: str) -> 
     # the reproductions: grouped and followed by an amount, Chinese input, nbsp, double spaces,
     # dots, dashes over two lines, Amex 4-6-5, slash, underscore, en dash, full-width comma
     ("6228 4800 3812 3458 100元", "****3458 100元"),
+    # found by the property test: a 17-digit card in groups of 3-3-5, its last group glued to 100元
+    ("625 501 04040 954699100元", "****9100元"),
     ("６２２５　８８１２　３４９８　７６１７", "****7617"),
     ("6225\u00a08812\u00a03498\u00a07617", "****7617"),
     ("6225  8812  3498  7617", "****7617"),
