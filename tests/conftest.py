@@ -13,12 +13,6 @@ from typing import NoReturn, TypeVar
 import pytest
 from hypothesis import settings
 
-# CI runs the property tests on fixed examples, so a run cannot fail by the luck of the draw; a
-# developer's run draws new ones (HYPOTHESIS_PROFILE=ci to reproduce CI's).
-settings.register_profile("ci", derandomize=True, database=None)
-if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci":
-    settings.load_profile("ci")
-
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from tests.servers import (
@@ -28,6 +22,13 @@ from tests.servers import (
     start_postgres,
     start_redis,
 )
+
+# CI runs the property tests on fixed examples, so a run cannot fail by the luck of the draw; a
+# developer's run draws new ones (HYPOTHESIS_PROFILE=ci to reproduce CI's).
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci":
+    settings.load_profile("ci")
+
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini"
