@@ -82,19 +82,23 @@ class Analysis:
     refused: bool = False
     """The question asks for something on the red lines (lexicon `refuse`: 套现, 规避风控 …)."""
     specific: bool = True
-    """The question holds a word that says something about a terminal problem (see SPECIFIC_WEIGHT)."""
+    """The question holds a code, a domain word (the lexicon's, a problem intent's name) or a rare one:
+    worth a "您是想问…" even at a low score (decide.py)."""
 
 
 class Matcher:
     """Built once per content version; `analyse` is pure and thread-safe.
 
     How a question is scored (numbers in benchmarks/accuracy.py):
-    1. codes are taken out first (bot/core/codes.py), except in clauses the merchant denies;
-    2. the rest is split into clauses (bot/core/clauses.py); denied or dismissed clauses are dropped;
-    3. the whole remaining text and each clause with a specific word are scored against the phrases
-       that share a word or a character pair with them (an inverted index, so cost follows the
-       question, not the size of the content), and each intent keeps its best unit;
-    0. English words are written in Chinese and pinyin as the words it sounds like, first of all.
+    1. English words are written in Chinese, and pinyin as the content's words that sound like it;
+    2. the text is split into clauses (bot/core/clauses.py); denied or dismissed clauses are dropped;
+    3. codes are taken out (bot/core/codes.py), except those in denied clauses;
+    4. red-line words and patterns refuse at once, read in the merchant's own words;
+    5. the whole remaining text and each clause of two or more words with a specific one are scored
+       against the phrases that share a word or a character pair with them (bot/core/index.py: cost
+       follows the question, not the size of the content); each intent keeps its best unit;
+    6. small talk is compared with the whole question and its clauses, only where nothing points at
+       a terminal problem; a redirect's marker word puts it first.
     """
 
     def __init__(self, content: Content) -> None:
