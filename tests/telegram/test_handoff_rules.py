@@ -39,8 +39,11 @@ async def test_a_pending_offer_answers_a_clear_question_and_stays_open(support_b
     answer = (await api.replies(user, 2))[-1].params["text"]
     assert "签到" in answer and "已转人工" not in answer
     assert not api.of("createForumTopic"), "the clear question was taken as the line of detail"
+    api.text(user, "😀")
+    await api.replies(user, 3)
+    assert not api.of("createForumTopic"), "an emoji was taken as the line of detail"
     api.text(user, "终端号12345678，下午三点")
-    done = (await api.replies(user, 3))[-1].params["text"]
+    done = (await api.replies(user, 4))[-1].params["text"]
     assert "已转人工客服（工单 #" in done
     cards = await api.wait_for(lambda: [c for c in api.of("sendMessage") if c.params.get("message_thread_id")
                                         and "终端号12345678" in c.params["text"]])

@@ -12,7 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.core.dialog import DialogState, Turn
-from bot.core.human import offers_handoff, understood, wants_human
+from bot.core.human import is_noise, offers_handoff, understood, wants_human
 from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
 from bot.storage.questions import QuestionLog, record_action, record_turn
@@ -93,9 +93,10 @@ async def on_question(message: Message, bot: Bot, state: FSMContext, question: s
         return
     dialog = dialogs.dialog
     turn = await think(bot, message.chat.id, dialog.on_text, question, await load_state(state))
-    if pending and handoff is not None and message.from_user is not None and not understood(turn):
+    if pending and handoff is not None and message.from_user is not None and not (understood(turn)
+                                                                                  or is_noise(question)):
         # the offer asked for one line of detail: this is it (a clear question is answered instead,
-        # below, and the offer stays open)
+        # below, and so is a blank or emoji-only message; the offer stays open)
         await case.open_case(bot, message.from_user, message.chat.id, state, handoff, dialogs, detail=question)
         return
     user_id = message.from_user.id if message.from_user else message.chat.id
