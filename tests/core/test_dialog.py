@@ -393,3 +393,15 @@ def test_typed_request_for_a_human_says_who_to_call_with_a_way_back(dialog: Dial
     assert turn.state.flow is None and turn.state.fallbacks == 0
     tapped = dialog.on_action(HUMAN, DialogState())
     assert tapped.reply.kind == "human" and MENU in actions(tapped)
+
+
+def test_the_lexicons_replies_replace_the_built_in_words(tmp_path: Path) -> None:
+    root = tmp_path / "content"
+    shutil.copytree(MINI, root)
+    lexicon = root / "intents" / "lexicon.yaml"
+    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "replies:\n  yes: [妥了]\n", encoding="utf-8")
+    custom = Dialog(Engine.load(root))
+    at = pick(custom, start(custom, "printer_problem"), "是白纸")
+    assert custom.on_text("妥了", at.state).reply.kind == "feedback"
+    assert custom.on_text("还是没反应", at.state).state.step == "repair", "the no words kept their defaults"
+    assert custom.content.lexicon.replies.yes == ("妥了",)
