@@ -418,7 +418,7 @@ class Dialog:
         if exact is not None:
             return exact
         replies = self.content.lexicon.replies
-        yes, no = _says(typed, replies.yes), _says(typed, replies.no)
+        yes, no = _says(typed, replies.fixed), _says(typed, replies.not_fixed)
         if yes > no:
             return _first(step, lambda c: c.target == ("end", "resolved") or c.label.startswith(YES_LABELS))
         if no > yes:

@@ -399,9 +399,9 @@ def test_the_lexicons_replies_replace_the_built_in_words(tmp_path: Path) -> None
     root = tmp_path / "content"
     shutil.copytree(MINI, root)
     lexicon = root / "intents" / "lexicon.yaml"
-    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "replies:\n  yes: [妥了]\n", encoding="utf-8")
+    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "replies:\n  fixed: [妥了]\n", encoding="utf-8")
     custom = Dialog(Engine.load(root))
     at = pick(custom, start(custom, "printer_problem"), "是白纸")
     assert custom.on_text("妥了", at.state).reply.kind == "feedback"
-    assert custom.on_text("还是没反应", at.state).state.step == "repair", "the no words kept their defaults"
-    assert custom.content.lexicon.replies.yes == ("妥了",)
+    assert custom.on_text("还是没反应", at.state).state.step == "repair", "the not_fixed words kept their defaults"
+    assert custom.content.lexicon.replies.fixed == ("妥了",)
