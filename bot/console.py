@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from typing import Any, Coroutine, TextIO
 
 from bot.core.dialog import Dialog, DialogState, StaleChoice, Turn
@@ -12,6 +13,7 @@ from bot.storage.outcomes import OutcomeLog
 from bot.storage.questions import QuestionLog, record_action, record_turn
 
 QUIT = {"/quit", "/exit", "/q", "退出"}
+NO_SUPPORT_HERE = "（控制台里没有接人工客服群。在 Telegram 上配置了客服群时，这里会把对话连同前面的记录转给客服；这里请按下面的方式联系。）"
 
 
 def render(reply: Reply) -> str:
@@ -45,6 +47,8 @@ class ConsoleChat:
         self.options: tuple[str, ...] = ()
 
     def show(self, reply: Reply) -> None:
+        if reply.kind == "human":
+            reply = replace(reply, preface=NO_SUPPORT_HERE)
         self.options = tuple(option.action for option in reply.options)
         print(render(reply), file=self.out, flush=True)
 

@@ -158,8 +158,8 @@ def test_eval_rejects_unknown_gold(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_console_chat_from_a_pipe(tmp_path: Path) -> None:
-    """The installed entry point, scripted line by line: a code, a clarification pick, a fallback."""
-    script = "显示51\n1\n今天天气怎么样\n1\n/quit\n"
+    """The installed entry point, scripted line by line: a code, a fallback, an option picked by number."""
+    script = "显示51\n今天天气怎么样\n1\n/quit\n"
     result = subprocess.run([sys.executable, "-m", "bot", "chat", "--data-dir", str(tmp_path)], input=script,
                             capture_output=True,
                             text=True, cwd=ROOT, timeout=60, check=True)
@@ -169,6 +169,17 @@ def test_console_chat_from_a_pipe(tmp_path: Path) -> None:
     assert "没看懂" in out
     assert "人工客服" in out  # "1" after the fallback picked 转人工
     assert result.stderr == ""
+
+
+def test_console_chat_understands_a_typed_request_for_a_human(tmp_path: Path) -> None:
+    """转人工 typed: what would happen (no support group in the console), who to call, and the menu as the way on."""
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--data-dir", str(tmp_path)],
+                            input="转人工\n1\n找客服\n", capture_output=True, text=True, cwd=ROOT, timeout=60, check=True)
+    first, menu, again = result.stdout.split("\n你> ")[1:]
+    assert "没看懂" not in first and "没有接人工客服群" in first and "收单机构或服务商客服" in first
+    assert "[1] 常见问题" in first
+    assert "POS 机故障助手" in menu
+    assert "没有接人工客服群" in again
 
 
 def test_flow_lists_and_prints_a_tree_and_mermaid(capsys: pytest.CaptureFixture[str]) -> None:

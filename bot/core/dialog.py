@@ -18,12 +18,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Literal, Mapping, Sequence
 
+from rapidfuzz import fuzz, process
+
 from bot.core.decide import Decision
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
 from bot.core.loader import Content
 from bot.core.models import (Choice, CodeIntent, Confidence, Flow, RedirectIntent, RedlineIntent, Script, SmalltalkIntent,
                              Step)
+from bot.core.human import is_noise, wants_human
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.screen import ScreenLine, read_screen
@@ -38,17 +41,23 @@ FULL_SCRIPT_LABEL = "完整话术"
 
 UNSURE_NOTE = "以上仅供参考，以收单机构/发卡行答复为准。"
 HUMAN_LABEL = "转人工"
+MENU_LABEL = "常见问题"
 MENU_SYMPTOMS = ("charged_but_failed", "signin_failure", "network_failure", "printer_problem",
                  "card_read_failure", "settlement_delay")
 """The most common problems, offered as buttons on the welcome menu."""
 OFFER_SYMPTOM_AT = 0.6
 """With a code in the question, the rest of it must fit a symptom this well to offer that symptom."""
-YES_WORDS = frozenset({"好了", "好啦", "解决了", "可以了", "行了", "成功了", "搞定", "搞定了", "ok了", "ok", "好使了",
-                       "能用了", "弄好了"})
-NO_WORDS = frozenset({"不行", "还是不行", "不可以", "没用", "没解决", "还不行", "失败了", "还是失败", "不好使",
-                      "还是不好使", "没好", "还没好", "不能用"})
-YES_LABELS = ("好了", "可以了", "解决了")
-NO_LABELS = ("还是不行", "不行")
+YES_LABELS = ("好了", "好，", "可以了", "解决了")
+NO_LABELS = ("还是", "不行")
+REPLY_AT = 75
+"""A typed reply this close (rapidfuzz ratio, 0-100) to a yes/no word or to a button label picks it.
+At 75, "还是报51"/"还是报" (75), "还是没反应"/"没反应" (75) and "付成了"/"好了，付成了" (75) pick, while a
+new question such as "扫码不行" (67 against 不行) does not."""
+EXTRA_AFTER_REPLY = 3
+"""A yes/no word followed by at most this many characters still counts ("好了谢谢", "不行啊")."""
+NUDGE = "请点下面的按钮，或者直接说新问题。"
+AGAIN = "还是没看懂。请直接发屏幕上的应答码（比如 51），或者点下面的按钮。"
+NOISE = "有问题直接发给我就行，比如“显示51”“签到失败”。"
 MAX_HISTORY = 30
 MAX_REMEMBERED_QUESTION = 500
 MAX_RECENT = 5
@@ -170,13 +179,21 @@ class Dialog:
                         slots=_merge_slots(state.slots, extract_slots(masked)))
         position = self._position(state)
         if position is not None:
-            picked = self._typed_choice(position[1], fold(text).replace(" ", ""))
+            picked = self._typed_choice(position[1], _typed(text))
             if picked is not None:
                 return self._choose(position[0], position[1], picked, state)
         state = replace(state, version=self.engine.version)
         understanding = self.engine.understand(text)
         decision = understanding.decision
+        if position is not None and (is_noise(text) or decision.kind == "fallback"):
+            # not a new question: the step is still the way on; not counted towards a handoff either,
+            # the merchant has the step's buttons in front of them
+            return Turn(replace(self._step_reply(*position, state), text=NUDGE), state, understanding)
+        if is_noise(text):
+            return Turn(self._noise(blank=not text.strip()), state, understanding)
         back = (Option("回到排查", CURRENT),) if position is not None else ()
+        if wants_human(text):
+            return Turn(self._human(), _leave_flow(state), understanding)
         intent = self.content.by_id.get(decision.intent or "")
         if decision.kind == "answer" and isinstance(intent, SmalltalkIntent):
             if position is not None and intent.keeps_flow:
@@ -201,7 +218,7 @@ class Dialog:
             reply = Reply(kind="clarify", title="您是想问…", text="我不太确定你的意思，请选一个最接近的：",
                           options=options + (Option("都不是", NONE_OF_THESE),) + back)
             return Turn(reply, replace(state, fallbacks=0), understanding)
-        reply = replace(self._fallback(blank=not text.strip()), options=self._fallback(blank=False).options + back)
+        reply = self._fallback(blank=False) if state.fallbacks == 0 else self._again()
         return Turn(reply, replace(state, fallbacks=state.fallbacks + 1), understanding)
 
     # ---- photos of the screen ------------------------------------------------------------
@@ -303,7 +320,8 @@ class Dialog:
                 raise StaleChoice(action)
             return Turn(self._step_reply(*position, state), state)
         if action == NONE_OF_THESE:
-            return Turn(self._fallback(blank=False), replace(state, fallbacks=state.fallbacks + 1))
+            reply = self._fallback(blank=False) if state.fallbacks == 0 else self._again()
+            return Turn(reply, replace(state, fallbacks=state.fallbacks + 1))
         if action == HUMAN:
             return Turn(self._human(), _leave_flow(state))
         if action == MENU:
@@ -391,13 +409,23 @@ class Dialog:
         return Turn(reply, state, events=(event,))
 
     def _typed_choice(self, step: Step, typed: str) -> int | None:
-        """好了/不行 typed instead of tapped: the step's obvious yes or no choice, if it has one."""
-        if typed in YES_WORDS:
+        """A reply typed instead of tapped: a button label it is close to, or, for 好了/搞定/还是报 …
+        (the lexicon's `replies`), the step's obvious yes or no choice, if it has one."""
+        if not typed:
+            return None
+        labels = {n: _typed(choice.label) for n, choice in enumerate(step.choices)}
+        exact = next((n for n, label in labels.items() if label == typed), None)
+        if exact is not None:
+            return exact
+        replies = self.content.lexicon.replies
+        yes, no = _says(typed, replies.fixed), _says(typed, replies.not_fixed)
+        if yes > no:
             return _first(step, lambda c: c.target == ("end", "resolved") or c.label.startswith(YES_LABELS))
-        if typed in NO_WORDS:
+        if no > yes:
             labelled = _first(step, lambda c: c.label.startswith(NO_LABELS))
             return labelled if labelled is not None else _first(step, lambda c: c.target == ("end", "escalate"))
-        return None
+        best = process.extractOne(typed, labels, scorer=fuzz.ratio, processor=None, score_cutoff=REPLY_AT)
+        return int(best[2]) if best is not None else None
 
     def _step_reply(self, flow: Flow, step: Step, state: DialogState, *, note: str = "") -> Reply:
         options = [Option(choice.label, f"{CHOOSE}:{flow.id}:{step.id}:{n}") for n, choice in enumerate(step.choices)]
@@ -482,6 +510,16 @@ class Dialog:
         title = f"对顾客这样说：{script.title}" if not full else f"对顾客这样说（完整）：{script.title}"
         return Reply(kind="script", title=title, text=text, options=options)
 
+    def _again(self) -> Reply:
+        """The second misunderstanding in a row: a short line, not the long explanation again."""
+        return Reply(kind="fallback", title="", text=AGAIN,
+                     options=(Option(HUMAN_LABEL, HUMAN), Option(MENU_LABEL, MENU)))
+
+    def _noise(self, *, blank: bool) -> Reply:
+        """Nothing to understand (blank, emoji or punctuation only): not a misunderstanding."""
+        return Reply(kind="fallback", title="", text=("你好像还没输入内容。" if blank else "收到。") + NOISE,
+                     options=(Option(MENU_LABEL, MENU),))
+
     def _fallback(self, *, blank: bool) -> Reply:
         opening = "你好像还没输入内容。" if blank else "抱歉，这个问题我没看懂。"
         text = (opening + "\n可以这样问我：\n"
@@ -502,16 +540,33 @@ class Dialog:
                      options=(Option(HUMAN_LABEL, HUMAN),))
 
     def _human(self, *, escalated: bool = False) -> Reply:
+        """Who to call. Front ends with a support group offer their handoff instead of this text."""
         opening = "这一步需要人工处理。" if escalated else ""
         return Reply(kind="human", title="人工客服",
                      text=(opening + "请联系你的收单机构或服务商客服（电话一般在机身背面、签购单或服务商 App 里），"
-                           "说明商户号、终端号、交易时间、金额、卡号后四位和屏幕上的提示。"))
+                           "说明商户号、终端号、交易时间、金额、卡号后四位和屏幕上的提示。"),
+                     options=(Option(MENU_LABEL, MENU),))
 
 
 class _Restart(PosbotError):
     def __init__(self, flow: Flow) -> None:
         super().__init__(flow.id)
         self.flow = flow
+
+
+def _typed(text: str) -> str:
+    """A typed reply or a label as compared: folded, without spaces and punctuation."""
+    return "".join(ch for ch in fold(text) if ch.isalnum())
+
+
+def _says(typed: str, words: Sequence[str]) -> float:
+    """How well a typed reply says one of these words: 100 for the word itself or the word followed
+    by a few characters ("好了谢谢"), else the best rapidfuzz ratio at or above REPLY_AT, else 0."""
+    folded = [_typed(word) for word in words]
+    if any(word and typed.startswith(word) and len(typed) - len(word) <= EXTRA_AFTER_REPLY for word in folded):
+        return 100.0
+    best = process.extractOne(typed, folded, scorer=fuzz.ratio, processor=None, score_cutoff=REPLY_AT)
+    return float(best[1]) if best is not None else 0.0
 
 
 def _first(step: Step, predicate: Callable[[Choice], bool]) -> int | None:

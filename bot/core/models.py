@@ -281,6 +281,18 @@ class IntentFile(_Model):
     KEYS: ClassVar[tuple[str, ...]] = ("codes", "symptoms", "smalltalk", "redirects", "redlines")
 
 
+class StepReplies(_Model):
+    """Typed replies at a flow step that mean "it worked" / "it still fails"; matched fuzzily. (Not
+    `yes`/`no`: YAML 1.1 reads those keys as booleans.)"""
+
+    fixed: tuple[Text, ...] = ("好了", "好啦", "解决了", "可以了", "行了", "成功了", "搞定", "搞定了", "ok了", "ok", "好使了",
+                             "能用了", "弄好了", "没问题了", "正常了")
+    """It worked: picks the step's 好了… choice (or the one that ends resolved)."""
+    not_fixed: tuple[Text, ...] = ("不行", "还是不行", "不可以", "没用", "没解决", "还不行", "失败了", "还是失败", "不好使",
+                            "还是不好使", "没好", "还没好", "不能用", "还是报", "还是显示", "没反应", "还是没反应", "还是一样")
+    """Still failing: picks the step's 还是不行… choice (or the one that goes to a human)."""
+
+
 class Lexicon(_Model):
     """The lexicon: words for jieba, synonyms, stopwords, typos and red-line words."""
 
@@ -297,6 +309,9 @@ class Lexicon(_Model):
     english: dict[Text, Text] = Field(default_factory=dict)
     """英文词 English words or phrases merchants mix in, and the Chinese they mean (printer: 打印机);
     matched as whole words, lower case."""
+    replies: StepReplies = Field(default_factory=StepReplies)
+    """排查回复 What a merchant types at a flow step instead of tapping 好了 or 还是不行. Only the dialog
+    reads these (never the matcher); left out, the defaults below apply."""
 
     @field_validator("synonyms")
     @classmethod

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.dialog import (BACK, CHOOSE, CURRENT, FLOW, HELPED, HUMAN, NONE_OF_THESE, RESTART,
+from bot.core.dialog import (BACK, CHOOSE, CURRENT, FLOW, HELPED, HUMAN, MENU, NONE_OF_THESE, NUDGE, RESTART,
                              SCRIPT, SHOW, UNSURE_NOTE, Dialog, DialogState, StaleChoice, Turn, action)
 from bot.core.engine import Engine
 
@@ -260,11 +260,14 @@ def test_a_new_question_mid_flow_leaves_the_flow(mini: Dialog) -> None:
     assert action(FLOW, "signin_failure") in actions(new)
 
 
-def test_a_question_not_understood_mid_flow_keeps_the_way_back(mini: Dialog) -> None:
+def test_a_question_not_understood_mid_flow_gets_a_short_nudge_with_the_steps_buttons(mini: Dialog) -> None:
     turn = pick(mini, start(mini, "printer_problem"), "是白纸")
     lost = mini.on_text("今天天气怎么样", turn.state)
-    assert lost.reply.kind == "fallback" and CURRENT in actions(lost)
-    resumed = mini.on_action(CURRENT, lost.state)
+    assert lost.reply.text == NUDGE and actions(lost) == actions(turn)
+    assert (lost.state.flow, lost.state.step, lost.state.fallbacks) == (turn.state.flow, turn.state.step, 0)
+    again = mini.on_text("今天天气怎么样", lost.state)
+    assert again.reply.text == NUDGE, "never the long fallback, not even the second time"
+    resumed = mini.on_action(CURRENT, again.state)
     assert resumed.reply.text.startswith("把纸卷翻过来")
 
 
@@ -336,3 +339,69 @@ def test_a_greeting_read_off_a_photo_is_not_answered_as_small_talk(dialog: Dialo
     from bot.core.screen import ScreenLine
     turn = dialog.on_screen([ScreenLine("欢迎光临", 0.99)], DialogState())
     assert turn.reply.kind == "fallback"
+
+
+# ---- typed replies at a step, fallbacks, noise, typed requests for a human (real content) -----------
+
+
+def at_jammed_paper(dialog: Dialog) -> Turn:
+    """The printer flow's paper step: 好了，出纸了 / 还是不出纸."""
+    return pick(dialog, start(dialog, "printer_problem"), "不出纸/卡纸")
+
+
+@pytest.mark.parametrize("typed, picked", [
+    ("搞定啦", "好了，出纸了"), ("可以了 谢谢", "好了，出纸了"), ("成功了！", "好了，出纸了"), ("出纸了", "好了，出纸了"),
+    ("还是没反应", "还是不出纸"), ("没用", "还是不出纸"), ("还是不行啊", "还是不出纸"), ("还是不出纸", "还是不出纸")])
+def test_a_typed_reply_at_a_step_picks_the_choice_it_means(dialog: Dialog, typed: str, picked: str) -> None:
+    at = at_jammed_paper(dialog)
+    assert picked in labels(at)
+    expected = pick(dialog, at, picked)
+    turn = dialog.on_text(typed, at.state)
+    assert (turn.reply.text, turn.state.step, turn.events) == (expected.reply.text, expected.state.step, expected.events)
+
+
+def test_a_new_question_at_a_step_is_not_taken_for_a_choice(dialog: Dialog) -> None:
+    turn = dialog.on_text("签到失败", at_jammed_paper(dialog).state)
+    assert turn.reply.intent == "signin_failure" and turn.state.flow is None
+
+
+def test_the_long_fallback_is_never_shown_twice_in_a_row(dialog: Dialog) -> None:
+    first = dialog.on_text("asdfgh", DialogState())
+    second = dialog.on_text("qwerty", first.state)
+    third = dialog.on_text("zxcvb", second.state)
+    assert first.reply.text.startswith("抱歉，这个问题我没看懂") and len(first.reply.text) > 60
+    assert second.reply.text == third.reply.text and len(second.reply.text) <= 40
+    assert HUMAN in actions(second) and MENU in actions(second)
+    assert third.state.fallbacks == 3
+    assert dialog.on_action(NONE_OF_THESE, first.state).reply.text == second.reply.text
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n", "😀", "👍👍", "？？？", "🙏 。"])
+def test_blank_emoji_and_punctuation_are_not_misunderstandings(dialog: Dialog, text: str) -> None:
+    once = dialog.on_text("asdfgh", DialogState())
+    turn = dialog.on_text(text, once.state)
+    assert turn.state.fallbacks == 1 and turn.reply.kind == "fallback" and "没看懂" not in turn.reply.text
+    at = at_jammed_paper(dialog)
+    inside = dialog.on_text(text, at.state)
+    assert inside.reply.text == NUDGE and inside.state.step == at.state.step and inside.state.fallbacks == 0
+
+
+@pytest.mark.parametrize("typed", ["转人工", "人工", "找客服", "我要人工客服"])
+def test_typed_request_for_a_human_says_who_to_call_with_a_way_back(dialog: Dialog, typed: str) -> None:
+    turn = dialog.on_text(typed, at_jammed_paper(dialog).state)
+    assert turn.reply.kind == "human" and "客服" in turn.reply.text and MENU in actions(turn)
+    assert turn.state.flow is None and turn.state.fallbacks == 0
+    tapped = dialog.on_action(HUMAN, DialogState())
+    assert tapped.reply.kind == "human" and MENU in actions(tapped)
+
+
+def test_the_lexicons_replies_replace_the_built_in_words(tmp_path: Path) -> None:
+    root = tmp_path / "content"
+    shutil.copytree(MINI, root)
+    lexicon = root / "intents" / "lexicon.yaml"
+    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "replies:\n  fixed: [妥了]\n", encoding="utf-8")
+    custom = Dialog(Engine.load(root))
+    at = pick(custom, start(custom, "printer_problem"), "是白纸")
+    assert custom.on_text("妥了", at.state).reply.kind == "feedback"
+    assert custom.on_text("还是没反应", at.state).state.step == "repair", "the not_fixed words kept their defaults"
+    assert custom.content.lexicon.replies.fixed == ("妥了",)

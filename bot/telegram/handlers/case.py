@@ -4,7 +4,6 @@ bot stays quiet. Also: offering the handoff, opening the case, and the rating af
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -15,7 +14,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.core.dialog import MENU, DialogState
-from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.cards import mask_card_numbers
 from bot.handoff.models import CaseContext, Merchant
@@ -28,16 +26,7 @@ log = logging.getLogger(__name__)
 PENDING = "handoff"
 """FSM data key: a handoff offered and waiting for the merchant's optional detail line."""
 OPEN_NOW = "ho"
-HUMAN_WORDS = re.compile(r"转人工|找人工|人工客服|人工服务|要人工|真人|投诉")
-SHORT_HUMAN = re.compile(r"人工|客服")
-SHORT = 8
-"""A message this short that says 人工/客服 is a request for a human, not a question about one."""
 HANDED_OVER_MEDIA = ("photo", "voice", "video", "video_note", "document", "audio")
-
-
-def wants_human(text: str) -> bool:
-    folded = fold(text).replace(" ", "")
-    return bool(HUMAN_WORDS.search(folded) or (len(folded) <= SHORT and SHORT_HUMAN.search(folded)))
 
 
 class InCase(BaseFilter):

@@ -12,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.core.dialog import DialogState, Turn
+from bot.core.human import is_noise, offers_handoff, understood, wants_human
 from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
 from bot.storage.questions import QuestionLog, record_action, record_turn
@@ -20,8 +21,6 @@ from bot.telegram.conversation import chat_of, load_state, save_turn, send, show
 from bot.telegram.deps import DialogHolder
 from bot.telegram.handlers import case
 from bot.telegram.handoff import Handoff
-
-FALLBACKS_BEFORE_HANDOFF = 2
 
 HELP = Reply(kind="info", title="怎么问我", text=(
     "· 直接发屏幕上的两位应答码：51、A0、“显示03”都行\n"
@@ -85,22 +84,25 @@ async def on_question(message: Message, bot: Bot, state: FSMContext, question: s
     support group, a request for a human (or two misunderstandings in a row) offers the handoff."""
     await blocked.clear(message.chat.id)
     private = message.chat.type == ChatType.PRIVATE
-    if handoff is not None and private and message.from_user is not None:
-        if (await state.get_data()).get(case.PENDING):
-            await case.open_case(bot, message.from_user, message.chat.id, state, handoff, dialogs, detail=question)
-            return
-        if case.wants_human(question):
-            await case.offer(bot, message.chat.id, state, "words")
-            return
-    if handoff is not None and not private and case.wants_human(question):
+    pending = handoff is not None and private and bool((await state.get_data()).get(case.PENDING))
+    if handoff is not None and private and not pending and wants_human(question):
+        await case.offer(bot, message.chat.id, state, "words")
+        return
+    if handoff is not None and not private and wants_human(question):
         await case.ask_privately(bot, message.chat.id, thread_id=message.message_thread_id)
         return
     dialog = dialogs.dialog
     turn = await think(bot, message.chat.id, dialog.on_text, question, await load_state(state))
+    if pending and handoff is not None and message.from_user is not None and not (understood(turn)
+                                                                                  or is_noise(question)):
+        # the offer asked for one line of detail: this is it (a clear question is answered instead,
+        # below, and so is a blank or emoji-only message; the offer stays open)
+        await case.open_case(bot, message.from_user, message.chat.id, state, handoff, dialogs, detail=question)
+        return
     user_id = message.from_user.id if message.from_user else message.chat.id
     await save_turn(state, turn, outcomes, user_id)
     await record_turn(questions, str(user_id), question, turn.understanding)
-    if handoff is not None and private and turn.state.fallbacks >= FALLBACKS_BEFORE_HANDOFF:
+    if handoff is not None and private and not pending and offers_handoff(turn):
         await case.offer(bot, message.chat.id, state, "fallbacks", opening="抱歉，我还是没看懂。")
         return
     await send(bot, message.chat.id, turn.reply, thread_id=message.message_thread_id)

@@ -22,6 +22,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Document, Message, PhotoSize
 from aiogram.utils.chat_action import ChatActionSender
 
+from bot.core.human import offers_handoff
 from bot.core.reply import Reply
 from bot.core.screen import read_screen
 from bot.ocr import ImageTooLarge, OcrBusy, OcrError, OcrUnavailable, OcrWorker, Reading, ocr_available
@@ -100,7 +101,7 @@ async def on_picture(message: Message, bot: Bot, state: FSMContext, picture: Pho
     user_id = message.from_user.id if message.from_user else message.chat.id
     await save_turn(state, turn, outcomes, user_id)
     await record_turn(questions, str(user_id), turn.state.last_question, turn.understanding)
-    if handoff is not None and turn.state.fallbacks >= merchant.FALLBACKS_BEFORE_HANDOFF:
+    if handoff is not None and offers_handoff(turn):
         await case.offer(bot, message.chat.id, state, "fallbacks", media=message, opening="抱歉，我还是没看懂。")
         return
     await send(bot, message.chat.id, turn.reply)
