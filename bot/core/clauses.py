@@ -28,6 +28,8 @@ _DISMISSED = re.compile(r"(?:没问题|没有问题|没毛病|是好的|都好|�
 _DONE = re.compile(r"(?:签到|激活|连网|联网|下载|更新|重启|开机|充电)(?:也|都)?(?:成功了|好了|成功)$"
                    r"|已经(?:付|刷|收)(?:款)?(?:成功了|好了)$")
 """A step that worked ("签到成功了，但是刷卡不行"): context, not the problem."""
+_TRIED = re.compile(r"(?:也|都|已经)(?:重启|换|试|插|拔|检查|改|重装|充)(?:了一下|过了|过|了)$")
+"""Something already tried ("路由器也重启了", "卡也换过了"): what was done, not what is wrong."""
 _DISMISSED_NOT_PROBLEM = re.compile(r"不是.{1,12}的问题$|不是.{1,12}问题$")
 MIN_CLAUSE = 2
 
@@ -82,7 +84,7 @@ def _is_denied(clause: str, following: str, *, corrected: bool) -> bool:
     core = clause.strip()
     if _DISMISSED.search(core) and len(core) <= 14:
         return True
-    if _DONE.search(core) and len(core) <= 10:
+    if (_DONE.search(core) or _TRIED.search(core)) and len(core) <= 10:
         return True
     if _DISMISSED_NOT_PROBLEM.search(core):
         return True
