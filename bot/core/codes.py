@@ -17,8 +17,9 @@ UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天�
 NUMERIC_JOINERS = frozenset(".:/-,*x×")
 """Between two digits these make a decimal, a time, a date, a range or a size (57*50 paper)."""
 BEFORE_QUANTITY = frozenset("第年月¥$+")
-AMOUNT_AFTER = ("流量费", "年费", "服务费", "手续费", "管理费", "押金", "激活费", "块钱", "多块", "来块")
-"""A number right before one of these is an amount ("每年扣我99流量费")."""
+AMOUNT_AFTER = ("流量费", "年费", "服务费", "手续费", "管理费", "押金", "激活费", "块钱", "多块", "来块", "乘", "除以",
+                "加上", "减去", "等于")
+"""A number right before one of these is an amount ("每年扣我99流量费") or arithmetic ("96乘以51")."""
 CLOCK = frozenset("点时")
 """A number right after digits and one of these is the minutes of a time ("10点51", "3点20")."""
 NOT_CODE_AFTER = ("操作员", "员工号", "工号", "尾号", "型号", "号码", "编号", "店号", "扣", "收", "付", "花", "退",

@@ -78,6 +78,7 @@ def test_finds_codes(text: str, expected: list[str]) -> None:
     "刷了5笔",
     "用了3年了",
     "刷卡机每年扣我99流量费",
+    "帮我算下96乘以51等于多少",
 ])
 def test_ignores_numbers_that_are_not_codes(text: str) -> None:
     assert codes(text) == []
