@@ -285,7 +285,7 @@ def test_a_malformed_database_url_in_dotenv_is_one_line_without_the_password(tmp
     assert "ss w" not in result.stderr and "w%rd" not in result.stderr
 
 
-def test_run_needs_the_token_but_other_commands_do_not(tmp_path: Path) -> None:
+def test_rollback_needs_no_token_and_says_when_there_is_nothing_to_roll_back(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     result = _posbot(tmp_path, "--content", str(MINI), "rollback", DATA_DIR=str(tmp_path / "data"))
     assert (result.returncode, result.stdout.strip()) == (1, f"nothing to roll back: no backups in "

@@ -57,3 +57,39 @@ async def test_psycopg_reporting_a_malformed_url_leaks_no_fragment(capsys: pytes
     err = capsys.readouterr().err
     assert "error connecting" in err  # the pool did log its attempts
     assert "ss w" not in err and "w%rd" not in err
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://posbot:pa%40ss%20w%25rd@127.0.0.1:5432/posbot?sslmode=require",
+    "postgresql:///posbot?host=/var/run/postgresql",
+    "postgresql://posbot:pw@db1:5432,db2:5432/posbot",
+    "postgresql://posbot:pw@[::1]:5432/posbot",
+    "redis://:pw@127.0.0.1:6379/0",
+    "rediss://user:pw@cache.internal:6380/1",
+    "unix:///run/redis/redis.sock?db=0",
+])
+def test_well_formed_store_urls_are_accepted(url: str) -> None:
+    from bot.storage.settings import load_store_settings
+
+    name = "redis_url" if url.startswith(("redis", "unix")) else "database_url"
+    settings = load_store_settings(_env_file=None, **{name: url})
+    assert getattr(settings, name).get_secret_value() == url
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("postgresql://posbot:Zq7@Kx9@127.0.0.1/db", "holds more than one @"),
+    ("postgresql://posbot:Zq7/Kx9@127.0.0.1/db", "holds more than one @"),
+    ("postgresql://posbot:Zq7%Kx9@127.0.0.1/db", "holds a % that is not an escape"),
+    ("postgresql://posbot:Zq7 Kx9@127.0.0.1/db", "holds a space"),
+    ("redis://:Zq7/Kx9@127.0.0.1:6379/0", "holds more than one @"),
+    ("postgresql://posbot:Zq7Kx9@127.0.0.1:54x2/db", "not a port number"),
+    ("mysql://posbot:Zq7Kx9@127.0.0.1/db", "must start with postgresql://"),
+])
+def test_malformed_store_urls_are_refused_without_repeating_them(url: str, message: str) -> None:
+    from bot.storage.settings import ConfigError, load_store_settings
+
+    name = "redis_url" if url.startswith("redis") else "database_url"
+    with pytest.raises(ConfigError) as refused:
+        load_store_settings(_env_file=None, **{name: url})
+    assert message in str(refused.value)
+    assert "Zq7" not in str(refused.value) and "Kx9" not in str(refused.value)

@@ -74,7 +74,8 @@ def kill(uploads: Uploads, old: str) -> dict[str, Any]:
         held.append(state(uploads, old, new))
         if os.WIFEXITED(status):  # apply ran to its end before the call-th one: every point was tried
             break
-    return {"held": held}
+    leftovers = [p.name for p in (uploads.root / TARGET).parent.iterdir() if p.name.endswith(".tmp")]
+    return {"held": held, "leftovers": leftovers}
 
 
 def full(uploads: Uploads, old: str) -> dict[str, Any]:

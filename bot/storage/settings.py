@@ -79,7 +79,8 @@ def _checked_url(value: SecretStr | None, schemes: tuple[str, ...]) -> SecretStr
     if rest.split("?", 1)[0].count("@") > 1 or "@" in rest[len(authority):].split("?", 1)[0]:
         raise ValueError("holds more than one @ before the host: write an @ in the password as %40, a / as %2F")
     try:
-        _ = urlsplit(url).port  # parsed here, so a malformed one never reaches a driver's error message
+        if "," not in authority:  # libpq's host1:port1,host2:port2 is no single port
+            _ = urlsplit(url).port  # parsed here, so a malformed one never reaches a driver's error message
     except ValueError:
         raise ValueError("the part after the host is not a port number: percent-encode : and / in the password "
                          "(%3A, %2F)") from None

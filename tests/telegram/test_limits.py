@@ -121,3 +121,12 @@ async def test_a_stale_confirmation_is_refused_and_says_why(admin_bot: RunningBo
     assert "已经被改过" in stale.params["text"]
     text = (admin_bot.engine.content.root / COMMON).read_text(encoding="utf-8")
     assert "打印头很烫" in text and "出纸口卡住了" not in text
+
+
+async def test_an_upload_that_cannot_be_kept_is_answered(admin_bot: RunningBot, api: FakeBotAPI) -> None:
+    """The pending copy cannot be written (a file where its directory should be stands in for a full
+    disk: the tests run as root, so permissions would not stop them)."""
+    (admin_bot.settings.data_dir / "uploads").write_text("in the way", encoding="utf-8")
+    api.upload(ADMIN, "common.yaml", edited(admin_bot, ["出纸口卡住了"]), caption=COMMON)
+    [reply] = await api.replies(ADMIN, 1)
+    assert "没能保存这个上传，什么都没改" in reply.params["text"]

@@ -74,6 +74,11 @@ async def on_upload(message: Message, bot: Bot, uploads: Uploads) -> None:
         return
     try:
         proposal = await asyncio.to_thread(uploads.propose, document.file_name or "", data, message.caption)
+    except OSError as error:  # the pending copy could not be written (a full disk)
+        log.error("upload %r not kept: %s", document.file_name, error)
+        await send(bot, message.chat.id, Reply(kind="info", title="没能保存这个上传，什么都没改",
+                                               text=f"写文件失败（{error.strerror or error}）。请检查磁盘空间后再发一次。"))
+        return
     except ContentError as error:
         problems = [str(p) for p in error.problems]
         await send(bot, message.chat.id, Reply(kind="info", title="文件没有通过检查，什么都没改",
