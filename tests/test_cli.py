@@ -60,7 +60,7 @@ def test_intents_json_lists_everything(capsys: pytest.CaptureFixture[str]) -> No
 def test_validate_shipped_content_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate")
     assert (code, err) == (0, ""), out
-    assert out.startswith("OK: 86 code intents, 20 symptom intents")
+    assert out.startswith("OK: 86 code intents, 35 symptom intents")
 
 
 def test_validate_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
