@@ -79,12 +79,23 @@ def copy_of(api: FakeBotAPI, chat: int, original: tuple[int, int]) -> int:
     return copy
 
 
+async def linked(bot: RunningBot, chat_id: int, message_id: int, *, timeout: float = 5.0) -> None:
+    """Until the relay store knows the other side of (chat_id, message_id)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await bot.stores.tickets.counterpart(chat_id, message_id) is None:
+        assert asyncio.get_running_loop().time() < deadline, "the relayed message was never linked"
+        await asyncio.sleep(0.02)
+
+
 async def test_a_reply_stays_a_reply_on_the_other_side(support_bot: RunningBot, api: FakeBotAPI) -> None:
     topic = await open_by_button(api)
     asked = api.text(MERCHANT, "终端号在哪看")
     asked_id = api.received_id(asked)
     await api.wait_for(lambda: [c for c in api.of("copyMessage") if int(c.params["chat_id"]) == SUPPORT])
     in_topic = copy_of(api, SUPPORT, (MERCHANT, asked_id))
+    # the pair is written down just after the copy is sent (off the event loop); a person answers
+    # seconds later, the test at once: wait for the link first, or the reply cannot be threaded
+    await linked(support_bot, SUPPORT, in_topic)
 
     answer = api.text(STAFF, "在机器背面的标签上", chat_id=SUPPORT, chat_type="supergroup", thread_id=topic,
                       reply_to=in_topic)  # staff answer that exact message
@@ -95,6 +106,7 @@ async def test_a_reply_stays_a_reply_on_the_other_side(support_bot: RunningBot, 
     assert "reply_parameters" not in api.of("copyMessage", MERCHANT)[1].params  # not a reply: not threaded
 
     with_merchant = copy_of(api, MERCHANT, (SUPPORT, api.received_id(answer)))
+    await linked(support_bot, MERCHANT, with_merchant)
     api.text(MERCHANT, "找到了，谢谢", reply_to=with_merchant)  # and the merchant answers staff
     back = await api.wait_for(lambda: [c for c in api.of("copyMessage") if int(c.params["chat_id"]) == SUPPORT
                                        and c.params.get("reply_parameters")])
