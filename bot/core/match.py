@@ -232,28 +232,29 @@ class Matcher:
         vendor = [h.code for h in hits if not h.known]
         kept = [c for c in clauses if not c.denied] or clauses
         units_text = [_without(prepared[c.start:c.end], hits, offset=c.start) for c in kept]
-        normalised = self.normaliser.normalise_folded(strip_symbols(" ".join(units_text)))
+        joined = strip_symbols(" ".join(units_text))
+        normalised = self.normaliser.normalise_folded(joined)
         tokens = tuple(_no_numbers(self._words(normalised)))
         # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码
-        literal = self.normaliser.fix_typos(strip_symbols(" ".join(units_text)))
+        literal = self.normaliser.fix_typos(joined)
         redline = next((intent_id for intent_id, pattern in self.redline_patterns if pattern.search(literal)), None)
         refused = redline is not None or any(word in normalised for word in self.refuse)
         fuzzy: list[Candidate] = []
         if not refused:
             units = [" ".join(tokens)]
-            if len(kept) > 1:
-                for text in units_text:
-                    unit_tokens = _no_numbers(self._words(self.normaliser.normalise_folded(strip_symbols(text))))
-                    if len(unit_tokens) >= MIN_UNIT_WORDS and any(t not in self.generic for t in unit_tokens):
-                        units.append(" ".join(unit_tokens))
+            clause_forms = ([self.normaliser.normalise_folded(strip_symbols(text)) for text in units_text]
+                            if len(kept) > 1 else [])
+            for clause_form in clause_forms:
+                unit_tokens = _no_numbers(self._words(clause_form))
+                if len(unit_tokens) >= MIN_UNIT_WORDS and any(t not in self.generic for t in unit_tokens):
+                    units.append(" ".join(unit_tokens))
             # small talk only where nothing points at a problem ("你好 签到失败" is about signing in);
             # words small talk itself uses (收到, 人工) do not count as pointing at one
             problem_word = any(self._index.says_something(t) and t not in self._talk_vocabulary for t in tokens)
             talk_forms: list[str] = []
             if not known and not problem_word:
                 # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
-                talk_forms = [self._talk_words(normalised)] + [
-                    self._talk_words(self.normaliser.normalise_folded(strip_symbols(text))) for text in units_text]
+                talk_forms = [self._talk_words(form) for form in (normalised, *clause_forms)]
             fuzzy = self._rank(units, talk_forms, exclude=exclude)
 
         ranked: list[Candidate] = [
