@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -61,16 +62,21 @@ class Case:
         return f"{self.file}#{self.number}:{self.kind}={self.target[:24]}"
 
 
-def load_cases(directory: Path) -> list[Case]:
-    """Every case of every *.yaml file in `directory`, in file order; CaseError on a malformed one."""
-    cases: list[Case] = []
+def yaml_entries(directory: Path, key: str, error: type[ValueError], shape: str) -> Iterator[tuple[str, int, Any]]:
+    """(file name, number from 1, raw entry) for each entry of the one list `key:` of every *.yaml file
+    in `directory`, in file order; a file holding anything else raises `error`: "<file>: <shape>"."""
     for path in sorted(directory.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict) or set(data) - {"cases"} or not isinstance(data.get("cases", []), list):
-            raise CaseError(f"{path.name}: a case file holds one key, cases:, with a list of cases")
-        for number, raw in enumerate(data.get("cases") or [], 1):
-            cases.append(_case(path.name, number, raw))
-    return cases
+        if not isinstance(data, dict) or set(data) - {key} or not isinstance(data.get(key, []), list):
+            raise error(f"{path.name}: {shape}")
+        for number, raw in enumerate(data.get(key) or [], 1):
+            yield path.name, number, raw
+
+
+def load_cases(directory: Path) -> list[Case]:
+    """Every case of every *.yaml file in `directory`, in file order; CaseError on a malformed one."""
+    return [_case(file, number, raw) for file, number, raw in yaml_entries(
+        directory, "cases", CaseError, "a case file holds one key, cases:, with a list of cases")]
 
 
 def _case(file: str, number: int, raw: Any) -> Case:

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from bot.console import ConsoleChat, render
 from bot.core.dialog import Dialog, DialogState, Turn
+from tests.content_cases import yaml_entries
 
 TURN_KEYS = frozenset({"say", "tap", "must_say", "must_not_say", "kind", "fallbacks"})
 CASE_KEYS = frozenset({"name", "why", "turns"})
@@ -69,15 +69,9 @@ class Conversation:
 
 def load_conversations(directory: Path) -> list[Conversation]:
     """Every conversation of every *.yaml file in `directory`; ConversationError on a malformed one."""
-    found: list[Conversation] = []
-    for path in sorted(directory.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict) or set(data) - {"conversations"} or not isinstance(
-                data.get("conversations", []), list):
-            raise ConversationError(f"{path.name}: a file holds one key, conversations:, with a list")
-        for number, raw in enumerate(data.get("conversations") or [], 1):
-            found.append(_conversation(path.name, number, raw))
-    return found
+    return [_conversation(file, number, raw)
+            for file, number, raw in yaml_entries(
+                directory, "conversations", ConversationError, "a file holds one key, conversations:, with a list")]
 
 
 def _conversation(file: str, number: int, raw: Any) -> Conversation:
