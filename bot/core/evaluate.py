@@ -104,8 +104,13 @@ class Report:
 
     @property
     def answer_precision(self) -> float:
-        """Answers that were right; small talk or a redirect for an out-of-scope question is not wrong."""
-        return self.wrong_answers
+        """Answers that were right, over every answer given: a problem or redirect answer must be the
+        gold; an out-of-scope question answered with small talk or a redirect is not wrong."""
+        answered = [o for o in self.outcomes if o.decision.kind == "answer"]
+
+        def right(o: Outcome) -> bool:
+            return o.answered_right or (o.case.gold is None and o._answered_kind in HANDLED_KINDS)
+        return _ratio(sum(right(o) for o in answered), len(answered))
 
     @property
     def answer_rate(self) -> float:
@@ -172,15 +177,6 @@ class Report:
     @property
     def numbers_read_as_codes(self) -> int:
         return sum(o.number_read_as_code for o in self.outcomes)
-
-    @property
-    def wrong_answers(self) -> float:
-        """Answer precision over every answer given: a problem or redirect answer must be the gold,
-        an out-of-scope question answered with small talk or a redirect is not wrong."""
-        answered = [o for o in self.outcomes if o.decision.kind == "answer"]
-        def right(o: Outcome) -> bool:
-            return o.answered_right or (o.case.gold is None and o._answered_kind in HANDLED_KINDS)
-        return _ratio(sum(right(o) for o in answered), len(answered))
 
     def misses(self) -> list[Outcome]:
         """In-scope questions whose top candidate is wrong, and out-of-scope ones not sent to fallback."""
