@@ -28,7 +28,7 @@ from bot.core.dialog import Dialog  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
 from bot.core.evaluate import load_cases  # noqa: E402
 from bot.telegram.app import Stores, create_bot, create_dispatcher, poll  # noqa: E402
-from bot.telegram.settings import Settings  # noqa: E402
+from bot.settings.run import Settings  # noqa: E402
 from tests.telegram.fake_api import TOKEN, serve  # noqa: E402
 
 

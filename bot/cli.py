@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 from bot.core.errors import ContentError, PosbotError
 
 if TYPE_CHECKING:
-    from bot.storage.records import Records
-    from bot.storage.settings import StoreSettings
-    from bot.storage.stats import Stats
+    from bot.records import Records
+    from bot.settings.stores import StoreSettings
+    from bot.admin.stats import Stats
 
 
 class NoRecords(PosbotError):
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"内容里有 {len(error.problems)} 处问题；什么都没有改动。", file=sys.stderr)
         return 2
     except PosbotError as error:  # a setting, a store, the Bot API at start-up: one line, no traceback
-        from bot.storage.settings import ConfigError
+        from bot.settings.stores import ConfigError
 
         print(f"posbot: {_redacted(str(error))}", file=sys.stderr)
         return 2 if isinstance(error, (ConfigError, NoRecords)) else 1
@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from bot.core.dialog import Dialog
     from bot.logs import setup_logging
-    from bot.telegram.settings import load_settings
+    from bot.settings.run import load_settings
 
     settings = load_settings()
     _SECRETS[:] = settings.secrets()
@@ -195,7 +195,7 @@ def _store_settings(args: argparse.Namespace) -> StoreSettings:
     """The store settings `posbot run` reads (environment, then .env); --data-dir asks for that
     SQLite directory explicitly, whatever DATABASE_URL says. Logging is set up with their secrets."""
     from bot.logs import setup_logging
-    from bot.storage.settings import load_store_settings
+    from bot.settings.stores import load_store_settings
 
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None) is not None:
@@ -217,7 +217,7 @@ def _existing_records(settings: StoreSettings) -> StoreSettings:
 
 
 async def _records(settings: StoreSettings) -> Records:
-    from bot.storage.records import Records
+    from bot.records import Records
 
     return await Records.at(data_dir=settings.data_dir, database_url=settings.database())
 
@@ -334,7 +334,7 @@ def _review(args: argparse.Namespace) -> int:
 
 
 async def _review_inbox(args: argparse.Namespace) -> int:
-    from bot.review import add_examples, group, start_draft
+    from bot.admin.review import add_examples, group, start_draft
 
     settings = _existing_records(_store_settings(args))
     engine = _engine(args)
@@ -391,12 +391,12 @@ def _schema(args: argparse.Namespace) -> int:
 def _stats(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.storage.stats import as_text
+    from bot.admin.stats import as_text
 
     stats = asyncio.run(_compute_stats(_existing_records(_store_settings(args)), args.days))
     if args.html:
         try:
-            from bot.storage.report import write_html
+            from bot.admin.report import write_html
 
             print(f"report written to {write_html(stats, args.html)}")
         except ImportError:
@@ -411,7 +411,7 @@ def _migrate_data(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.logs import url_secrets
-    from bot.storage.settings import load_store_settings
+    from bot.settings.stores import load_store_settings
 
     overrides: dict[str, Any] = {} if args.data_dir is None else {"data_dir": args.data_dir}
     if args.to is not None:
@@ -434,8 +434,8 @@ def _migrate_data(args: argparse.Namespace) -> int:
 
 async def _copy_data(source_path: Path, url: str) -> int:
     from bot.storage.db import SQLiteDatabase, StoreUnavailable
-    from bot.storage.records import Records
-    from bot.storage.transfer import TargetNotEmpty, copy_records
+    from bot.records import Records
+    from bot.admin.transfer import TargetNotEmpty, copy_records
     from bot.telegram.fsm import DatabaseStorage
 
     async def prepare(db) -> None:
@@ -467,7 +467,7 @@ async def _copy_data(source_path: Path, url: str) -> int:
 
 
 async def _compute_stats(settings: StoreSettings, days: int) -> Stats:
-    from bot.storage.stats import compute
+    from bot.admin.stats import compute
 
     records = await _records(settings)
     try:
@@ -480,7 +480,7 @@ def _rollback(args: argparse.Namespace) -> int:
     """Like /rollback in Telegram, for when the bot cannot start (or is not running): restore the
     file the last applied upload replaced, then check the content as `posbot validate` does."""
     from bot.core.loader import default_root, load_content
-    from bot.uploads import Uploads
+    from bot.admin.uploads import Uploads
 
     settings = _store_settings(args)
     root = args.content if args.content is not None else default_root()

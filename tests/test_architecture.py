@@ -53,7 +53,7 @@ def test_one_process_on_sqlite_loads_no_server_driver(tmp_path) -> None:
 
     script = ("import asyncio, sys\n"
               "from bot.telegram.app import Stores\n"
-              "from bot.telegram.settings import Settings\n"
+              "from bot.settings.run import Settings\n"
               "async def main():\n"
               f"    stores = await Stores.open(Settings(bot_token='123456:ABCDEFGHIJKLMN', data_dir={str(tmp_path)!r},"
               " _env_file=None))\n"
@@ -65,3 +65,34 @@ def test_one_process_on_sqlite_loads_no_server_driver(tmp_path) -> None:
                           cwd=CORE.parents[1])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+BOT = CORE.parent
+NO_AIOGRAM = ("storage", "handoff", "admin", "settings", "coordination.py", "records.py")
+"""Packages (and modules) that hold behaviour or records, not Telegram glue: each front end drives
+them the same way, so none of them may reach for aiogram."""
+
+
+def _modules_under(name: str) -> list[Path]:
+    target = BOT / name
+    return [target] if target.suffix == ".py" else sorted(target.rglob("*.py"))
+
+
+def test_behaviour_and_records_do_not_import_aiogram_or_front_ends() -> None:
+    offenders = {}
+    for name in NO_AIOGRAM:
+        files = _modules_under(name)
+        assert files, f"bot/{name} is gone? update NO_AIOGRAM"
+        for path in files:
+            bad = sorted(m for m in imported_modules(path)
+                         if m.split(".")[0] == "aiogram" or m.startswith(("bot.telegram", "bot.console", "bot.cli")))
+            if bad:
+                offenders[str(path.relative_to(BOT))] = bad
+    assert offenders == {}
+
+
+def test_storage_does_not_import_handoff_or_admin() -> None:
+    """Storage holds tables; what a handoff or an admin does with them lives next to handoff and admin."""
+    for path in _modules_under("storage"):
+        for module in imported_modules(path):
+            assert not module.startswith(("bot.handoff", "bot.admin", "bot.coordination", "bot.records")), (path, module)

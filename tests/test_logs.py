@@ -69,7 +69,7 @@ async def test_psycopg_reporting_a_malformed_url_leaks_no_fragment(capsys: pytes
     "unix:///run/redis/redis.sock?db=0",
 ])
 def test_well_formed_store_urls_are_accepted(url: str) -> None:
-    from bot.storage.settings import load_store_settings
+    from bot.settings.stores import load_store_settings
 
     name = "redis_url" if url.startswith(("redis", "unix")) else "database_url"
     settings = load_store_settings(_env_file=None, **{name: url})
@@ -86,7 +86,7 @@ def test_well_formed_store_urls_are_accepted(url: str) -> None:
     ("mysql://posbot:Zq7Kx9@127.0.0.1/db", "must start with postgresql://"),
 ])
 def test_malformed_store_urls_are_refused_without_repeating_them(url: str, message: str) -> None:
-    from bot.storage.settings import ConfigError, load_store_settings
+    from bot.settings.stores import ConfigError, load_store_settings
 
     name = "redis_url" if url.startswith("redis") else "database_url"
     with pytest.raises(ConfigError) as refused:

@@ -12,7 +12,7 @@ from bot.core.dialog import FlowEvent
 from bot.handoff.models import CaseContext, Merchant, Status
 from bot.storage.db import SQLiteDatabase
 from bot.storage.postgres import PostgresDatabase
-from bot.storage.records import Records
+from bot.records import Records
 from bot.telegram.fsm import DatabaseStorage
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.core.dialog import DialogState
 from bot.storage import remask
-from bot.storage.records import Records
+from bot.records import Records
 from bot.telegram.fsm import DatabaseStorage
 from tests.databases import Backend
 

@@ -9,7 +9,7 @@ import pytest
 from bot.cli import main
 from bot.core.engine import Engine
 from bot.core.errors import ContentError
-from bot.review import add_examples, group, start_draft
+from bot.admin.review import add_examples, group, start_draft
 from bot.storage.db import SQLiteDatabase
 from bot.storage.questions import SQLQuestionLog, record_turn
 

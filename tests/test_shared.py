@@ -1,4 +1,4 @@
-"""What workers share (bot.storage.shared), in one process and on a real Redis server."""
+"""What workers share (bot.coordination), in one process and on a real Redis server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.storage.db import StoreUnavailable
-from bot.storage.shared import LocalShared, RedisShared, Shared, connect_redis, is_unavailable
+from bot.coordination import LocalShared, RedisShared, Shared, connect_redis, is_unavailable
 
 
 @pytest.fixture(params=["local", "redis"])

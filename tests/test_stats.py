@@ -12,8 +12,8 @@ from bot.core.dialog import FlowEvent
 from bot.handoff.models import CaseContext, Merchant, Status
 from bot.storage.db import Database
 from bot.storage.questions import record_action
-from bot.storage.records import Records
-from bot.storage.stats import as_text, compute
+from bot.records import Records
+from bot.admin.stats import as_text, compute
 from tests.databases import Backend
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from bot.core.errors import ContentError
 from bot.core.loader import load_content
-from bot.uploads import Uploads
+from bot.admin.uploads import Uploads
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
 
@@ -86,7 +86,7 @@ def _edited(uploads: Uploads, change: tuple[str, str], path: str = "intents/symp
 
 
 def test_a_stale_proposal_never_overwrites_a_newer_edit(uploads: Uploads) -> None:
-    from bot.uploads import StaleUpload
+    from bot.admin.uploads import StaleUpload
 
     first = uploads.propose("common.yaml", _edited(uploads, EDIT), "intents/symptoms/common.yaml")
     second = uploads.propose("common.yaml", _edited(uploads, OTHER_EDIT), "intents/symptoms/common.yaml")
@@ -101,7 +101,7 @@ def test_a_stale_proposal_never_overwrites_a_newer_edit(uploads: Uploads) -> Non
 
 def test_two_uploads_that_clash_are_revalidated_and_the_second_refused(uploads: Uploads) -> None:
     """Each file is valid with the content as it was; together they define one id twice."""
-    from bot.uploads import StaleUpload
+    from bot.admin.uploads import StaleUpload
 
     new = ("symptoms:\n  - id: cash_drawer\n    title: 钱箱打不开\n    answer: 检查钱箱连线。\n"
            "    steps: [检查连线]\n    examples: [钱箱打不开了]\n")

@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.core.errors import ContentError
-from bot.uploads import Uploads
+from bot.admin.uploads import Uploads
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
 

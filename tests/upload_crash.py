@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.uploads import Uploads
+from bot.admin.uploads import Uploads
 
 TARGET = "intents/symptoms/common.yaml"
 IO_CALLS = frozenset({"open", "write", "flush", "fsync", "replace", "rename", "close", "unlink", "chmod",

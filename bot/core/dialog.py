@@ -26,7 +26,7 @@ from bot.core.errors import PosbotError
 from bot.core.loader import Content
 from bot.core.models import (Choice, CodeIntent, Confidence, Flow, RedirectIntent, RedlineIntent, Script, SmalltalkIntent,
                              Step)
-from bot.core.human import is_noise, wants_human
+from bot.handoff.rules import is_noise, wants_human
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.screen import ScreenLine, read_screen

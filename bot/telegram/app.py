@@ -24,19 +24,19 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from bot.core.dialog import Dialog
 from bot.core.errors import PosbotError
 from bot.handoff.store import TicketStore
-from bot.storage.records import Records
+from bot.records import Records
 from bot.storage.recipients import BlockedChats
-from bot.storage.shared import LocalShared, RedisShared, Shared, connect_redis, is_unavailable
-from bot.telegram.deps import DialogHolder
+from bot.coordination import LocalShared, RedisShared, Shared, connect_redis, is_unavailable
+from bot.core.holder import DialogHolder
 from bot.telegram.fsm import ChatLocks, DatabaseStorage
 from bot.telegram.handlers import admin, case, errors, merchant, photos, support
 from bot.telegram.handlers.errors import Redelivery
 from bot.telegram.handoff import Handoff, parse_hours
 from bot.telegram.conversation import send
 from bot.telegram.middlewares import QuietCallbackAnswers, RetryRequests, Throttling
-from bot.telegram.reload import Reloader, ReloadResult
-from bot.uploads import Uploads
-from bot.telegram.settings import Settings
+from bot.admin.reload import Reloader, ReloadResult
+from bot.admin.uploads import Uploads
+from bot.settings.run import Settings
 from bot.telegram.staff import Staff
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from bot.core.cards import holds_card_number, mask_card_numbers
 from bot.handoff.models import CaseContext, Merchant, Status, Ticket
 from bot.handoff.store import TicketStore
 from bot.storage.recipients import BlockedChats
-from bot.storage.shared import Shared, is_unavailable
+from bot.coordination import Shared, is_unavailable
 from bot.telegram.conversation import send_html
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Handoff:
         self.support_chat_id = support_chat_id
         self.blocked = blocked
         self.shared = shared
-        """Per-merchant locks, shared by every worker (bot.storage.shared)."""
+        """Per-merchant locks, shared by every worker (bot.coordination)."""
         self.hours = hours
 
     # ---- merchant side ---------------------------------------------------------------------

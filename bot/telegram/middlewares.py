@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.storage.db import StoreUnavailable
 from bot.storage.recipients import BlockedChats
-from bot.storage.shared import Shared
+from bot.coordination import Shared
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ THROTTLED_TEXT = "消息有点多，我一条一条来。请稍等几秒再发�
 
 class Throttling(BaseMiddleware):
     """A token bucket per merchant: `burst` messages at once, then `rate` per second, counted in the
-    shared state (bot.storage.shared) so several workers throttle as one.
+    shared state (bot.coordination) so several workers throttle as one.
 
     Throttled updates are dropped (the merchant is told once per episode), so one merchant pasting
     fifty messages cannot starve everyone else.

@@ -11,7 +11,7 @@ import pytest
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.telegram.app import Stores, create_bot, create_dispatcher, poll
-from bot.telegram.settings import Settings
+from bot.settings.run import Settings
 from tests.telegram.fake_api import TOKEN, FakeBotAPI
 
 ADMIN = 42

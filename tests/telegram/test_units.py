@@ -6,9 +6,9 @@ import re
 import pytest
 
 from bot.core.reply import Option, Reply
-from bot.storage.shared import LocalShared
+from bot.coordination import LocalShared
 from bot.telegram.render import MESSAGE_LIMIT, render, split, utf16_length
-from bot.telegram.settings import ConfigError, load_settings
+from bot.settings.run import ConfigError, load_settings
 
 TOKEN = "123456:ABCDEFGHIJKLMNOP"
 

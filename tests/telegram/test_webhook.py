@@ -10,7 +10,7 @@ from aiohttp import ClientSession, web
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.telegram.app import Stores, create_bot, create_dispatcher, create_webhook_app
-from bot.telegram.settings import Settings
+from bot.settings.run import Settings
 from tests.telegram.fake_api import TOKEN, FakeBotAPI
 
 SECRET = "s3cret-token_for-tests"

@@ -14,14 +14,14 @@ from aiogram.types import CallbackQuery, Document, Message
 
 from bot.core.errors import ContentError, PosbotError
 from bot.core.reply import Option, Reply
-from bot.review import add_examples, group, start_draft
+from bot.admin.review import add_examples, group, start_draft
 from bot.storage.questions import QuestionLog
 from bot.storage.db import Database
-from bot.storage.stats import as_text, compute
+from bot.admin.stats import as_text, compute
 from bot.telegram.conversation import chat_of, send
-from bot.telegram.deps import DialogHolder
-from bot.telegram.reload import Reloader, ReloadResult
-from bot.uploads import MAX_UPLOAD_BYTES, StaleUpload, Uploads
+from bot.core.holder import DialogHolder
+from bot.admin.reload import Reloader, ReloadResult
+from bot.admin.uploads import MAX_UPLOAD_BYTES, StaleUpload, Uploads
 
 log = logging.getLogger(__name__)
 

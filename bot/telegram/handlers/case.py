@@ -18,7 +18,7 @@ from bot.core.reply import Option, Reply
 from bot.core.cards import mask_card_numbers
 from bot.handoff.models import CaseContext, Merchant
 from bot.telegram.conversation import STATE_KEY, chat_of, send, show
-from bot.telegram.deps import DialogHolder
+from bot.core.holder import DialogHolder
 from bot.telegram.handoff import RATE, Handoff, display_name
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from aiogram.types import CallbackQuery, ErrorEvent
 
 from bot.core.dialog import StaleChoice
 from bot.core.reply import Reply
-from bot.storage.shared import Shared, is_unavailable
+from bot.coordination import Shared, is_unavailable
 from bot.telegram.conversation import chat_of, send
-from bot.telegram.deps import DialogHolder
+from bot.core.holder import DialogHolder
 
 log = logging.getLogger(__name__)
 SORRY = Reply(kind="info", title="", text="抱歉，我这边出了点问题，请稍后再试一次。着急的话可以联系你的收单机构客服。")

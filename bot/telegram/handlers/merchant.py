@@ -12,13 +12,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.core.dialog import DialogState, Turn
-from bot.core.human import is_noise, offers_handoff, understood, wants_human
+from bot.handoff.rules import is_noise, offers_handoff, understood, wants_human
 from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
 from bot.storage.questions import QuestionLog, record_action, record_turn
 from bot.storage.recipients import BlockedChats
 from bot.telegram.conversation import chat_of, load_state, save_turn, send, show, think
-from bot.telegram.deps import DialogHolder
+from bot.core.holder import DialogHolder
 from bot.telegram.handlers import case
 from bot.telegram.handoff import Handoff
 

@@ -22,7 +22,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Document, Message, PhotoSize
 from aiogram.utils.chat_action import ChatActionSender
 
-from bot.core.human import offers_handoff
+from bot.handoff.rules import offers_handoff
 from bot.core.reply import Reply
 from bot.core.screen import read_screen
 from bot.ocr import ImageTooLarge, OcrBusy, OcrError, OcrUnavailable, OcrWorker, Reading, ocr_available
@@ -31,7 +31,7 @@ from bot.storage.outcomes import OutcomeLog
 from bot.storage.questions import QuestionLog, record_turn
 from bot.storage.recipients import BlockedChats
 from bot.telegram.conversation import TYPING_AFTER, load_state, save_turn, send, think
-from bot.telegram.deps import DialogHolder
+from bot.core.holder import DialogHolder
 from bot.telegram.handlers import case, merchant
 from bot.telegram.handoff import Handoff
 

@@ -18,7 +18,7 @@ from aiogram.types import Message
 from bot.core.cards import mask_card_numbers
 from bot.handoff.models import Ticket
 from bot.telegram.conversation import send_html
-from bot.telegram.deps import DialogHolder
+from bot.core.holder import DialogHolder
 from bot.telegram.handoff import Handoff, display_name
 from bot.telegram.staff import IsStaff
 

@@ -1,4 +1,4 @@
-"""Settings of `posbot run`: the store settings every command reads (bot.storage.settings) plus the
+"""Settings of `posbot run`: the store settings every command reads (bot.settings.stores) plus the
 Telegram ones. The token is a SecretStr: never printed or logged."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from bot.storage.settings import ConfigError, StoreSettings, load
+from bot.settings.stores import ConfigError, StoreSettings, load
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 

@@ -1,6 +1,6 @@
 """Where posbot keeps its records: the settings every command reads (the environment, or .env).
 
-`posbot run` adds the Telegram settings on top (bot.telegram.settings); `stats`, `review`, `chat`,
+`posbot run` adds the Telegram settings on top (bot.settings.run); `stats`, `review`, `chat`,
 `rollback` and `migrate-data` read only these, so they never need BOT_TOKEN and always look at the
 same records as the bot.
 """

@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Callable
 
-from bot.storage.stats import Stats
+from bot.admin.stats import Stats
 
 
 def _chart(draw: Callable[[Any], object]) -> str:
@@ -48,7 +48,7 @@ def write_html(stats: Stats, path: Path) -> Path:
                 "down": stats.ratings.get("👎", 0)}
     charts.append(("转人工与评价", _chart(lambda ax: ax.bar(list(handoffs), list(handoffs.values())))))
 
-    from bot.storage.stats import as_text
+    from bot.admin.stats import as_text
 
     summary = "".join(f"<li>{escape(line)}</li>" for line in as_text(stats).splitlines())
     figures = "".join(f"<figure><figcaption>{escape(title)}</figcaption><img src=\"{src}\" alt=\"{escape(title)}\">"

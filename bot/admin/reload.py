@@ -17,8 +17,8 @@ from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.core.errors import ContentError
 from bot.core.loader import load_content
-from bot.storage.shared import LocalShared, Shared
-from bot.telegram.deps import DialogHolder
+from bot.coordination import LocalShared, Shared
+from bot.core.holder import DialogHolder
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Reloader:
     def __init__(self, holder: DialogHolder, shared: Shared | None = None) -> None:
         self.holder = holder
         self.shared = shared or LocalShared()
-        """Where other workers hear about a reload (bot.storage.shared)."""
+        """Where other workers hear about a reload (bot.coordination)."""
         self._lock = asyncio.Lock()
 
     @property
