@@ -5,6 +5,9 @@ One bot process (this one, pinned to one core) polls a fake server running in an
 bot takes to send all N answers, then read its resident memory.
 
     python benchmarks/telegram.py [--updates 2000 --users 200] [--memory-updates 10000 --memory-users 1000]
+    python benchmarks/telegram.py --compare   # the lean aiogram import (bot/telegram/lean.py) vs stock, one run
+
+`--eager-aiogram` imports aiogram the stock way first (every model built at import), for comparison.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ import socket
 import sys
 import tempfile
 import time
+import subprocess
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+if "--eager-aiogram" in sys.argv:
+    import aiogram.types  # noqa: F401  (before bot.telegram: its lean import then leaves aiogram as it is)
 
 from bot.core.dialog import Dialog  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
@@ -98,15 +104,29 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--memory-updates", type=int, default=10_000)
     parser.add_argument("--memory-users", type=int, default=1000)
+    parser.add_argument("--eager-aiogram", action="store_true", help="aiogram's models all built at import")
+    parser.add_argument("--compare", action="store_true", help="run lean and eager one after the other")
+    parser.add_argument("--no-header", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare:
+        print("| aiogram import | run | updates | merchants | updates/s | RSS before | RSS after |")
+        print("|---|---|---|---|---|---|---|")
+        passed = [a for a in sys.argv[1:] if a != "--compare"]
+        for label, extra in (("lean", []), ("stock (eager)", ["--eager-aiogram"])):
+            done = subprocess.run([sys.executable, __file__, *passed, *extra, "--no-header"], check=True,
+                                  capture_output=True, text=True)
+            for row in done.stdout.splitlines():
+                print(f"| {label} {row}")
+        return
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     engine = Engine.load()
     questions = [c.question for c in load_cases(ROOT / "tests" / "eval" / "questions.yaml", engine.content)]
     questions = [q for q in questions if q.strip()]
     rate, _, _ = asyncio.run(run(engine, args.updates, args.users, questions))
-    print("| run | updates | merchants | updates/s | RSS before | RSS after |")
-    print("|---|---|---|---|---|---|")
+    if not args.no_header:
+        print("| run | updates | merchants | updates/s | RSS before | RSS after |")
+        print("|---|---|---|---|---|---|")
     print(f"| throughput | {args.updates} | {args.users} | {rate:.0f} | | |")
     rate, before, after = asyncio.run(run(engine, args.memory_updates, args.memory_users, questions))
     print(f"| memory | {args.memory_updates} | {args.memory_users} | {rate:.0f} | {before:.0f} MiB | {after:.0f} MiB |")

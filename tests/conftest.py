@@ -13,6 +13,7 @@ from typing import NoReturn, TypeVar
 import pytest
 from hypothesis import settings
 
+import bot.telegram  # noqa: F401  (first: aiogram is imported the way the bot imports it, bot/telegram/lean.py)
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from tests.servers import (
