@@ -17,6 +17,8 @@ UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天�
 NUMERIC_JOINERS = frozenset(".:/-,*x×")
 """Between two digits these make a decimal, a time, a date, a range or a size (57*50 paper)."""
 BEFORE_QUANTITY = frozenset("第年月¥$+")
+LATIN_UNITS = ("mm", "cm", "km", "kg", "ml", "mah", "gb", "mb", "kb", "hz", "kw")
+"""Units written in Latin letters: "57mm的纸", "5000mah" are sizes, not codes."""
 AMOUNT_AFTER = ("流量费", "年费", "服务费", "手续费", "管理费", "押金", "激活费", "块钱", "多块", "来块", "乘", "除以",
                 "加上", "减去", "等于")
 """A number right before one of these is an amount ("每年扣我99流量费") or arithmetic ("96乘以51")."""
@@ -110,7 +112,7 @@ def _is_quantity(text: str, start: int, end: int) -> bool:
     before2 = text[start - 2] if start > 1 else ""
     if after in UNITS or before in BEFORE_QUANTITY:
         return True
-    if text[end:end + 3].startswith(AMOUNT_AFTER):
+    if text[end:end + 3].startswith(AMOUNT_AFTER) or text[end:end + 3].lower().startswith(LATIN_UNITS):
         return True
     if after in NUMERIC_JOINERS and after2.isdigit():
         return True

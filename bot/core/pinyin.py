@@ -30,7 +30,8 @@ def syllables() -> frozenset[str]:
     for readings in PINYIN_DICT.values():
         for reading in readings.split(","):
             plain = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
-            if plain.isascii() and plain.isalpha():
+            # m, n, ng, hm (interjections) have no vowel: "57mm" is a size, not two syllables
+            if plain.isascii() and plain.isalpha() and any(v in plain for v in "aeiouv"):
                 found.add(plain)
     return frozenset(found)
 
@@ -58,7 +59,9 @@ def transliterate(text: str, words: Mapping[tuple[str, ...], str]) -> str:
     reads as pinyin (spaces between runs allowed) is cut into syllables, and the longest known word
     sound at each point replaces them ("qiandao shibai" -> "签到失败"); syllables no word has are
     dropped. Text with fewer than MIN_PINYIN_SYLLABLES pinyin syllables is returned as it is."""
-    runs = [(m.start(), m.end(), split_syllables(m.group())) for m in _LATIN.finditer(text)]
+    # letters glued to a number ("57mm", "5000mah", "t1") are a unit or a label, not pinyin
+    runs = [(m.start(), m.end(), None if m.start() and text[m.start() - 1].isdigit() else split_syllables(m.group()))
+            for m in _LATIN.finditer(text)]
     if sum(len(cut) for _, _, cut in runs if cut) < MIN_PINYIN_SYLLABLES:
         return text
     out: list[str] = []

@@ -1,0 +1,29 @@
+"""Pinyin typed with the input method off, written back as the words posbot knows."""
+
+from bot.core.pinyin import split_syllables, transliterate
+
+WORDS = {("qian", "dao"): "签到", ("shi", "bai"): "失败", ("xiao", "piao"): "小票", ("mei", "you"): "没有",
+         ("chu",): "出"}
+
+
+def test_runs_are_cut_into_the_fewest_syllables() -> None:
+    assert split_syllables("qiandaobuliao") == ["qian", "dao", "bu", "liao"]
+    assert split_syllables("xian") == ["xian"]
+    assert split_syllables("printer") is None
+
+
+def test_pinyin_with_and_without_spaces_becomes_known_words() -> None:
+    assert transliterate("qiandao shibai", WORDS).split() == ["签到失败"]
+    assert transliterate("mei you chu xiao piao", WORDS).split() == ["没有出小票"]
+    assert transliterate("pos机qiandaoshibai了", WORDS).replace(" ", "") == "pos机签到失败了"
+
+
+def test_one_syllable_is_left_alone() -> None:
+    assert transliterate("显示an", WORDS) == "显示an"
+
+
+def test_units_glued_to_numbers_are_not_pinyin() -> None:
+    """"57mm" once lost its "mm" (two syllables of the interjection m), leaving 57 to be read as a code."""
+    assert transliterate("纸是57mm的 打不出来", WORDS) == "纸是57mm的 打不出来"
+    assert transliterate("电池5000mah 用不到半天", WORDS) == "电池5000mah 用不到半天"
+    assert split_syllables("mm") is None
