@@ -244,8 +244,11 @@ class Matcher:
             units = [" ".join(tokens)]
             clause_forms = ([self.normaliser.normalise_folded(strip_symbols(text)) for text in units_text]
                             if len(kept) > 1 else [])
-            for clause_form in clause_forms:
-                unit_tokens = _no_numbers(self._words(clause_form))
+            clause_tokens = [_no_numbers(self._words(clause_form)) for clause_form in clause_forms]
+            # each clause, and (in a message of three or more) each two neighbouring clauses: a problem
+            # is often told across two ("钱扣了 机器说失败")
+            pairs = ([a + b for a, b in zip(clause_tokens, clause_tokens[1:])] if len(clause_tokens) > 2 else [])
+            for unit_tokens in (*clause_tokens, *pairs):
                 if len(unit_tokens) >= MIN_UNIT_WORDS and any(t not in self.generic for t in unit_tokens):
                     units.append(" ".join(unit_tokens))
             # small talk only where nothing points at a problem ("你好 签到失败" is about signing in);
