@@ -25,6 +25,8 @@ _CORRECTION = re.compile(r"^(?:我|我们)?(?:是|而是|就|只|但|可是|不�
 _DISMISSED = re.compile(r"(?:没问题|没有问题|没毛病|是好的|都好|好好的|正常的?|没事|都正常|没坏|都可以|能用|满格|能刷|也能刷|能上网)"
                         r"(?:的|了|啊|呀)?$")
 """A clause ending like this says that part works ("网络没问题", "打印是好的")."""
+_ASKING = re.compile(r"是不是|会不会|是否|能不能|可不可以|行不行")
+"""A clause that asks ("是不是就没事", "会不会没问题") states nothing: it is not a dismissal."""
 _DONE = re.compile(r"(?:签到|激活|连网|联网|下载|更新|重启|开机|充电)(?:也|都)?(?:成功了|好了|成功)$"
                    r"|已经(?:付|刷|收)(?:款)?(?:成功了|好了)$")
 """A step that worked ("签到成功了，但是刷卡不行"): context, not the problem."""
@@ -82,7 +84,7 @@ def _split_correction(piece: str, start: int, end: int) -> list[tuple[str, int, 
 def _is_denied(clause: str, following: str, *, corrected: bool) -> bool:
     """`corrected`: some later clause opens with a correction (就是/只是/但 …)."""
     core = clause.strip()
-    if _DISMISSED.search(core) and len(core) <= 14:
+    if _DISMISSED.search(core) and len(core) <= 14 and not _ASKING.search(core):
         return True
     if (_DONE.search(core) or _TRIED.search(core)) and len(core) <= 10:
         return True

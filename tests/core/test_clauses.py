@@ -1,0 +1,47 @@
+"""Clauses, and which of them a merchant denies or dismisses (they do not vote)."""
+
+import pytest
+
+from bot.core.clauses import split_clauses
+
+
+def denied(text: str) -> list[str]:
+    return [c.text.strip() for c in split_clauses(text) if c.denied]
+
+
+def kept(text: str) -> list[str]:
+    return [c.text.strip() for c in split_clauses(text) if not c.denied]
+
+
+def test_a_long_message_is_cut_at_punctuation_spaces_and_connectives() -> None:
+    assert kept("我是开超市的，今天刷了268 机器显示交易失败但是顾客说扣钱了") == [
+        "我是开超市的", "今天刷了268", "机器显示交易失败", "但是顾客说扣钱了"]
+
+
+@pytest.mark.parametrize("text, gone, stays", [
+    ("不是签到失败，是打印不出来", "不是签到失败", "是打印不出来"),
+    ("不是68是98", "不是68", "是98"),
+    ("网络没问题 就是刷不了卡", "网络没问题", "就是刷不了卡"),
+    ("签到成功了但是刷卡还是不行", "签到成功了", "但是刷卡还是不行"),
+    ("路由器也重启了 还是连不上", "路由器也重启了", "还是连不上"),
+    ("没有扣两次，就扣了一次", "没有扣两次", "就扣了一次"),
+])
+def test_denied_dismissed_done_and_tried_clauses_do_not_vote(text: str, gone: str, stays: str) -> None:
+    assert gone in denied(text)
+    assert stays in kept(text)
+
+
+@pytest.mark.parametrize("text", [
+    "不是签到失败就是通讯失败",  # either … or …: both stay
+    "不是吧",  # nothing after it
+    "没反应，刷了好几次",  # 没 is the symptom itself
+])
+def test_what_is_not_a_denial_stays(text: str) -> None:
+    assert denied(text) == []
+
+
+def test_a_question_that_ends_like_a_dismissal_is_still_asked() -> None:
+    """"每次刷4万9是不是就没事" asks whether it is fine; it once read as "fine" and was dropped, red line
+    and all."""
+    assert denied("听说超过5万要审核 那我每次刷4万9是不是就没事") == []
+    assert denied("晚上刷会不会没问题") == []
