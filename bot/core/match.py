@@ -247,7 +247,8 @@ class Matcher:
             clause_tokens = [_no_numbers(self._words(clause_form)) for clause_form in clause_forms]
             # each clause, and (in a message of three or more) each two neighbouring clauses: a problem
             # is often told across two ("钱扣了 机器说失败")
-            pairs = ([a + b for a, b in zip(clause_tokens, clause_tokens[1:])] if len(clause_tokens) > 2 else [])
+            pairs = ([a + b for a, b in zip(clause_tokens, clause_tokens[1:], strict=False)]
+                     if len(clause_tokens) > 2 else [])
             for unit_tokens in (*clause_tokens, *pairs):
                 if len(unit_tokens) >= MIN_UNIT_WORDS and any(t not in self.generic for t in unit_tokens):
                     units.append(" ".join(unit_tokens))
