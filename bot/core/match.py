@@ -18,7 +18,7 @@ from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
 from bot.core.pinyin import transliterate
 from bot.core.segment import Segmenter
 
-Via = Literal["code", "fuzzy", "vendor_code", "pattern"]
+Via = Literal["code", "fuzzy", "vendor_code", "pattern", "display"]
 
 MAX_CANDIDATES = 5
 MIN_PHRASE_SCORE = 20.0
@@ -126,6 +126,7 @@ class Matcher:
         self.redline_patterns = tuple((intent.id, re.compile(pattern)) for intent in content.redlines
                                       for pattern in intent.patterns)
         self.known_codes = frozenset(content.by_code)
+        self.displays = _quotable_displays(content)
         self._intents: list[Intent] = []
         self._texts: list[str] = []
         self._sources: list[tuple[str, str]] = []
@@ -278,6 +279,7 @@ class Matcher:
             taken.add(candidate.intent)
         if not known:
             ranked = self._with_markers(ranked, normalised)
+            ranked = self._with_displays(ranked, joined)
         ranked.sort(key=lambda c: c.score, reverse=True)
         return Analysis(
             query=question,
@@ -341,6 +343,21 @@ class Matcher:
             kept.append(Candidate(intent_id, None, max(own, MARKER_SCORE), "fuzzy", "", "redirect"))
         return kept
 
+    def _with_displays(self, ranked: list[Candidate], text: str) -> list[Candidate]:
+        """A terminal's own message quoted word for word ("提示拒绝 重复交易 请稍后重试", "显示无效交易")
+        names its code as surely as the number would: its codes lead at DISPLAY_SCORE (two codes
+        sharing the text are asked about)."""
+        compact = _compact(text)
+        quoted = {code for display, codes in self.displays for code in codes if _quotes(compact, display)}
+        if not quoted:
+            return ranked
+        ids = {self.content.by_code[code].id: code for code in quoted}
+        kept = [c for c in ranked if c.intent not in ids]
+        for intent_id, code in sorted(ids.items()):
+            kept.append(Candidate(intent_id, code, DISPLAY_SCORE, "display", self.content.by_code[code].display or "",
+                                  "code"))
+        return kept
+
     def _keep_best(self, scores: np.ndarray, phrase_ids: np.ndarray, best: np.ndarray,
                    best_phrase: np.ndarray) -> None:
         owners = self._owner[phrase_ids]
@@ -359,6 +376,41 @@ class Matcher:
     def _excluded(self, exclude: tuple[str, str]) -> np.ndarray:
         return np.array([n for n, (intent_id, source) in enumerate(self._sources) if (intent_id, source) == exclude],
                         dtype=np.intp)
+
+
+DISPLAY_SCORE = 0.9
+"""A code's display text quoted in the question: above ANSWER_AT with a margin over most phrases."""
+MIN_DISPLAY = 4
+"""Shorter display texts (密码错, 请重试) are everyday words, not a quotation."""
+MAX_SHARED_DISPLAY = 3
+"""A display text shared by more codes ("交易失败，请联系发卡行": 13 codes) says nothing about which."""
+_DISPLAY_CUE = ("显示", "提示", "报", "写着", "跳出", "弹出", "出现", "屏幕上", "说")
+_APPROVED = frozenset({"00", "10", "11", "A2", "A4", "A5", "A6"})
+"""Codes that mean the payment went through: "交易成功" in a story ("交易成功了但没出小票") is what
+happened, not a code to explain."""
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", text.lower())
+
+
+def _quotable_displays(content: Content) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    by_display: dict[str, list[str]] = {}
+    for code, intent in content.by_code.items():
+        if intent.display and code not in _APPROVED:
+            by_display.setdefault(_compact(intent.display), []).append(code)
+    return tuple((display, tuple(sorted(codes))) for display, codes in sorted(by_display.items())
+                 if len(display) >= MIN_DISPLAY and len(codes) <= MAX_SHARED_DISPLAY)
+
+
+def _quotes(compact: str, display: str) -> bool:
+    """The display text appears right after a cue (显示/提示/报 …), or whole and long (≥ 6 characters)."""
+    start = compact.find(display)
+    while start >= 0:
+        if len(display) >= 6 or compact[max(0, start - 3):start].endswith(_DISPLAY_CUE):
+            return True
+        start = compact.find(display, start + 1)
+    return False
 
 
 def _no_numbers(tokens: list[str]) -> list[str]:

@@ -102,3 +102,16 @@ def test_red_line_requests_are_declined_not_answered(engine: Engine) -> None:
 
 def test_quantities_next_to_numbers_are_not_codes(engine: Engine) -> None:
     assert engine.understand("纸都用了12卷了 打出来糊成一片").analysis.codes == ()
+
+
+def test_a_display_text_quoted_names_its_code(engine: Engine) -> None:
+    """The terminal's own words, typed out without the number, point at the code they belong to."""
+    top = engine.understand("刚才那笔又刷了一次 这次直接提示拒绝 重复交易 请稍后重试").analysis.candidates[0]
+    assert (top.intent, top.via) == ("code_94", "display")
+    shared = engine.understand("屏幕上显示拒绝，交换中心异常，请稍后重试 咋回事").decision
+    assert shared.kind == "clarify" and {c.intent for c in shared.choices[:2]} == {"code_96", "code_a7"}
+
+
+def test_a_story_that_says_the_payment_went_through_is_not_code_00(engine: Engine) -> None:
+    candidates = engine.understand("交易成功了但是没出小票").analysis.candidates
+    assert all(c.via != "display" for c in candidates)
