@@ -51,6 +51,10 @@ OFFER_SYMPTOM_AT = 0.6
 """With a code in the question, the rest of it must fit a symptom this well to offer that symptom."""
 YES_LABELS = ("好了", "好，", "可以了", "解决了")
 NO_LABELS = ("还是", "不行")
+STILL_FAILING_WORDS = ("还是", "还不行", "也不行")
+"""A "still failing" reply at a step with no 还是…/不行… label and no escalate choice picks the one label
+holding one of these ("等了很久还不行", "插卡也不行", "对得上，还是不行"); with two such labels it picks
+neither ("用手机付不行" / "用卡还是不行" name different things)."""
 REPLY_AT = 75
 """A typed reply this close (rapidfuzz ratio, 0-100) to a yes/no word or to a button label picks it.
 At 75, "还是报51"/"还是报" (75), "还是没反应"/"没反应" (75) and "付成了"/"好了，付成了" (75) pick, while a
@@ -274,7 +278,10 @@ class Dialog:
             answer = hit.followup.answer_for(refs, dict(state.slots))
             if answer is None:
                 return None
-            options = back + (Option(HUMAN_LABEL, HUMAN),) if position is not None else self._topic_options(topic)
+            if position is not None:
+                options = back + (Option(HUMAN_LABEL, HUMAN),)
+            else:
+                options = (Option(MENU_LABEL, MENU),) if hit.followup.closing else self._topic_options(topic)
             reply = Reply(kind="followup", title=f"接着说：{self.content.by_id[topic].title}", text=answer,
                           intent=topic, options=options)
         return Turn(reply, replace(state, fallbacks=0), understanding)
@@ -510,7 +517,12 @@ class Dialog:
             return _first(step, lambda c: c.target == ("end", "resolved") or c.label.startswith(YES_LABELS))
         if no > yes:
             labelled = _first(step, lambda c: c.label.startswith(NO_LABELS))
-            return labelled if labelled is not None else _first(step, lambda c: c.target == ("end", "escalate"))
+            if labelled is None:
+                labelled = _first(step, lambda c: c.target == ("end", "escalate"))
+            if labelled is None:
+                still = [n for n, c in enumerate(step.choices) if any(w in c.label for w in STILL_FAILING_WORDS)]
+                labelled = still[0] if len(still) == 1 else None
+            return labelled
         best = process.extractOne(typed, labels, scorer=fuzz.ratio, processor=None, score_cutoff=REPLY_AT)
         return int(best[2]) if best is not None else None
 

@@ -529,6 +529,8 @@ class Followup(_Model):
     """默认回答 For a topic no answer lists. Left out: such a follow-up is taken as a new question."""
     in_flow: bool = True
     """排查中也算 False for 还是不行/好了: in the middle of a flow the step's own buttons answer those."""
+    closing: bool = False
+    """收尾 True for 好了/没事了: answered with the menu instead of the topic's buttons."""
     show_script: bool = False
     """直接给话术 True for 怎么跟顾客说: the topic's customer script is shown (the answers are for topics
     without a script)."""
