@@ -183,9 +183,10 @@ class Dialog:
 
     # ---- typed text ----------------------------------------------------------------------
 
-    def on_text(self, text: str, state: DialogState) -> Turn:
-        """Understand a typed question. Mid-flow, 好了/不行 pick the obvious choice; anything else
-        is a new question (a new code or problem leaves the flow)."""
+    def on_text(self, text: str, state: DialogState, *, followups: bool = True) -> Turn:
+        """Understand a typed question. Mid-flow, 好了/不行 pick the obvious choice; after an answer,
+        a follow-up is answered for its topic (`followups=False`: text read off a photo, which is
+        never a follow-up); anything else is a new question (a new code or problem leaves the flow)."""
         masked = mask_card_numbers(text)[:MAX_REMEMBERED_QUESTION]
         said = extract_slots(masked)
         state = replace(state, last_question=masked, recent=(state.recent + (masked,))[-MAX_RECENT:],
@@ -198,7 +199,7 @@ class Dialog:
         state = replace(state, version=self.engine.version)
         understanding = self.engine.understand(text)
         decision = understanding.decision
-        followup = self._followup(text, understanding, state, position)
+        followup = self._followup(text, understanding, state, position) if followups else None
         if followup is not None:
             return followup
         if position is not None and (is_noise(text) or decision.kind == "fallback"):
@@ -235,7 +236,7 @@ class Dialog:
             reply = Reply(kind="clarify", title="您是想问…", text="我不太确定你的意思，请选一个最接近的：",
                           options=options + (Option("都不是", NONE_OF_THESE),) + back)
             return Turn(reply, replace(state, fallbacks=0), understanding)
-        if state.fallbacks == 0 and state.topic in self.content.by_id:
+        if state.fallbacks == 0 and state.topic is not None and state.topic in self.content.by_id:
             # right after an answer: its buttons are still the way on, so a short line, not the long
             # explanation (issue 15); still counted towards a handoff, as any misunderstanding
             reply = Reply(kind="fallback", title="", text=NUDGE, options=self._topic_options(state.topic))
@@ -321,7 +322,7 @@ class Dialog:
         screen = read_screen(lines, self.engine.matcher.known_codes)
         if not screen.text:
             return Turn(self._unreadable(), state)
-        turn = self.on_text(screen.text, state)
+        turn = self.on_text(screen.text, state, followups=False)
         if turn.reply.kind == "smalltalk":  # "欢迎光临" on a screen is not a greeting to answer
             turn = replace(turn, reply=self._fallback(blank=False),
                            understanding=None if turn.understanding is None else replace(
@@ -330,7 +331,7 @@ class Dialog:
         if whole is not None and whole.decision.kind != "answer" and not whole.analysis.codes:
             for line in screen.lines:
                 if self.engine.understand(line.text).decision.kind == "answer":
-                    turn = self.on_text(line.text, state)
+                    turn = self.on_text(line.text, state, followups=False)
                     break
         preface = f"识别到：{screen.shown}"
         decision = turn.understanding.decision if turn.understanding is not None else None
@@ -448,8 +449,17 @@ class Dialog:
                 step = flow.start
             else:
                 step = flow.step(target) or step
-        state = replace(state, version=self.engine.version, flow=flow.id, step=step.id)
+        state = replace(state, version=self.engine.version, flow=flow.id, step=step.id,
+                        topic=self._flow_topic(state.topic, flow))
         return Turn(self._step_reply(flow, step, state, note="\n".join(notes)), state)
+
+    def _flow_topic(self, topic: str | None, flow: Flow) -> str | None:
+        """The topic while a flow runs: the one answered, if this is its flow; else the problem the
+        flow is for (96 → its flow → 扣款了但没成功: follow-ups are now about the charge)."""
+        if topic is not None and self.content.flow_for(topic) is flow:
+            return topic
+        first = next((self.content.intent_id(ref) for ref in flow.intents if self.content.intent_id(ref)), None)
+        return first or topic
 
     def _choose(self, flow: Flow, step: Step, index: int, state: DialogState) -> Turn:
         choice = step.choices[index]

@@ -14,6 +14,7 @@ from bot.core.engine import Engine
 from bot.core.errors import ContentError
 from bot.core.loader import load_content
 from bot.core.models import Choice, Followup, Step, TopicAnswer
+from bot.core.screen import ScreenLine
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -214,3 +215,9 @@ def test_a_followup_answer_is_phone_sized() -> None:
         TopicAnswer(topics=("51",), answer="很长" * 101)
     with pytest.raises(ValueError, match="最多 200 个字"):
         Followup(id="x", title="x", examples=("a", "b", "c"), default="很长" * 101)
+
+
+def test_text_read_off_a_photo_is_never_a_followup(dialog: Dialog) -> None:
+    state = dialog.on_text("显示51", DialogState()).state
+    assert dialog.on_text("还是失败", state).reply.kind == "followup"
+    assert dialog.on_screen([ScreenLine("还是失败", 0.99)], state).reply.kind != "followup"
