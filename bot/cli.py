@@ -507,7 +507,7 @@ def _validate(args: argparse.Namespace) -> int:
     summary = (f"应答码意图 {len(content.codes)} 个，症状意图 {len(content.symptoms)} 个，"
                f"闲聊 {len(content.smalltalk)} 个，转介 {len(content.redirects)} 个，"
                f"红线 {len(content.redlines)} 个，例句 {examples} 条，流程 {len(content.flows)} 个（{steps} 步），"
-               f"话术 {len(content.scripts)} 个，版本 {content.version}")
+               f"话术 {len(content.scripts)} 个，追问 {len(content.followups)} 个，版本 {content.version}")
     if problems:
         print(f"有 {len(problems)} 处问题；{summary}", file=sys.stderr)
         return 1

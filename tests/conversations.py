@@ -13,6 +13,7 @@ Admins extend them next to the content. A file holds `conversations:`, a list of
           must_not_say: ["没看懂"]     regular expressions that must not appear in the reply
           kind: step                   optional: the reply's kind (answer, step, fallback, human …)
           fallbacks: 0                 optional: misunderstandings in a row after this turn
+          topic: code_51               optional: the current topic after this turn (an intent id; dialog only)
 
 Through the console, a tap types the number the console printed next to that label, and the reply
 checked is the console's text (its note on human support included). A problem names the file, the
@@ -32,7 +33,7 @@ from bot.console import ConsoleChat, render
 from bot.core.dialog import Dialog, DialogState, Turn
 from tests.content_cases import yaml_entries
 
-TURN_KEYS = frozenset({"say", "tap", "must_say", "must_not_say", "kind", "fallbacks"})
+TURN_KEYS = frozenset({"say", "tap", "must_say", "must_not_say", "kind", "fallbacks", "topic"})
 CASE_KEYS = frozenset({"name", "why", "turns"})
 OPTION_LINE = re.compile(r"^  \[(\d+)\] (.+)$", re.MULTILINE)
 
@@ -49,6 +50,7 @@ class Step:
     must_not_say: tuple[str, ...] = ()
     kind: str | None = None
     fallbacks: int | None = None
+    topic: str | None = None
 
     @property
     def shown(self) -> str:
@@ -117,7 +119,10 @@ def _turn(where: str, raw: Any) -> Step:
     kind = raw.get("kind")
     if kind is not None and not isinstance(kind, str):
         raise ConversationError(f"{where}: kind is a reply kind such as answer, step, fallback, human")
-    return Step(said, tapped, patterns["must_say"], patterns["must_not_say"], kind, fallbacks)
+    topic = raw.get("topic")
+    if topic is not None and not isinstance(topic, str):
+        raise ConversationError(f"{where}: topic is an intent id such as code_51 or charged_but_failed")
+    return Step(said, tapped, patterns["must_say"], patterns["must_not_say"], kind, fallbacks, topic)
 
 
 def _problems(where: str, step: Step, shown: str) -> list[str]:
@@ -146,6 +151,8 @@ def run_in_dialog(conversation: Conversation, dialog: Dialog) -> list[str]:
             problems.append(f"{where}: the reply is a {turn.reply.kind}, not a {step.kind}")
         if step.fallbacks is not None and state.fallbacks != step.fallbacks:
             problems.append(f"{where}: {state.fallbacks} misunderstanding(s) in a row, not {step.fallbacks}")
+        if step.topic is not None and state.topic != step.topic:
+            problems.append(f"{where}: the topic is {state.topic}, not {step.topic}")
     return problems
 
 

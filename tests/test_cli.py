@@ -158,8 +158,9 @@ def test_eval_rejects_unknown_gold(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_console_chat_from_a_pipe(tmp_path: Path) -> None:
-    """The installed entry point, scripted line by line: a code, a fallback, an option picked by number."""
-    script = "显示51\n今天天气怎么样\n1\n/quit\n"
+    """The installed entry point, scripted line by line: a fallback, an option picked by number, a code.
+    (A fallback right after an answer is the short nudge with that answer's buttons, so it comes first.)"""
+    script = "今天天气怎么样\n1\n显示51\n/quit\n"
     result = subprocess.run([sys.executable, "-m", "bot", "chat", "--data-dir", str(tmp_path)], input=script,
                             capture_output=True,
                             text=True, cwd=ROOT, timeout=60, check=True)

@@ -79,12 +79,27 @@ conversations:
     assert len(run_in_dialog(walk, dialog)) == 1, "the dialog's reply has no console note"
 
 
+def test_the_runner_checks_the_topic(tmp_path: Path, dialog: Dialog) -> None:
+    [wrong] = load_conversations(write(tmp_path, """
+conversations:
+  - name: 话题
+    turns:
+      - say: 显示51
+        topic: code_96
+      - say: 显示96
+        topic: code_96
+"""))
+    assert run_in_dialog(wrong, dialog) == [
+        "cases.yaml “话题” turn 1 (say '显示51', dialog): the topic is code_51, not code_96"]
+
+
 @pytest.mark.parametrize("text, message", [
     ("conversations: [{name: x, turns: []}]", "turns: is a non-empty list"),
     ("conversations: [{name: x, turns: [{say: a, tap: b}]}]", "exactly one of say: and tap:"),
     ("conversations: [{name: x, turns: [{say: 51}]}]", "quoted string"),
     ("conversations: [{name: x, turns: [{say: a, must_say: ['(']}]}]", "not a regular expression"),
     ("conversations: [{name: x, turns: [{say: a, expect: b}]}]", "unknown key(s) ['expect']"),
+    ("conversations: [{name: x, turns: [{say: a, topic: 51}]}]", "topic is an intent id"),
     ("cases: []", "one key, conversations:"),
 ])
 def test_malformed_files_name_the_file_conversation_and_turn(tmp_path: Path, text: str, message: str) -> None:

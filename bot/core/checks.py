@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.core.cards import holds_card_number
+from bot.core.context import match_followup
 from bot.core.decide import decide
 from bot.core.errors import Problem
 from bot.core.loader import Content
@@ -79,8 +80,9 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
 def check_knowledge(content: Content) -> list[Problem]:
     """Flows and scripts: every intent leads to a flow; every step is reachable from the first and
     can reach an end (resolved, escalate, a script or another flow); scripts use only the known
-    placeholders and never hold a card number or ask for a PIN. (References were checked on load.)"""
-    problems: list[Problem] = []
+    placeholders and never hold a card number or ask for a PIN; each follow-up's examples are taken
+    for it and its not_examples are not. (References were checked on load.)"""
+    problems: list[Problem] = check_followups(content)
     for intent in content.problems:
         if content.flow_for(intent.id) is None:
             where = content.locate(intent.id)
@@ -113,6 +115,26 @@ def check_knowledge(content: Content) -> list[Problem]:
             if card or re.search(r"(告诉|说出|报给?|念).{0,3}密码", line):
                 problems.append(Problem(where.file, where.line, f"{script.id}.{move}",
                                         "话术里不能出现卡号，也不能让顾客说出密码"))
+    return problems
+
+
+def check_followups(content: Content) -> list[Problem]:
+    """Every example of a follow-up is understood as that follow-up (not as a closer one), and no
+    not_example is."""
+    problems: list[Problem] = []
+    for followup in content.followups:
+        key = f"followup:{followup.id}"
+        for field_name in ("examples", "not_examples"):
+            for index, text in enumerate(getattr(followup, field_name)):
+                hit = match_followup(text, content.followups)
+                taken = hit.followup.id if hit is not None else None
+                wrong = taken != followup.id if field_name == "examples" else taken == followup.id
+                if wrong:
+                    where = content.locate(key, field_name, index)
+                    said = f"被当成了 {taken}" if taken else "谁也不像"
+                    problems.append(Problem(where.file, where.line, f"{followup.id}.{field_name}[{index}]",
+                                            f"{text!r} {'是例句' if field_name == 'examples' else '是反例'}，却{said}："
+                                            "改写这一条，或者改写相近的追问的例句"))
     return problems
 
 

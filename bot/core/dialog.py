@@ -31,6 +31,8 @@ from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
 from bot.core.screen import ScreenLine, read_screen
 from bot.core.cards import mask_card_numbers
+from bot.core.context import (FOLLOWUP_OVER_ANSWER_AT, known_choice, known_note, match_followup, start_topic,
+                              topic_refs, topic_slots)
 from bot.core.slots import extract_slots, fill
 
 SHOW, FLOW, CHOOSE, BACK, RESTART, SCRIPT, HELPED, NOT_HELPED = "i", "f", "c", "b", "r", "s", "y", "n"
@@ -49,6 +51,10 @@ OFFER_SYMPTOM_AT = 0.6
 """With a code in the question, the rest of it must fit a symptom this well to offer that symptom."""
 YES_LABELS = ("好了", "好，", "可以了", "解决了")
 NO_LABELS = ("还是", "不行")
+STILL_FAILING_WORDS = ("还是", "还不行", "也不行")
+"""A "still failing" reply at a step with no 还是…/不行… label and no escalate choice picks the one label
+holding one of these ("等了很久还不行", "插卡也不行", "对得上，还是不行"); with two such labels it picks
+neither ("用手机付不行" / "用卡还是不行" name different things)."""
 REPLY_AT = 75
 """A typed reply this close (rapidfuzz ratio, 0-100) to a yes/no word or to a button label picks it.
 At 75, "还是报51"/"还是报" (75), "还是没反应"/"没反应" (75) and "付成了"/"好了，付成了" (75) pick, while a
@@ -61,6 +67,9 @@ NOISE = "有问题直接发给我就行，比如“显示51”“签到失败”
 MAX_HISTORY = 30
 MAX_REMEMBERED_QUESTION = 500
 MAX_RECENT = 5
+MAX_SKIPPED = 6
+"""Known steps skipped in a row when a flow is entered: more than any shipped flow needs, and a bound
+should content ever make skipped steps lead back to each other."""
 SURE_AT = 0.8
 """A code read off a photo with less OCR confidence than this is asked about, not answered. On the
 fixture photos (benchmarks/ocr.py) codes read right scored 0.87 and up; rapidocr drops text under 0.5."""
@@ -90,13 +99,16 @@ class DialogState:
     history: tuple[str, ...] = ()
     """Earlier positions in the flow walk, as "flow/step", for 上一步."""
     slots: tuple[tuple[str, str], ...] = ()
-    """Amount, time, last 4 digits the merchant mentioned, to fill scripts."""
+    """What the merchant already said (bot/core/slots.py, bot/core/context.py): amount, time, last4,
+    card_type, terminal, charged, code, symptom; they fill scripts and answer flow steps."""
     recent: tuple[str, ...] = ()
     """The merchant's last few messages (masked), for a human taking over."""
     last_intent: str | None = None
     last_score: float | None = None
     tried: tuple[str, ...] = ()
     """The steps of the last flow walked, kept after it ends, for a human taking over."""
+    topic: str | None = None
+    """The intent last answered (kept while its flow runs): follow-ups are answered for it."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -113,7 +125,7 @@ class DialogState:
         if not data:
             return cls()
         known: dict[str, Any] = {k: data[k] for k in ("version", "fallbacks", "last_question", "flow", "step", "last_intent",
-                                      "last_score") if k in data}
+                                      "last_score", "topic") if k in data}
         if "last_question" in known:
             known["last_question"] = mask_card_numbers(str(known["last_question"]))
         lists: dict[str, Any] = {k: tuple(str(v) for v in data.get(k) or ()) for k in ("history", "recent", "tried")}
@@ -171,12 +183,14 @@ class Dialog:
 
     # ---- typed text ----------------------------------------------------------------------
 
-    def on_text(self, text: str, state: DialogState) -> Turn:
-        """Understand a typed question. Mid-flow, 好了/不行 pick the obvious choice; anything else
-        is a new question (a new code or problem leaves the flow)."""
+    def on_text(self, text: str, state: DialogState, *, followups: bool = True) -> Turn:
+        """Understand a typed question. Mid-flow, 好了/不行 pick the obvious choice; after an answer,
+        a follow-up is answered for its topic (`followups=False`: text read off a photo, which is
+        never a follow-up); anything else is a new question (a new code or problem leaves the flow)."""
         masked = mask_card_numbers(text)[:MAX_REMEMBERED_QUESTION]
+        said = extract_slots(masked)
         state = replace(state, last_question=masked, recent=(state.recent + (masked,))[-MAX_RECENT:],
-                        slots=_merge_slots(state.slots, extract_slots(masked)))
+                        slots=_merge_slots(state.slots, said))
         position = self._position(state)
         if position is not None:
             picked = self._typed_choice(position[1], _typed(text))
@@ -185,6 +199,9 @@ class Dialog:
         state = replace(state, version=self.engine.version)
         understanding = self.engine.understand(text)
         decision = understanding.decision
+        followup = self._followup(text, understanding, state, position) if followups else None
+        if followup is not None:
+            return followup
         if position is not None and (is_noise(text) or decision.kind == "fallback"):
             # not a new question: the step is still the way on; not counted towards a handoff either,
             # the merchant has the step's buttons in front of them
@@ -210,7 +227,8 @@ class Dialog:
         if decision.kind == "answer" and decision.intent is not None:
             reply = self._answer(decision.intent, understanding)
             top = understanding.analysis.candidates[0].score if understanding.analysis.candidates else None
-            state = replace(state, fallbacks=0, last_intent=decision.intent, last_score=top)
+            state = replace(self._new_topic(state, decision.intent, said), fallbacks=0, last_intent=decision.intent,
+                            last_score=top)
             return Turn(reply, _leave_flow(state), understanding)
         if decision.kind == "clarify":
             options = tuple(Option(self.content.by_id[c.intent].title, f"{SHOW}:{c.intent}")
@@ -218,8 +236,67 @@ class Dialog:
             reply = Reply(kind="clarify", title="您是想问…", text="我不太确定你的意思，请选一个最接近的：",
                           options=options + (Option("都不是", NONE_OF_THESE),) + back)
             return Turn(reply, replace(state, fallbacks=0), understanding)
-        reply = self._fallback(blank=False) if state.fallbacks == 0 else self._again()
+        if state.fallbacks == 0 and state.topic is not None and state.topic in self.content.by_id:
+            # right after an answer: its buttons are still the way on, so a short line, not the long
+            # explanation (issue 15); still counted towards a handoff, as any misunderstanding
+            reply = Reply(kind="fallback", title="", text=NUDGE, options=self._topic_options(state.topic))
+        else:
+            reply = self._fallback(blank=False) if state.fallbacks == 0 else self._again()
         return Turn(reply, replace(state, fallbacks=state.fallbacks + 1), understanding)
+
+    # ---- context: the topic and its follow-ups ---------------------------------------------
+
+    def _new_topic(self, state: DialogState, intent_id: str, said: Mapping[str, str]) -> DialogState:
+        """The state once `intent_id` is answered: the same topic keeps what was said about it; a new
+        one starts from what the merchant just said (and what the intent itself states, its code)."""
+        now = {**said, **topic_slots(self.content, intent_id)}
+        if state.topic == intent_id:
+            return replace(state, slots=_merge_slots(state.slots, now))
+        return replace(state, topic=intent_id, slots=_merge_slots((), start_topic(dict(state.slots), now)))
+
+    def _followup(self, text: str, understanding: Understanding, state: DialogState,
+                  position: tuple[Flow, Step] | None) -> Turn | None:
+        """A follow-up to the current topic, answered for that topic; None when the message is not one
+        (no topic, a new code, a red line, a confident answer the follow-up is not much closer than)."""
+        topic = state.topic if state.topic in self.content.by_id else None
+        if topic is None or is_noise(text) or wants_human(text):
+            return None
+        decision, refs = understanding.decision, topic_refs(self.content, topic)
+        if decision.kind == "refuse" or any(code not in refs for code in understanding.analysis.codes):
+            return None
+        followups = [f for f in self.content.followups if position is None or f.in_flow]
+        hit = match_followup(text, followups)
+        if hit is None:
+            return None
+        if decision.kind == "answer" and decision.intent != topic and hit.score < FOLLOWUP_OVER_ANSWER_AT:
+            return None
+        back = (Option("回到排查", CURRENT),) if position is not None else ()
+        script = self.content.script_for(topic) if hit.followup.show_script else None
+        if script is not None:
+            reply = self._script(script, state, in_flow=False)
+            reply = replace(reply, options=back + reply.options)
+        else:
+            answer = hit.followup.answer_for(refs, dict(state.slots))
+            if answer is None:
+                return None
+            if position is not None:
+                options = back + (Option(HUMAN_LABEL, HUMAN),)
+            else:
+                options = (Option(MENU_LABEL, MENU),) if hit.followup.closing else self._topic_options(topic)
+            reply = Reply(kind="followup", title=f"接着说：{self.content.by_id[topic].title}", text=answer,
+                          intent=topic, options=options)
+        return Turn(reply, replace(state, fallbacks=0), understanding)
+
+    def _topic_options(self, topic: str) -> tuple[Option, ...]:
+        """The ways on from a topic's answer: its flow, its script, a human."""
+        options: list[Option] = []
+        flow = self.content.flow_for(topic)
+        if flow is not None:
+            options.append(Option("一步步排查", f"{FLOW}:{flow.id}"))
+        script = self.content.script_for(topic)
+        if script is not None:
+            options.append(Option("对顾客怎么说", f"{SCRIPT}:{script.id}"))
+        return (*options, Option(HUMAN_LABEL, HUMAN))
 
     # ---- photos of the screen ------------------------------------------------------------
 
@@ -245,7 +322,7 @@ class Dialog:
         screen = read_screen(lines, self.engine.matcher.known_codes)
         if not screen.text:
             return Turn(self._unreadable(), state)
-        turn = self.on_text(screen.text, state)
+        turn = self.on_text(screen.text, state, followups=False)
         if turn.reply.kind == "smalltalk":  # "欢迎光临" on a screen is not a greeting to answer
             turn = replace(turn, reply=self._fallback(blank=False),
                            understanding=None if turn.understanding is None else replace(
@@ -254,7 +331,7 @@ class Dialog:
         if whole is not None and whole.decision.kind != "answer" and not whole.analysis.codes:
             for line in screen.lines:
                 if self.engine.understand(line.text).decision.kind == "answer":
-                    turn = self.on_text(line.text, state)
+                    turn = self.on_text(line.text, state, followups=False)
                     break
         preface = f"识别到：{screen.shown}"
         decision = turn.understanding.decision if turn.understanding is not None else None
@@ -292,7 +369,7 @@ class Dialog:
         kind, _, rest = action.partition(":")
         args = rest.split(":") if rest else []
         if kind == SHOW and len(args) == 1 and args[0] in self.content.by_id:
-            state = replace(state, fallbacks=0, last_intent=args[0], last_score=None)
+            state = replace(self._new_topic(state, args[0], {}), fallbacks=0, last_intent=args[0], last_score=None)
             return Turn(self._answer(args[0], None), _leave_flow(state))
         if kind == FLOW and len(args) == 1 and args[0] in self.content.flows_by_id:
             turn = self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
@@ -352,10 +429,37 @@ class Dialog:
             raise _Restart(flow)
         return position
 
-    def _enter(self, flow: Flow, state: DialogState, step: Step | None = None, *, note: str = "") -> Turn:
+    def _enter(self, flow: Flow, state: DialogState, step: Step | None = None, *, note: str = "",
+               skip_known: bool = True) -> Turn:
+        """Show a step; steps whose answer the merchant already gave (`answered_by`) are passed with
+        one line each saying so, and kept in the history, so 上一步 shows them (not skipped then)."""
         step = step or flow.start
-        state = replace(state, version=self.engine.version, flow=flow.id, step=step.id)
-        return Turn(self._step_reply(flow, step, state, note=note), state)
+        notes = [note] if note else []
+        slots = dict(state.slots)
+        for _ in range(MAX_SKIPPED if skip_known else 0):
+            picked = known_choice(step, slots)
+            if picked is None:
+                break
+            choice = step.choices[picked]
+            notes.append(known_note(step, slots, choice.label))
+            state = replace(state, history=(state.history + (f"{flow.id}/{step.id}",))[-MAX_HISTORY:])
+            kind, target = choice.target
+            if kind == "flow":
+                flow = self.content.flows_by_id[target]
+                step = flow.start
+            else:
+                step = flow.step(target) or step
+        state = replace(state, version=self.engine.version, flow=flow.id, step=step.id,
+                        topic=self._flow_topic(state.topic, flow))
+        return Turn(self._step_reply(flow, step, state, note="\n".join(notes)), state)
+
+    def _flow_topic(self, topic: str | None, flow: Flow) -> str | None:
+        """The topic while a flow runs: the one answered, if this is its flow; else the problem the
+        flow is for (96 → its flow → 扣款了但没成功: follow-ups are now about the charge)."""
+        if topic is not None and self.content.flow_for(topic) is flow:
+            return topic
+        first = next((self.content.intent_id(ref) for ref in flow.intents if self.content.intent_id(ref)), None)
+        return first or topic
 
     def _choose(self, flow: Flow, step: Step, index: int, state: DialogState) -> Turn:
         choice = step.choices[index]
@@ -386,14 +490,14 @@ class Dialog:
             flow = self.content.flows_by_id[state.flow] if state.flow else None
             if flow is None:
                 raise StaleChoice("back")
-            return self._enter(flow, state)
+            return self._enter(flow, state, skip_known=False)
         *earlier, last = state.history
         flow_id, _, step_id = last.partition("/")
         flow = self.content.flows_by_id.get(flow_id)
         step = flow.step(step_id) if flow is not None else None
         if flow is None or step is None:
             raise StaleChoice("back")
-        return self._enter(flow, replace(state, history=tuple(earlier)), step)
+        return self._enter(flow, replace(state, history=tuple(earlier)), step, skip_known=False)
 
     def _feedback(self, flow_id: str, helped: bool, state: DialogState) -> Turn:
         if flow_id not in self.content.flows_by_id:
@@ -423,7 +527,12 @@ class Dialog:
             return _first(step, lambda c: c.target == ("end", "resolved") or c.label.startswith(YES_LABELS))
         if no > yes:
             labelled = _first(step, lambda c: c.label.startswith(NO_LABELS))
-            return labelled if labelled is not None else _first(step, lambda c: c.target == ("end", "escalate"))
+            if labelled is None:
+                labelled = _first(step, lambda c: c.target == ("end", "escalate"))
+            if labelled is None:
+                still = [n for n, c in enumerate(step.choices) if any(w in c.label for w in STILL_FAILING_WORDS)]
+                labelled = still[0] if len(still) == 1 else None
+            return labelled
         best = process.extractOne(typed, labels, scorer=fuzz.ratio, processor=None, score_cutoff=REPLY_AT)
         return int(best[2]) if best is not None else None
 

@@ -6,14 +6,15 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, TypeVar
+from typing import Any, Collection, Mapping, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.core.errors import ContentError, Problem
+from bot.core.slots import CARD_TYPES, CHARGED, TERMINAL_TYPES
 from bot.core.humane import KIND_WORDS, RECURSIVE_ALIAS, TARGET_WORDS, pydantic_problem, unreadable, yaml_problem
-from bot.core.models import (CodeIntent, Flow, Intent, IntentFile, KnowledgeFile, Lexicon, ProblemIntent,
+from bot.core.models import (CodeIntent, Flow, Followup, Intent, IntentFile, KnowledgeFile, Lexicon, ProblemIntent,
                              RedirectIntent, RedlineIntent, Script, SmalltalkIntent, SymptomIntent, code_intent_id)
 
 try:  # the C parser is several times faster and still reports line marks
@@ -30,7 +31,7 @@ _T = TypeVar("_T")
 INTENT_DIRS = ("intents/codes", "intents/symptoms")
 INTENT_FILES = ("intents/smalltalk.yaml", "intents/redirects.yaml", "intents/redlines.yaml")
 """Intents that are not a terminal problem, one file per kind (each optional)."""
-KNOWLEDGE_DIRS = ("knowledge/flows", "knowledge/scripts")
+KNOWLEDGE_DIRS = ("knowledge/flows", "knowledge/scripts", "knowledge/followups")
 LEXICON_FILE = "intents/lexicon.yaml"
 
 
@@ -54,6 +55,7 @@ class Content:
     version: str
     flows: tuple[Flow, ...] = ()
     scripts: tuple[Script, ...] = ()
+    followups: tuple[Followup, ...] = ()
     locations: Mapping[tuple[str, ...], Location] = field(default_factory=dict)
     by_id: Mapping[str, Intent] = field(init=False, repr=False)
     by_code: Mapping[str, CodeIntent] = field(init=False, repr=False)
@@ -154,6 +156,7 @@ def load_content(root: Path | str | None = None) -> Content:
     placed: list[tuple[Intent, Location]] = []
     flows: list[Flow] = []
     scripts: list[Script] = []
+    followups: list[Followup] = []
     locations: dict[tuple[str, ...], Location] = {}
 
     files = sorted(p for d in INTENT_DIRS for p in (root / d).glob("**/*.yaml"))
@@ -182,6 +185,10 @@ def load_content(root: Path | str | None = None) -> Content:
         for index, script in enumerate(model.scripts):
             scripts.append(script)
             _record_locations(locations, "script:" + script.id, node, ("scripts", index), shown, (), script)
+        for index, followup in enumerate(model.followups):
+            followups.append(followup)
+            _record_locations(locations, "followup:" + followup.id, node, ("followups", index), shown,
+                              ("examples", "not_examples", "answers"), followup)
 
     lexicon = Lexicon()
     lexicon_path = root / LEXICON_FILE
@@ -193,7 +200,7 @@ def load_content(root: Path | str | None = None) -> Content:
     if problems:
         raise ContentError(problems)
     content = Content(root=root, intents=tuple(intents), lexicon=lexicon, version=digest.hexdigest()[:12],
-                      flows=tuple(flows), scripts=tuple(scripts), locations=locations)
+                      flows=tuple(flows), scripts=tuple(scripts), followups=tuple(followups), locations=locations)
     problems = _reference_checks(content)
     if problems:
         raise ContentError(problems)
@@ -427,4 +434,44 @@ def _reference_checks(content: Content) -> list[Problem]:
                     where = content.locate(key, "steps", n)
                     problems.append(Problem(where.file, where.line, f"{flow.id}.{step.id}.choices[{c}].{kind}",
                                             f"没有 id 为 {target!r} 的{TARGET_WORDS[kind]}"))
+                for value in choice.when:
+                    if step.answered_by is not None and not _known_value(content, step.answered_by, value):
+                        where = content.locate(key, "steps", n)
+                        problems.append(Problem(where.file, where.line, f"{flow.id}.{step.id}.choices[{c}].when",
+                                                f"{value!r} 不是 {step.answered_by} 能有的值（{_VALUES_SHOWN[step.answered_by]}）"))
+            seen_values = [v for choice in step.choices for v in choice.when]
+            for value in sorted({v for v in seen_values if seen_values.count(v) > 1}):
+                where = content.locate(key, "steps", n)
+                problems.append(Problem(where.file, where.line, f"{flow.id}.{step.id}.when",
+                                        f"{value!r} 写在了两个按钮的 when 里：一个值只能选一个按钮"))
+    seen_followups: set[str] = set()
+    for followup in content.followups:
+        key = f"followup:{followup.id}"
+        if followup.id in seen_followups:
+            report(key, "id", f"追问 id {followup.id!r} 重复了")
+        seen_followups.add(followup.id)
+        for a, answer in enumerate(followup.answers):
+            for slot, value in answer.known.items():
+                if not _known_value(content, slot, value) or value == "*":
+                    where = content.locate(key, "answers", a)
+                    problems.append(Problem(where.file, where.line, f"{followup.id}.answers[{a}].known.{slot}",
+                                            f"{value!r} 不是 {slot} 能有的值（{_VALUES_SHOWN[slot]}）"))
+            for t, ref in enumerate(answer.topics):
+                if content.intent_id(ref) is None:
+                    where = content.locate(key, "answers", a)
+                    problems.append(Problem(where.file, where.line, f"{followup.id}.answers[{a}].topics[{t}]",
+                                            f"没有叫 {ref!r} 的意图或应答码（话题要写意图 id 或应答码）"))
     return problems
+
+
+_VALUES_SHOWN = {"code": "应答码，例如 \"51\"，或 \"*\"", "charged": "yes 或 no", "card_type": "信用卡、储蓄卡、外卡",
+                 "terminal": "电签、传统、智能POS"}
+
+
+def _known_value(content: Content, slot: str, value: str) -> bool:
+    """Whether `value` is one the context slot can hold (so a `when` can ever pick its choice)."""
+    if value == "*":
+        return True
+    allowed: dict[str, Collection[str]] = {"code": content.by_code, "charged": CHARGED, "card_type": CARD_TYPES,
+                                  "terminal": TERMINAL_TYPES}
+    return value in allowed[slot]

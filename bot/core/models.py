@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Mapping
 
 from pydantic import (BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StringConstraints, field_validator,
                       model_validator)
@@ -339,6 +339,10 @@ End = Literal["resolved", "escalate"]
 
 
 CHOICE_TARGETS = ("next", "end", "script", "flow")
+ContextSlot = Literal["code", "charged", "card_type", "terminal"]
+"""What the merchant may already have said that answers a step (bot/core/context.py):
+code (a response code, "51"), charged (yes | no: the customer was charged or not), card_type (信用卡 |
+储蓄卡 | 外卡), terminal (电签 | 传统 | 智能POS)."""
 
 
 class Choice(_Model):
@@ -357,6 +361,10 @@ class Choice(_Model):
     """话术 Show a customer script (its id)."""
     flow: StepId | None = None
     """转到流程 Continue in another flow, at its first step (its id)."""
+    when: tuple[Text, ...] = ()
+    """已知就选 On a step with `answered_by`: the values of that detail that pick this choice without
+    asking (codes such as "03", yes/no for charged, 电签/传统/智能POS, 信用卡/储蓄卡/外卡); "*" picks it
+    for any other known value. Only on choices that go to `next` or `flow`."""
 
     @model_validator(mode="after")
     def _one_target(self) -> "Choice":
@@ -384,6 +392,21 @@ class Step(_Model):
     """步骤 One action or check, phone-sized (≤ 400 characters)."""
     choices: tuple[Choice, ...] = Field(min_length=1, max_length=6)
     """选项 1–6 buttons; posbot adds 上一步, 重新开始 and 转人工 itself."""
+    answered_by: ContextSlot | None = None
+    """已说过就跳过 The detail that answers this step when the merchant already said it (code, charged,
+    card_type, terminal): the choice whose `when` lists the known value is taken without asking, and
+    the merchant is told so in one line."""
+
+    @model_validator(mode="after")
+    def _when_needs_answered_by(self) -> "Step":
+        if any(choice.when for choice in self.choices) and self.answered_by is None:
+            raise ValueError("按钮写了 when，这一步就要写 answered_by（用哪个已知信息来回答这一步）")
+        if self.answered_by is not None and not any(choice.when for choice in self.choices):
+            raise ValueError("写了 answered_by，至少要有一个按钮写 when（哪个值选哪个按钮）")
+        for choice in self.choices:
+            if choice.when and choice.target[0] not in ("next", "flow"):
+                raise ValueError(f"按钮“{choice.label}”写了 when：只有通向 next 或 flow 的按钮能自动选")
+        return self
 
 
 class Flow(_Model):
@@ -466,13 +489,80 @@ class Script(_Model):
         return tuple(getattr(self, move) for move in self.MOVES)
 
 
+class TopicAnswer(_Model):
+    """A follow-up's answer for some topics: what was last answered or the flow running."""
+
+    topics: tuple[IntentRef, ...] = Field(min_length=1)
+    """话题 Intent ids or quoted codes ("51") this answer is for."""
+    known: dict[ContextSlot, Text] = Field(default_factory=dict)
+    """已知情况 Optional: only when the merchant said these details, e.g. {charged: "yes"} for "扣钱了但显示96";
+    put such an answer before the one for the same topics without it."""
+    answer: Text
+    """回答 What posbot says, ≤ 200 characters: true for every topic listed."""
+
+    @field_validator("answer")
+    @classmethod
+    def _phone_sized(cls, value: str) -> str:
+        if len(value) > FOLLOWUP_ANSWER_CHARS:
+            raise ValueError(f"跟进回答要短（手机一屏）：最多 {FOLLOWUP_ANSWER_CHARS} 个字，现在 {len(value)} 个")
+        return value
+
+
+FOLLOWUP_ANSWER_CHARS = 200
+
+
+class Followup(_Model):
+    """追问 A question that only makes sense after an answer ("那要退钱吗", "顾客要走了怎么办"): understood
+    against the current topic first, and answered for that topic."""
+
+    id: IntentId
+    """snake_case ASCII."""
+    title: Title
+    """标题 ≤ 16 characters (reports)."""
+    examples: tuple[Text, ...] = Field(min_length=3)
+    """例句 ≥ 3, the way merchants type the follow-up."""
+    not_examples: tuple[Text, ...] = ()
+    """反例 Questions that look alike but are not this follow-up (checked by `posbot validate`)."""
+    answers: tuple[TopicAnswer, ...] = ()
+    """按话题回答 Answers for particular topics; the first that lists the topic is given."""
+    default: Text | None = None
+    """默认回答 For a topic no answer lists. Left out: such a follow-up is taken as a new question."""
+    in_flow: bool = True
+    """排查中也算 False for 还是不行/好了: in the middle of a flow the step's own buttons answer those."""
+    closing: bool = False
+    """收尾 True for 好了/没事了: answered with the menu instead of the topic's buttons."""
+    show_script: bool = False
+    """直接给话术 True for 怎么跟顾客说: the topic's customer script is shown (the answers are for topics
+    without a script)."""
+    notes: Text | None = None
+    """管理员备注 Notes for admins; never shown to merchants."""
+
+    @field_validator("default")
+    @classmethod
+    def _default_phone_sized(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > FOLLOWUP_ANSWER_CHARS:
+            raise ValueError(f"跟进回答要短（手机一屏）：最多 {FOLLOWUP_ANSWER_CHARS} 个字，现在 {len(value)} 个")
+        return value
+
+    def answer_for(self, topic_refs: tuple[str, ...], slots: Mapping[str, str]) -> str | None:
+        """The first answer for a topic known by these references (its intent id, its code) whose
+        `known` details match what the merchant said, else the default."""
+        for answer in self.answers:
+            if (any(ref in answer.topics for ref in topic_refs)
+                    and all(slots.get(slot) == value for slot, value in answer.known.items())):
+                return answer.answer
+        return self.default
+
+
 class KnowledgeFile(_Model):
-    """One YAML file under knowledge/flows or knowledge/scripts."""
+    """One YAML file under knowledge/flows, knowledge/scripts or knowledge/followups."""
 
     flows: tuple[Flow, ...] = ()
     """排查流程 Troubleshooting flows (files under knowledge/flows)."""
     scripts: tuple[Script, ...] = ()
     """话术 Customer-communication scripts (files under knowledge/scripts)."""
+    followups: tuple[Followup, ...] = ()
+    """追问 Follow-up questions answered for the current topic (files under knowledge/followups)."""
 
 
 REQUIRED_SYMPTOMS = (

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 ReplyKind = Literal["welcome", "answer", "clarify", "fallback", "human", "expired", "info", "step", "script",
-                    "feedback", "smalltalk", "redirect", "refusal"]
+                    "feedback", "smalltalk", "redirect", "refusal", "followup"]
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def test_card_numbers_are_masked_in_the_state(dialog: Dialog) -> None:
     turn = dialog.on_text("卡号6222021234567890128刷了300元没出小票", DialogState())
     assert "6222021234567890128" not in turn.state.last_question
     assert "****0128" in turn.state.last_question
-    assert dict(turn.state.slots) == {"amount": "300元", "last4": "0128"}
+    assert dict(turn.state.slots) == {"amount": "300元", "last4": "0128", "symptom": "charged_but_failed"}
 
 
 # ---- flows (fixture content, so every path is known) ---------------------------------------

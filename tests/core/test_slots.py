@@ -47,6 +47,27 @@ def test_no_luhn_valid_card_number_survives(digits: list[int], around: str) -> N
     ("卡号后四位是 0551", {"last4": "0551"}),
     (f"卡号{VALID_CARD}", {"last4": "0128"}),
     ("显示51", {}),
+    # numbers that are not codes: an amount, a time, a card tail
+    ("刷了51块没成功", {"amount": "51元"}),
+    ("下午3点05刷的96元", {"time": "下午3点05", "amount": "96元"}),
+    ("尾号0551的卡", {"last4": "0551"}),
+    # card type, terminal type
+    ("信用卡刷不了", {"card_type": "信用卡"}),
+    ("借记卡报51", {"card_type": "储蓄卡"}),
+    ("外国客人的visa卡刷不了", {"card_type": "外卡"}),
+    ("电签机显示A0", {"terminal": "电签"}),
+    ("智能POS签到失败", {"terminal": "智能POS"}),
+    ("传统pos打印不了", {"terminal": "传统"}),
+    # whether the customer was charged: said, denied, or only asked
+    ("扣钱了但显示96", {"charged": "yes"}),
+    ("顾客说被扣了钱，机器显示失败", {"charged": "yes"}),
+    ("钱被扣了没到账", {"charged": "yes"}),
+    ("扣了两次钱", {"charged": "yes"}),
+    ("没扣钱", {"charged": "no"}),
+    ("顾客的钱没扣", {"charged": "no"}),
+    ("有没有扣钱", {}),
+    ("扣款了吗", {}),
+    ("显示失败，扣钱了没有？", {}),
 ])
 def test_extract_slots(text: str, slots: dict[str, str]) -> None:
     assert extract_slots(text) == slots
