@@ -70,7 +70,7 @@ class ConsoleChat:
         else:
             turn = self.dialog.on_text(text, self.state)
             if self.questions is not None:
-                self._wait(record_turn(self.questions, self.USER_ID, text, turn.understanding))
+                self._wait(record_turn(self.questions, self.USER_ID, text, turn.understanding, flow=self.state.flow))
         self.state = turn.state
         if self.outcomes is not None:
             for event in turn.events:

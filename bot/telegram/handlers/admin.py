@@ -14,11 +14,13 @@ from aiogram.types import CallbackQuery, Document, Message
 
 from bot.core.errors import ContentError, PosbotError
 from bot.core.reply import Option, Reply
-from bot.admin.review import add_examples, group, start_draft
+from bot.admin import reviewview
+from bot.admin.labels import intent_label
+from bot.admin.review import Group, add_examples, find, group, start_draft
 from bot.storage.questions import QuestionLog
 from bot.storage.db import Database
 from bot.admin.stats import as_text, compute
-from bot.telegram.conversation import chat_of, send
+from bot.telegram.conversation import chat_of, send, show
 from bot.core.holder import DialogHolder
 from bot.admin.reload import Reloader, ReloadResult
 from bot.admin.uploads import MAX_UPLOAD_BYTES, StaleUpload, Uploads
@@ -172,66 +174,76 @@ UPLOAD_NOT_RECEIVED = Reply(kind="info", title="", text="这个文件没能收�
 
 
 async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs: DialogHolder) -> None:
-    """The review inbox, most frequent first: add a group as examples of the suggested intent, or
-    ignore it forever (new intents are started with `posbot review --new`)."""
-    inbox = await questions.inbox()
-    groups = await asyncio.to_thread(group, inbox, dialogs.dialog.engine.matcher)
-    if not groups:
-        await send(bot, message.chat.id, Reply(kind="info", title="待复核", text="收件箱是空的。"))
-        return
-    for item in groups[:REVIEW_GROUPS_SHOWN]:
-        samples = "\n".join(f"· {q}" for q in dict.fromkeys(q.question for q in item.questions[:3]))
-        options = []
-        targets = [item.suggestion] + [intent for intent, _ in item.questions[0].candidates]
-        for intent in list(dict.fromkeys(t for t in targets if t is not None and t in dialogs.dialog.content.by_id))[:3]:
-            title = dialogs.dialog.content.by_id[intent].title
-            options.append(Option(f"加为例句：{title}"[:30], f"{REVIEW_ADD}:{item.ids[0]}:{intent}"))
-        options.append(Option("新建意图（草稿）", f"{REVIEW_NEW}:{item.ids[0]}"))
-        options.append(Option("忽略", f"{REVIEW_IGNORE}:{item.ids[0]}"))
-        await send(bot, message.chat.id, Reply(kind="info", title=f"×{len(item.questions)}", text=samples,
-                                               options=tuple(options)))
-    if len(groups) > REVIEW_GROUPS_SHOWN:
-        await send(bot, message.chat.id, Reply(kind="info", title="",
-                                               text=f"还有 {len(groups) - REVIEW_GROUPS_SHOWN} 组，用 posbot review 查看全部。"))
+    """The review inbox as one message, most frequent group first; every action edits it in place."""
+    groups = await _groups(questions, dialogs)
+    await send(bot, message.chat.id, reviewview.card(groups, 0, dialogs.dialog.content))
+
+
+async def _groups(questions: QuestionLog, dialogs: DialogHolder) -> list[Group]:
+    return await asyncio.to_thread(group, await questions.inbox(), dialogs.dialog.engine.matcher)
+
+
+def _find(groups: list[Group], key: str) -> Group | None:
+    """By stable key; a button from before keys existed carried a question id, found too."""
+    found = find(groups, key)
+    if found is None and key.isdigit():
+        found = next((g for g in groups if int(key) in g.ids), None)
+    return found
 
 
 async def on_review_action(callback: CallbackQuery, bot: Bot, questions: QuestionLog, dialogs: DialogHolder,
                            reloader: Reloader) -> None:
-    """A tapped review action; the group is found again by its first question, so a stale button
-    (already handled) is answered as such."""
-    kind, first, *rest = (callback.data or "").split(":")
-    inbox = await questions.inbox()
-    groups = await asyncio.to_thread(group, inbox, dialogs.dialog.engine.matcher)
-    chosen = next((g for g in groups if first.isdigit() and int(first) in g.ids), None)
+    """A tapped review button: navigate (a group, the intent kinds, a page of intents) or act (add,
+    ignore, draft); the same message shows the outcome and the next group, its old buttons gone."""
+    kind, key, *rest = (callback.data or "").split(":") + [""]
+    content = dialogs.dialog.content
+    groups = await _groups(questions, dialogs)
+    chosen = _find(groups, key)
+    message = callback.message if isinstance(callback.message, Message) else None
+    chat_id = chat_of(callback)
     if chosen is None:
         await callback.answer("这一组已经处理过了")
+        await show(bot, message, chat_id, reviewview.card(groups, 0, content, note="这一组已经处理过了。"))
         return
-    if kind == REVIEW_IGNORE:
+    index = groups.index(chosen)
+    if kind == reviewview.SHOW:
+        await callback.answer()
+        await show(bot, message, chat_id, reviewview.card(groups, index, content))
+        return
+    if kind == reviewview.KINDS_MENU:
+        await callback.answer()
+        await show(bot, message, chat_id, reviewview.kinds(chosen, content))
+        return
+    if kind == reviewview.LIST:
+        await callback.answer()
+        page = int(rest[1]) if len(rest) > 1 and rest[1].isdigit() else 0
+        await show(bot, message, chat_id, reviewview.intents_page(chosen, content, rest[0], page))
+        return
+    texts = [q.question for q in chosen.questions]
+    if kind == reviewview.IGNORE:
         await questions.mark(chosen.ids, "ignored")
-        await callback.answer("已忽略，以后不再出现")
-        return
-    if kind == REVIEW_NEW:
-        path = await asyncio.to_thread(start_draft, dialogs.dialog.content.root, f"draft_{first}",
-                                       [q.question for q in chosen.questions])
+        note = f"已忽略编号 {chosen.key}（{len(texts)} 次），以后不再出现。"
+    elif kind == reviewview.NEW:
+        path = await asyncio.to_thread(start_draft, content.root, f"draft_{chosen.key}", texts)
         await questions.mark(chosen.ids, "new")
-        await callback.answer("草稿已建好")
-        chat_id = chat_of(callback)
-        relative = path.relative_to(dialogs.dialog.content.root)
-        await send(bot, chat_id, Reply(kind="info", title="新意图草稿", text=(
-            f"已写入 {relative}：补全 id、标题、回答和步骤后移到 intents/symptoms/，再 /reload。")))
-        return
-    intent = rest[0] if rest else ""
-    try:
-        await asyncio.to_thread(add_examples, dialogs.dialog.content, intent, [q.question for q in chosen.questions])
-    except ContentError as error:
-        await callback.answer("没能写入")
-        chat_id = chat_of(callback)
-        await send(bot, chat_id, Reply(kind="info", title="没能写入例句",
-                                       text="\n".join(str(p) for p in error.problems[:MAX_PROBLEMS_SHOWN])))
-        return
-    await questions.mark(chosen.ids, "added")
-    result = await reloader.reload()
-    await callback.answer(f"已加为 {intent} 的例句（版本 {result.version}）")
+        note = (f"新意图草稿已写到 {path.relative_to(content.root)}：补全 id、标题、回答和步骤后移到 "
+                "intents/symptoms/，再 /reload。")
+    else:
+        intent = rest[0]
+        try:
+            await asyncio.to_thread(add_examples, content, intent, texts)
+        except ContentError as error:
+            await callback.answer("没有加入")
+            problems = "\n".join(str(p) for p in error.problems[:REVIEW_PROBLEMS_SHOWN])
+            await show(bot, message, chat_id, reviewview.card(groups, index, content, note=f"没有加入：\n{problems}"))
+            return
+        await questions.mark(chosen.ids, "added")
+        result = await reloader.reload()
+        note = f"已把 {len(texts)} 个问题加为“{intent_label(content, intent)}”的例句。{result_reply(result).title}。"
+        content = dialogs.dialog.content
+    await callback.answer(note.split("。")[0][:MAX_CALLBACK_TEXT])
+    remaining = await _groups(questions, dialogs)
+    await show(bot, message, chat_id, reviewview.card(remaining, index, content, note=note))
 
 
 async def on_refused(message: Message, bot: Bot) -> None:
@@ -244,8 +256,10 @@ async def on_refused(message: Message, bot: Bot) -> None:
 ADMIN_COMMANDS = (("reload", "重新加载内容"), ("review", "没看懂的问题"), ("rollback", "撤销上一次上传"),
                   ("stats", "运营数据"), ("version", "当前内容版本和数量"))
 APPLY, DISCARD = "upok", "upno"
-REVIEW_ADD, REVIEW_IGNORE, REVIEW_NEW = "rva", "rvi", "rvn"
-REVIEW_GROUPS_SHOWN = 5
+REVIEW_PROBLEMS_SHOWN = 5
+"""Problems shown under a refused add: the card is one message (4,096 characters), edited in place."""
+MAX_CALLBACK_TEXT = 200
+"""answerCallbackQuery shows at most 200 characters."""
 MAX_PROBLEMS_SHOWN = 30
 
 
@@ -264,8 +278,7 @@ def create_router(admin_ids: tuple[int, ...]) -> Router:
     admins.callback_query.filter(F.from_user.id.in_(set(admin_ids)))
     admins.callback_query.register(on_apply, F.data.startswith(APPLY + ":"))
     admins.callback_query.register(on_discard, F.data.startswith(DISCARD + ":"))
-    admins.callback_query.register(on_review_action,
-                                   F.data.startswith((REVIEW_ADD + ":", REVIEW_IGNORE + ":", REVIEW_NEW + ":")))
+    admins.callback_query.register(on_review_action, F.data.startswith(reviewview.PREFIXES))
     refusals = Router(name="admin-refusals")
     refusals.message.register(on_refused, Command(*(name for name, _ in ADMIN_COMMANDS)))
     router.include_routers(admins, refusals)
