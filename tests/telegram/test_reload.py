@@ -53,6 +53,7 @@ async def test_reload_valid_content(mini_bot: RunningBot, api: FakeBotAPI, conte
     reply = await admin_reload(api)
     new = mini_bot.dispatcher["dialogs"].dialog.engine.version
     assert "已加载新内容" in reply and new in reply and new != old
+    assert "意图：修改 1 个（打印机不出纸）" in reply  # what changed, not only a version hash
     api.text(MERCHANT, "热敏纸卷子卡住出不来")
     [answer] = await api.replies(MERCHANT, 1)
     assert "打印机不出纸" in answer.params["text"]

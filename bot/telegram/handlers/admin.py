@@ -49,7 +49,8 @@ def result_reply(result: ReloadResult) -> Reply:
                          f"\n…共 {len(result.problems)} 处" if len(result.problems) > MAX_PROBLEMS_SHOWN else ""))
     if not result.changed:
         return Reply(kind="info", title="内容没有变化", text=f"当前版本 {result.version}")
-    return Reply(kind="info", title="已加载新内容", text=f"版本 {result.version}")
+    said = result.changes.lines() or ["只有格式或注释有变化"]
+    return Reply(kind="info", title="已加载新内容", text="\n".join([*said, f"版本 {result.version}"]))
 
 
 async def on_stats(message: Message, bot: Bot, database: Database) -> None:
