@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="what merchants asked and how it went (from DATA_DIR)")
     stats.add_argument("--days", type=int, default=30)
     stats.add_argument("--json", action="store_true")
-    stats.add_argument("--html", type=Path, metavar="FILE", help="write a one-page report with charts (extra: report)")
+    stats.add_argument("--html", type=Path, metavar="FILE", help="write a one-page report with charts (HTML, opens in any browser)")
     stats.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or ./data")
     stats.set_defaults(run=_stats)
 
@@ -395,18 +395,16 @@ def _stats(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.admin.stats import as_text
+    from bot.core.loader import load_content
 
     stats = asyncio.run(_compute_stats(_existing_records(_store_settings(args)), args.days))
+    content = load_content(args.content)  # intent titles instead of ids
     if args.html:
-        try:
-            from bot.admin.report import write_html
+        from bot.admin.report import write_html
 
-            print(f"report written to {write_html(stats, args.html)}")
-        except ImportError:
-            print("posbot stats --html needs matplotlib: pip install 'posbot[report]'", file=sys.stderr)
-            return 2
+        print(f"报告已写到 {write_html(stats, args.html, content)}，用浏览器打开")
         return 0
-    print(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2) if args.json else as_text(stats))
+    print(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2) if args.json else as_text(stats, content))
     return 0
 
 

@@ -15,7 +15,7 @@ def intent_label(content: Content | None, intent_id: str) -> str:
     if intent is None:
         return intent_id
     code = getattr(intent, "code", None)
-    return f"{code} {intent.title}" if code else intent.title
+    return f"{code} {intent.title}" if code and not intent.title.startswith(code) else intent.title
 
 
 def flow_label(content: Content | None, flow_id: str) -> str:

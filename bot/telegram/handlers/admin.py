@@ -53,10 +53,10 @@ def result_reply(result: ReloadResult) -> Reply:
     return Reply(kind="info", title="已加载新内容", text="\n".join([*said, f"版本 {result.version}"]))
 
 
-async def on_stats(message: Message, bot: Bot, database: Database) -> None:
-    """The last 30 days in a few lines (posbot stats has the same)."""
+async def on_stats(message: Message, bot: Bot, database: Database, dialogs: DialogHolder) -> None:
+    """The last 30 days in a few lines (posbot stats has the same), intents by title."""
     stats = await compute(database)
-    await send(bot, message.chat.id, Reply(kind="info", title="运营数据", text=as_text(stats)))
+    await send(bot, message.chat.id, Reply(kind="info", title="运营数据", text=as_text(stats, dialogs.dialog.content)))
 
 
 async def on_upload(message: Message, bot: Bot, uploads: Uploads) -> None:
