@@ -212,8 +212,8 @@ def _existing_records(settings: StoreSettings) -> StoreSettings:
     (a wrong DATA_DIR, or a DATABASE_URL set somewhere this command does not see)."""
     if settings.database_url is None and not settings.sqlite_path.is_file():
         where = settings.data_dir if not settings.data_dir.is_dir() else settings.sqlite_path
-        raise NoRecords(f"no records: {where} does not exist; set DATA_DIR (or --data-dir) to the bot's data "
-                        "directory, or DATABASE_URL to its database (environment or .env)")
+        raise NoRecords(f"没有记录：{where} 不存在；把 DATA_DIR（或 --data-dir）设成机器人的数据目录，"
+                        "或把 DATABASE_URL 设成它的数据库（环境变量或 .env）")
     return settings
 
 
@@ -487,11 +487,11 @@ def _rollback(args: argparse.Namespace) -> int:
     root = args.content if args.content is not None else default_root()
     target = Uploads(root, settings.data_dir).rollback()
     if target is None:
-        print(f"nothing to roll back: no backups in {settings.data_dir / 'backups'}")
+        print(f"没有可以回滚的上传：{settings.data_dir / 'backups'} 里没有备份")
         return 1
-    print(f"restored {target}")
+    print(f"已恢复 {target}")
     content = load_content(root)  # a ContentError is printed by main() with file:line
-    print(f"content OK, version {content.version}; a running bot picks it up with /reload (or --watch)")
+    print(f"内容检查通过，版本 {content.version}；运行中的机器人发 /reload（或用 --watch 启动）就会用上")
     return 0
 
 

@@ -93,11 +93,11 @@ def test_a_data_dir_that_does_not_exist_is_an_error_not_zeros(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stats", "--data-dir", str(tmp_path / "nothing"), "--json"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith(f"posbot: no records: {tmp_path / 'nothing'} does not exist")
+    assert out == "" and err.startswith(f"posbot: 没有记录：{tmp_path / 'nothing'} 不存在")
     assert not (tmp_path / "nothing").exists()  # a read-only command creates nothing
     (tmp_path / "empty").mkdir()
     assert main(["stats", "--data-dir", str(tmp_path / "empty")]) == 2
-    assert "empty/posbot.sqlite3 does not exist" in capsys.readouterr().err
+    assert "empty/posbot.sqlite3 不存在" in capsys.readouterr().err
 
 
 async def test_stats_reads_the_settings_posbot_run_reads_dotenv_included(
