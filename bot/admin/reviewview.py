@@ -29,7 +29,8 @@ def card(groups: Sequence[Group], index: int, content: Content, *, note: str = "
     index = max(0, min(index, len(groups) - 1))
     item = groups[index]
     samples = "\n".join(f"· {q}" for q in dict.fromkeys(q.question for q in item.questions[:3]))
-    suggestion = f"\n建议：{intent_label(content, item.suggestion)}" if item.suggestion in content.by_id else ""
+    suggestion = (f"\n建议：{intent_label(content, item.suggestion)}"
+                  if item.suggestion is not None and item.suggestion in content.by_id else "")
     text = (note + "\n\n" if note else "") + (
         f"第 {index + 1}/{len(groups)} 组 · 编号 {item.key} · 共 {len(item.questions)} 次\n{samples}{suggestion}")
     options = [Option(f"加为例句：{intent_label(content, intent)}"[:LABEL_LIMIT], f"{ADD}:{item.key}:{intent}")
