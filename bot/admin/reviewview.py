@@ -55,7 +55,8 @@ def kinds(item: Group, content: Content) -> Reply:
     counts = {kind: sum(i.kind == kind for i in content.intents) for kind in KINDS}
     options = tuple(Option(f"{KIND_WORDS[kind]}（{count} 个）", f"{LIST}:{item.key}:{kind}:0")
                     for kind, count in counts.items() if count)
-    return Reply(kind="info", title="选一类意图", text=_samples(item),
+    typed = f"\n也可以直接发：/review {item.key} 意图（id、应答码或标题）"
+    return Reply(kind="info", title="选一类意图", text=_samples(item) + typed,
                  options=options + (Option("返回", f"{SHOW}:{item.key}"),))
 
 
@@ -77,3 +78,20 @@ def intents_page(item: Group, content: Content, kind: str, page: int) -> Reply:
 
 def _samples(item: Group) -> str:
     return f"编号 {item.key}：" + " | ".join(dict.fromkeys(q.question for q in item.questions[:3]))
+
+
+def resolve(content: Content, typed: str) -> str | None:
+    """An intent an admin typed: its id, its code ("51"), its title or its label ("51 资金不足"), or
+    the one title that contains what was typed."""
+    typed = typed.strip()
+    if not typed:
+        return None
+    if typed in content.by_id:
+        return typed
+    if typed.upper() in content.by_code:
+        return content.by_code[typed.upper()].id
+    exact = [i.id for i in content.intents if typed in (i.title, intent_label(content, i.id))]
+    if exact:
+        return exact[0]
+    containing = [i.id for i in content.intents if typed in i.title]
+    return containing[0] if len(containing) == 1 else None

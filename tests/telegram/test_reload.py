@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import AsyncIterator
@@ -136,7 +137,7 @@ async def test_admin_stats(mini_bot: RunningBot, api: FakeBotAPI) -> None:
     await api.replies(MERCHANT, 1)
     api.text(ADMIN, "/stats")
     [reply] = await api.replies(ADMIN, 1)
-    assert "问题 1 个" in reply.params["text"] and "code_a0 1" in reply.params["text"]
+    assert "问题 1 个" in reply.params["text"] and "最常见：A0 MAC鉴别失败 1" in reply.params["text"]  # its title, not code_a0
 
 
 async def test_upload_diff_confirm_and_rollback(mini_bot: RunningBot, api: FakeBotAPI, content: Path) -> None:
@@ -231,6 +232,27 @@ async def test_review_can_add_to_any_intent(mini_bot: RunningBot, api: FakeBotAP
     done = await _tap(api, message_id, button(page, "只显示交易失败"))
     assert "加为“只显示交易失败”的例句" in done.params["text"] and "收件箱是空的" in done.params["text"]
     assert "机器上的时间跟手机不一样" in mini_bot.dispatcher["dialogs"].dialog.content.by_id["unknown_decline"].examples
+
+
+async def test_review_adds_to_an_intent_typed_by_title_or_code(mini_bot: RunningBot, api: FakeBotAPI,
+                                                                 content: Path) -> None:
+    api.text(MERCHANT, "机器上的时间跟手机不一样")
+    await api.replies(MERCHANT, 1)
+    api.text(MERCHANT, "收银机怎么连打印机")
+    await api.replies(MERCHANT, 2)
+    message_id, card = await _review_message(api)
+    kinds = await _tap(api, message_id, button(card, "其他意图…"))
+    key = re.search(r"/review ([0-9a-f]{6}) ", kinds.params["text"])
+    assert key is not None
+    api.text(ADMIN, f"/review {key.group(1)} 没有这个意图")
+    unknown = (await api.replies(ADMIN, 2, methods=("sendMessage",)))[-1]
+    assert "找不到意图“没有这个意图”" in unknown.params["text"]
+    api.text(ADMIN, f"/review {key.group(1)} 只显示交易失败")
+    done = (await api.replies(ADMIN, 3, methods=("sendMessage",)))[-1]
+    assert "加为“只显示交易失败”的例句" in done.params["text"] and "第 1/1 组" in done.params["text"]
+    examples = mini_bot.dispatcher["dialogs"].dialog.content.by_id["unknown_decline"].examples
+    [first] = [q for q in ("机器上的时间跟手机不一样", "收银机怎么连打印机") if q in card.params["text"]]
+    assert first in examples and first not in done.params["text"]  # added, and the other group shown
 
 
 async def test_a_refused_add_says_why_and_keeps_the_group(mini_bot: RunningBot, api: FakeBotAPI,

@@ -7,7 +7,7 @@ import logging
 
 import aiohttp
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, Document, Message
@@ -174,10 +174,43 @@ UPLOAD_TOO_LARGE = Reply(kind="info", title="文件太大，什么都没改", te
 UPLOAD_NOT_RECEIVED = Reply(kind="info", title="", text="这个文件没能收到，什么都没改。请再发一次。")
 
 
-async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs: DialogHolder) -> None:
-    """The review inbox as one message, most frequent group first; every action edits it in place."""
+async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs: DialogHolder, reloader: Reloader,
+                    command: CommandObject) -> None:
+    """The review inbox as one message, most frequent group first; every action edits it in place.
+    `/review 编号 意图` adds a group to any intent typed by id, code or title."""
     groups = await _groups(questions, dialogs)
-    await send(bot, message.chat.id, reviewview.card(groups, 0, dialogs.dialog.content))
+    content = dialogs.dialog.content
+    key, _, typed = (command.args or "").strip().partition(" ")
+    if not key:
+        await send(bot, message.chat.id, reviewview.card(groups, 0, content))
+        return
+    chosen = _find(groups, key)
+    intent = reviewview.resolve(content, typed)
+    if chosen is None or intent is None:
+        note = (f"没有编号为 {key} 的一组（可能已经处理过）。" if chosen is None else
+                f"找不到意图“{typed.strip()}”：写意图 id（如 printer_problem）、应答码（如 51）或完整标题。")
+        await send(bot, message.chat.id, reviewview.card(groups, 0, content, note=note))
+        return
+    index = groups.index(chosen)
+    added, note = await _add(chosen, intent, questions, dialogs, reloader)
+    shown = await _groups(questions, dialogs) if added else groups
+    await send(bot, message.chat.id, reviewview.card(shown, index, dialogs.dialog.content, note=note))
+
+
+async def _add(chosen: Group, intent: str, questions: QuestionLog, dialogs: DialogHolder,
+               reloader: Reloader) -> tuple[bool, str]:
+    """Add the group as examples of `intent` (validated; put back if not) and reload: whether it
+    was added, and what to tell the admin."""
+    content = dialogs.dialog.content
+    texts = [q.question for q in chosen.questions]
+    try:
+        await asyncio.to_thread(add_examples, content, intent, texts)
+    except ContentError as error:
+        problems = "\n".join(str(p) for p in error.problems[:REVIEW_PROBLEMS_SHOWN])
+        return False, f"没有加入：\n{problems}"
+    await questions.mark(chosen.ids, "added")
+    result = await reloader.reload()
+    return True, f"已把 {len(texts)} 个问题加为“{intent_label(content, intent)}”的例句。{result_reply(result).title}。"
 
 
 async def _groups(questions: QuestionLog, dialogs: DialogHolder) -> list[Group]:
@@ -230,17 +263,11 @@ async def on_review_action(callback: CallbackQuery, bot: Bot, questions: Questio
         note = (f"新意图草稿已写到 {path.relative_to(content.root)}：补全 id、标题、回答和步骤后移到 "
                 "intents/symptoms/，再 /reload。")
     else:
-        intent = rest[0]
-        try:
-            await asyncio.to_thread(add_examples, content, intent, texts)
-        except ContentError as error:
+        added, note = await _add(chosen, rest[0], questions, dialogs, reloader)
+        if not added:
             await callback.answer("没有加入")
-            problems = "\n".join(str(p) for p in error.problems[:REVIEW_PROBLEMS_SHOWN])
-            await show(bot, message, chat_id, reviewview.card(groups, index, content, note=f"没有加入：\n{problems}"))
+            await show(bot, message, chat_id, reviewview.card(groups, index, content, note=note))
             return
-        await questions.mark(chosen.ids, "added")
-        result = await reloader.reload()
-        note = f"已把 {len(texts)} 个问题加为“{intent_label(content, intent)}”的例句。{result_reply(result).title}。"
         content = dialogs.dialog.content
     await callback.answer(note.split("。")[0][:MAX_CALLBACK_TEXT])
     remaining = await _groups(questions, dialogs)
