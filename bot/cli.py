@@ -26,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except ContentError as error:
+        if getattr(error, "reason", None):  # review --add: why nothing was written
+            print(error.reason, file=sys.stderr)  # type: ignore[attr-defined]
         for problem in error.problems:
             print(problem, file=sys.stderr)
         print(f"内容里有 {len(error.problems)} 处问题；什么都没有改动。", file=sys.stderr)

@@ -40,6 +40,16 @@ EXTRA_AFTER_REPLY = 3
 DRAFTS = "intents/drafts"
 
 
+class ExamplesRefused(ContentError):
+    """The examples would make `posbot validate` fail: the file was put back; `problems` say why."""
+
+    REASON = "加上这些例句后 posbot validate 会报错，所以没有加，文件已恢复原样："
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.reason = self.REASON
+
+
 @dataclass(frozen=True)
 class Group:
     key: str
@@ -142,8 +152,7 @@ def add_examples(content: Content, intent_id: str, examples: Sequence[str]) -> C
             raise ContentError([Problem(where.file, where.line, intent_id, "例句没有写到预期的位置")])
         introduced = _new_problems(content, updated)
         if introduced:
-            raise ContentError([Problem(where.file, None, intent_id, "加上这些例句后 posbot validate 会报错，"
-                                        "所以没有加，文件已恢复原样：")] + introduced)
+            raise ExamplesRefused(introduced)
     except BaseException:  # a kill between write and check must not leave the content broken either
         write_atomic(path, original)
         raise

@@ -206,8 +206,8 @@ async def _add(chosen: Group, intent: str, questions: QuestionLog, dialogs: Dial
     try:
         await asyncio.to_thread(add_examples, content, intent, texts)
     except ContentError as error:
-        problems = "\n".join(str(p) for p in error.problems[:REVIEW_PROBLEMS_SHOWN])
-        return False, f"没有加入：\n{problems}"
+        problems = "\n".join([getattr(error, "reason", ""), *(str(p) for p in error.problems[:REVIEW_PROBLEMS_SHOWN])])
+        return False, f"没有加入：{problems}"
     await questions.mark(chosen.ids, "added")
     result = await reloader.reload()
     return True, f"已把 {len(texts)} 个问题加为“{intent_label(content, intent)}”的例句。{result_reply(result).title}。"
