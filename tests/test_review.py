@@ -285,3 +285,22 @@ def test_a_reply_typed_inside_a_flow_is_not_a_question(tmp_path: Path, monkeypat
     rows, inbox = asyncio.run(logged())
     assert rows == [("签到失败", None), ("门口停车要钱吗", "signin_failure"), ("门口停车收费吗", None)]
     assert [q.question for q in inbox] == ["门口停车收费吗"]
+
+
+def test_after_a_flow_ended_a_question_is_a_question_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Resolved, posbot asks 有帮助/没帮上 and keeps the flow, but shows no step: a text typed then is
+    no reply to a step, and reaches the inbox."""
+    data = tmp_path / "data"
+    monkeypatch.setattr("sys.stdin", io.StringIO("小票打出来是白的\n1\n1\n1\n门口停车要钱吗\n"))
+    assert main(["--content", str(MINI), "chat", "--data-dir", str(data)]) == 0
+    assert "问题解决了" in capsys.readouterr().out
+
+    async def inbox() -> list[str]:
+        db = SQLiteDatabase(data / "posbot.sqlite3")
+        try:
+            return [q.question for q in await (await SQLQuestionLog.open(db)).inbox()]
+        finally:
+            await db.close()
+
+    assert asyncio.run(inbox()) == ["门口停车要钱吗"]

@@ -17,6 +17,7 @@ from bot.core.cards import mask_card_numbers
 from bot.storage.db import SQLStore
 
 if TYPE_CHECKING:
+    from bot.core.dialog import DialogState
     from bot.core.engine import Understanding
 
 MIGRATIONS = (
@@ -136,6 +137,12 @@ async def record_turn(log: QuestionLog, user_id: str, question: str, understandi
     await log.record(user_id, question, "refuse" if decision.refused else decision.kind, intent=intent, code=code,
                      score=top.score if top else None, candidates=[(c.intent, c.score) for c in analysis.candidates],
                      flow=flow)
+
+
+def in_flow(state: DialogState) -> str | None:
+    """The flow whose step the merchant had in front of them (after its end, waiting for 有帮助 /
+    没帮上, the flow is kept but there is no step: what they type then is a question again)."""
+    return state.flow if state.flow is not None and state.step is not None else None
 
 
 async def record_action(log: QuestionLog, user_id: str, action: str) -> None:
