@@ -41,9 +41,9 @@ def english_words(text: str, content: Content) -> list[str]:
     """ASCII words left once ids, paths, commands, versions and quoted input are taken out."""
     ids = {i.id for i in content.intents} | set(content.flows_by_id) | set(content.scripts_by_id) | FIELDS
     text = "\n".join(re.sub(r"^\S+\.yaml(:\d+)?( \S+)?：", "", line) for line in text.splitlines())  # file:line field：
-    text = re.sub(r"\b[a-z0-9]+(_[a-z0-9]+)+\b", " ", text)             # snake_case: ids (paper_jam)
     text = re.sub(r"'[^']*'|\"[^\"]*\"", " ", text)                       # the admin's own text, quoted back
-    text = re.sub(r"\S+\.(yaml|html|sqlite3)\b|\b(intents|knowledge|schemas)/\S*", " ", text)  # paths
+    text = re.sub(r"\S+\.(yaml|html|sqlite3|py)\b|\b(intents|knowledge|schemas)/\S*", " ", text)  # paths
+    text = re.sub(r"\b[a-z0-9]+(_[a-z0-9]+)+\b", " ", text)             # snake_case: ids (paper_jam)
     text = re.sub(r"(posbot|make) [a-z-]+|\.venv/bin/\S+|/[a-z]+\b|--[a-z-]+", " ", text)      # commands
     text = re.sub(r"\b[0-9a-f]{6,}\b|\b[0-9A-Z]{2}\b", " ", text)       # versions, group ids, codes
     text = re.sub(r"\b[a-z][a-z0-9_]*(\.[a-z_]+)?(\[\d+\])?", lambda m: " " if m.group().split(".")[0].split("[")[0]
@@ -142,3 +142,17 @@ def _visible(html: str) -> str:
     parser = Text()
     parser.feed(html)
     return "\n".join(parser.parts)
+
+
+def test_posbot_eval_speaks_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """指标, 底线 and 上次, and the misses, in Chinese (the second run has a previous one to show)."""
+    cases = tmp_path / "questions.yaml"
+    cases.write_text('- {q: "显示51", gold: "51"}\n- {q: "打印机白纸", gold: printer_problem}\n'
+                     '- {q: "今天天气", gold: none}\n- {q: "签到失败咋办", gold: printer_problem}\n', encoding="utf-8")
+    content = Engine.load(None).content
+    said = []
+    for _ in range(2):
+        assert main(["eval", str(cases), "--data-dir", str(tmp_path / "data")]) == 0
+        said.append(capsys.readouterr().out)
+    assert "指标" in said[1] and "底线" in said[1] and "上次" in said[1] and "没答对的问题（1 道" in said[1]
+    assert [(text, english_words(text, content)) for text in said if english_words(text, content)] == []
