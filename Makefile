@@ -19,7 +19,7 @@ $(CHAT_STAMP): pyproject.toml | $(BIN)/python
 	@$(PIP) -e . > $(LOG) 2>&1 || { tail -n 20 $(LOG); exit 1; }
 	@touch $@
 
-# what `make test` and `make bench` need besides: pytest, hypothesis, ruff, mypy, the OCR, report and
+# what `make test` and `make bench` need besides: pytest, hypothesis, ruff, mypy, the OCR and
 # server extras, scikit-learn for the baseline
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	@echo "正在安装 posbot 和开发依赖（测试、OCR、PostgreSQL/Redis 驱动，约 900 MB，首次几分钟）…"

@@ -26,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except ContentError as error:
+        if getattr(error, "reason", None):  # review --add: why nothing was written
+            print(error.reason, file=sys.stderr)  # type: ignore[attr-defined]
         for problem in error.problems:
             print(problem, file=sys.stderr)
         print(f"内容里有 {len(error.problems)} 处问题；什么都没有改动。", file=sys.stderr)
@@ -88,8 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     review = commands.add_parser("review", help="the inbox of misunderstood questions, grouped, with actions")
     review.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or ./data")
     actions = review.add_mutually_exclusive_group()
-    actions.add_argument("--add", nargs=2, metavar=("GROUP", "INTENT"), help="add group GROUP as examples of INTENT")
-    actions.add_argument("--ignore", type=int, metavar="GROUP", help="ignore group GROUP forever")
+    actions.add_argument("--add", nargs=2, metavar=("GROUP", "INTENT"),
+                         help="add group GROUP (its id in [ ]) as examples of INTENT; refused if validate would fail")
+    actions.add_argument("--ignore", metavar="GROUP", help="ignore group GROUP forever")
     actions.add_argument("--new", nargs=2, metavar=("GROUP", "ID"), help="start a draft intent ID from group GROUP")
     review.set_defaults(run=_review)
 
@@ -101,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="what merchants asked and how it went (from DATA_DIR)")
     stats.add_argument("--days", type=int, default=30)
     stats.add_argument("--json", action="store_true")
-    stats.add_argument("--html", type=Path, metavar="FILE", help="write a one-page report with charts (extra: report)")
+    stats.add_argument("--html", type=Path, metavar="FILE", help="write a one-page report with charts (HTML, opens in any browser)")
     stats.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or ./data")
     stats.set_defaults(run=_stats)
 
@@ -211,8 +214,8 @@ def _existing_records(settings: StoreSettings) -> StoreSettings:
     (a wrong DATA_DIR, or a DATABASE_URL set somewhere this command does not see)."""
     if settings.database_url is None and not settings.sqlite_path.is_file():
         where = settings.data_dir if not settings.data_dir.is_dir() else settings.sqlite_path
-        raise NoRecords(f"no records: {where} does not exist; set DATA_DIR (or --data-dir) to the bot's data "
-                        "directory, or DATABASE_URL to its database (environment or .env)")
+        raise NoRecords(f"没有记录：{where} 不存在；把 DATA_DIR（或 --data-dir）设成机器人的数据目录，"
+                        "或把 DATABASE_URL 设成它的数据库（环境变量或 .env）")
     return settings
 
 
@@ -334,7 +337,7 @@ def _review(args: argparse.Namespace) -> int:
 
 
 async def _review_inbox(args: argparse.Namespace) -> int:
-    from bot.admin.review import add_examples, group, start_draft
+    from bot.admin.review import add_examples, find, group, start_draft
 
     settings = _existing_records(_store_settings(args))
     engine = _engine(args)
@@ -342,34 +345,36 @@ async def _review_inbox(args: argparse.Namespace) -> int:
     log = records.questions
     try:
         groups = group(await log.inbox(), engine.matcher)
-        number = args.add[0] if args.add else args.ignore if args.ignore is not None else args.new[0] if args.new else None
-        if number is not None:
-            index = int(number) - 1
-            if not 0 <= index < len(groups):
-                print(f"no group {number}; `posbot review` lists them", file=sys.stderr)
+        key = args.add[0] if args.add else args.ignore if args.ignore is not None else args.new[0] if args.new else None
+        if key is not None:
+            chosen = find(groups, key)
+            if chosen is None:
+                print(f"没有编号为 {key} 的一组（可能已经处理过）；posbot review 列出现在的各组", file=sys.stderr)
                 return 2
-            chosen = groups[index]
             questions = [q.question for q in chosen.questions]
             if args.add:
-                content = add_examples(engine.content, args.add[1], questions)
+                content = add_examples(engine.content, args.add[1], questions)  # ContentError: main() says why
                 await log.mark(chosen.ids, "added")
-                print(f"added {len(questions)} question(s) to {args.add[1]}; content version {content.version}")
+                title = content.by_id[args.add[1]].title
+                print(f"已把 {len(questions)} 个问题加为 {args.add[1]}（{title}）的例句，检查通过；内容版本 {content.version}。"
+                      "运行中的机器人用 /reload 加载")
             elif args.ignore is not None:
                 await log.mark(chosen.ids, "ignored")
-                print(f"ignored group {args.ignore} for good ({len(questions)} question(s))")
+                print(f"已忽略 [{chosen.key}]（{len(questions)} 个问题），以后不再出现")
             else:
                 path = start_draft(engine.content.root, args.new[1], questions)
                 await log.mark(chosen.ids, "new")
-                print(f"draft written to {path}; finish it, move it to intents/symptoms/, run posbot validate")
+                print(f"草稿已写到 {path}：补全后移到 intents/symptoms/，再运行 make validate")
             return 0
         if not groups:
-            print("the inbox is empty")
-        for number, item in enumerate(groups, 1):
+            print("收件箱是空的")
+        for item in groups:
             samples = " | ".join(dict.fromkeys(q.question for q in item.questions[:3]))
-            hint = f"  suggest: {item.suggestion}" if item.suggestion else ""
-            print(f"[{number}] ×{len(item.questions)}  {samples}{hint}")
+            suggestion = engine.content.by_id.get(item.suggestion or "")
+            hint = f"  建议：{suggestion.id}（{suggestion.title}）" if suggestion is not None else ""
+            print(f"[{item.key}] ×{len(item.questions)}  {samples}{hint}")
         if groups:
-            print("\nactions: posbot review --add N INTENT | --ignore N | --new N ID")
+            print("\n操作：posbot review --add 编号 意图id（加为例句）| --ignore 编号（忽略）| --new 编号 新id（新意图草稿）")
         return 0
     finally:
         await records.close()
@@ -392,18 +397,16 @@ def _stats(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.admin.stats import as_text
+    from bot.core.loader import load_content
 
     stats = asyncio.run(_compute_stats(_existing_records(_store_settings(args)), args.days))
+    content = load_content(args.content)  # intent titles instead of ids
     if args.html:
-        try:
-            from bot.admin.report import write_html
+        from bot.admin.report import write_html
 
-            print(f"report written to {write_html(stats, args.html)}")
-        except ImportError:
-            print("posbot stats --html needs matplotlib: pip install 'posbot[report]'", file=sys.stderr)
-            return 2
+        print(f"报告已写到 {write_html(stats, args.html, content)}，用浏览器打开")
         return 0
-    print(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2) if args.json else as_text(stats))
+    print(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2) if args.json else as_text(stats, content))
     return 0
 
 
@@ -486,11 +489,11 @@ def _rollback(args: argparse.Namespace) -> int:
     root = args.content if args.content is not None else default_root()
     target = Uploads(root, settings.data_dir).rollback()
     if target is None:
-        print(f"nothing to roll back: no backups in {settings.data_dir / 'backups'}")
+        print(f"没有可以回滚的上传：{settings.data_dir / 'backups'} 里没有备份")
         return 1
-    print(f"restored {target}")
+    print(f"已恢复 {target}")
     content = load_content(root)  # a ContentError is printed by main() with file:line
-    print(f"content OK, version {content.version}; a running bot picks it up with /reload (or --watch)")
+    print(f"内容检查通过，版本 {content.version}；运行中的机器人发 /reload（或用 --watch 启动）就会用上")
     return 0
 
 

@@ -10,7 +10,7 @@ from typing import Any, Coroutine, TextIO
 from bot.core.dialog import Dialog, DialogState, StaleChoice, Turn
 from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
-from bot.storage.questions import QuestionLog, record_action, record_turn
+from bot.storage.questions import QuestionLog, in_flow, record_action, record_turn
 
 QUIT = {"/quit", "/exit", "/q", "退出"}
 NO_SUPPORT_HERE = "（控制台里没有接人工客服群。在 Telegram 上配置了客服群时，这里会把对话连同前面的记录转给客服；这里请按下面的方式联系。）"
@@ -35,11 +35,11 @@ class ConsoleChat:
 
     USER_ID = "console"
 
-    def __init__(self, dialog: Dialog, out: TextIO = sys.stdout, outcomes: OutcomeLog | None = None,
+    def __init__(self, dialog: Dialog, out: TextIO | None = None, outcomes: OutcomeLog | None = None,
                  questions: QuestionLog | None = None, runner: asyncio.Runner | None = None) -> None:
         """`runner`: the event loop the (async) stores were opened on; the chat itself is synchronous."""
         self.dialog = dialog
-        self.out = out
+        self.out = out if out is not None else sys.stdout  # at call time: a default would keep the stream of import time
         self.outcomes = outcomes
         self.questions = questions
         self.runner = runner
@@ -70,7 +70,8 @@ class ConsoleChat:
         else:
             turn = self.dialog.on_text(text, self.state)
             if self.questions is not None:
-                self._wait(record_turn(self.questions, self.USER_ID, text, turn.understanding))
+                self._wait(record_turn(self.questions, self.USER_ID, text, turn.understanding,
+                                       flow=in_flow(self.state)))
         self.state = turn.state
         if self.outcomes is not None:
             for event in turn.events:

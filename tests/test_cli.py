@@ -289,8 +289,7 @@ def test_a_malformed_database_url_in_dotenv_is_one_line_without_the_password(tmp
 def test_rollback_needs_no_token_and_says_when_there_is_nothing_to_roll_back(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     result = _posbot(tmp_path, "--content", str(MINI), "rollback", DATA_DIR=str(tmp_path / "data"))
-    assert (result.returncode, result.stdout.strip()) == (1, f"nothing to roll back: no backups in "
-                                                             f"{tmp_path / 'data' / 'backups'}")
+    assert (result.returncode, result.stdout.strip()) == (1, f"没有可以回滚的上传：{tmp_path / 'data' / 'backups'} 里没有备份")
     assert result.stderr == ""
 
 

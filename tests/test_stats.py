@@ -9,6 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.core.dialog import FlowEvent
+from bot.core.loader import load_content
 from bot.handoff.models import CaseContext, Merchant, Status
 from bot.storage.db import Database
 from bot.storage.questions import record_action
@@ -46,17 +47,42 @@ async def records(database: Database) -> AsyncIterator[Records]:
 async def test_stats_on_known_events(records: Records) -> None:
     stats = await compute(records.db, days=7)
     assert stats.questions == 10
-    assert stats.decisions == {"answer": 0.7, "clarify": 0.1, "fallback": 0.2}
+    assert stats.decisions == {"answer": 0.7, "clarify": 0.1, "fallback": 0.2, "refuse": 0.0}
     assert stats.top_intents[:2] == [("code_51", 6), ("printer_problem", 1)]
     assert stats.top_codes == [("51", 6)]
     assert (stats.flows_started, stats.flows_resolved, stats.flows_escalated) == (2, 1, 1)
     assert stats.flow_feedback == {"helped": 1, "not_helped": 0}
     assert (stats.handoffs, stats.handoffs_closed) == (2, 1)
     assert stats.median_resolution_hours is not None and stats.median_resolution_hours < 0.01
-    assert stats.ratings == {"👍": 1, "👎": 0}
+    assert stats.ratings == {"up": 1, "down": 0}
     assert sum(stats.per_day.values()) == 10
     text = as_text(stats)
     assert "问题 10 个" in text and "直接回答 70%" in text and "转人工：2 单" in text
+    assert "评价：满意 1 · 不满意 0" in text and "👍" not in text  # a font without emoji draws boxes
+    titled = as_text(stats, load_content(None))
+    assert "最常见：51 资金不足 6，打印机不出纸/空白 1" in titled and "code_51" not in titled
+
+
+async def test_handoffs_are_counted_where_flows_end_in_them(database: Database) -> None:
+    """转人工 0 although flows had ended in a handoff: a case opened from inside a flow (转人工 tapped
+    mid-flow, 没帮上 after it) counts, and a flow's escalate ending counts once with its case."""
+    records = await Records.open(database)
+    await records.outcomes.record("1", FlowEvent("started", "printer_problem"))
+    await records.outcomes.record("1", FlowEvent("ended", "printer_problem", "escalate", helped=False))
+    await records.tickets.open_ticket(Merchant(1, 1, "张"), CaseContext(
+        trigger="escalate", flow_path=("printer_problem/blank", "printer_problem/repair")))
+    await records.outcomes.record("2", FlowEvent("started", "signin_failure"))
+    await records.tickets.open_ticket(Merchant(2, 2, "李"), CaseContext(
+        trigger="button", flow_path=("signin_failure/start",)))
+    await records.outcomes.record("3", FlowEvent("started", "printer_problem"))
+    await records.outcomes.record("3", FlowEvent("ended", "printer_problem", "resolved"))
+    await records.outcomes.record("3", FlowEvent("feedback", "printer_problem", helped=False))
+    await records.tickets.open_ticket(Merchant(3, 3, "王"), CaseContext(
+        trigger="not_helped", flow_path=("printer_problem/blank",)))
+    await records.tickets.open_ticket(Merchant(4, 4, "赵"), CaseContext(trigger="words"))  # no flow
+    stats = await compute(records.db, days=7)
+    assert (stats.flows_started, stats.flows_escalated, stats.handoffs) == (3, 3, 4)
+    assert "转人工 3" in as_text(stats)
 
 
 async def test_old_events_fall_outside_the_window(records: Records) -> None:
@@ -67,11 +93,11 @@ def test_a_data_dir_that_does_not_exist_is_an_error_not_zeros(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stats", "--data-dir", str(tmp_path / "nothing"), "--json"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith(f"posbot: no records: {tmp_path / 'nothing'} does not exist")
+    assert out == "" and err.startswith(f"posbot: 没有记录：{tmp_path / 'nothing'} 不存在")
     assert not (tmp_path / "nothing").exists()  # a read-only command creates nothing
     (tmp_path / "empty").mkdir()
     assert main(["stats", "--data-dir", str(tmp_path / "empty")]) == 2
-    assert "empty/posbot.sqlite3 does not exist" in capsys.readouterr().err
+    assert "empty/posbot.sqlite3 不存在" in capsys.readouterr().err
 
 
 async def test_stats_reads_the_settings_posbot_run_reads_dotenv_included(
@@ -123,7 +149,10 @@ async def test_html_report_with_charts(records: Records, backend: Backend, tmp_p
     assert await _in_thread(main, ["stats", *_cli_source(backend, monkeypatch), "--html", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "问题 10 个" in page
-    assert page.count("data:image/png;base64,") == 5
+    assert page.count("<svg") == 5 and "<img" not in page  # labels are text in the page's font, not pixels
+    assert '"Noto Sans CJK SC"' in page and "PingFang SC" in page and "Microsoft YaHei" in page
+    assert "51 资金不足" in page and "code_51" not in page and "满意" in page
+    assert not any(ch in page for ch in "👍👎")
 
 
 async def _in_thread(function, *args):  # the CLI runs its own event loop, as it does from a shell

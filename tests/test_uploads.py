@@ -133,5 +133,5 @@ def test_posbot_rollback_restores_the_last_upload(uploads: Uploads, capsys: pyte
     data = uploads.backup_dir.parent
     assert main(["--content", str(uploads.root), "rollback", "--data-dir", str(data)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("restored intents/symptoms/common.yaml\ncontent OK, version ")
+    assert out.startswith("已恢复 intents/symptoms/common.yaml\n内容检查通过，版本 ")
     assert path.read_text(encoding="utf-8") == original

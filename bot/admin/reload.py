@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from bot.admin.changes import Changes, compare
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.core.errors import ContentError
@@ -31,6 +32,8 @@ class ReloadResult:
     version: str
     changed: bool = False
     problems: tuple[str, ...] = ()
+    changes: Changes = Changes()
+    """What the new content added, removed or changed, by name (empty when nothing changed)."""
 
 
 class Reloader:
@@ -78,9 +81,10 @@ class Reloader:
                 return ReloadResult(False, current, problems=tuple(str(p) for p in error.problems))
             if engine.version == current:
                 return ReloadResult(True, current)
+            old = self.holder.dialog.content
             self.holder.dialog = Dialog(engine)
             log.info("content reloaded: %s -> %s", current, engine.version)
-            return ReloadResult(True, engine.version, changed=True)
+            return ReloadResult(True, engine.version, changed=True, changes=compare(old, engine.content))
 
     async def watch(self, on_result: Callable[[ReloadResult], Awaitable[None]]) -> None:
         """Reload whenever a file under intents/ or knowledge/ changes (posbot run --watch).

@@ -98,11 +98,11 @@ class Uploads:
                                             fromfile=f"a/{target}", tofile=f"b/{target}", n=1))
         lines = diff.splitlines()
         if len(lines) > MAX_DIFF_LINES:
-            diff = "\n".join(lines[:MAX_DIFF_LINES]) + f"\n… ({len(lines) - MAX_DIFF_LINES} more lines)"
+            diff = "\n".join(lines[:MAX_DIFF_LINES]) + f"\n…（还有 {len(lines) - MAX_DIFF_LINES} 行）"
         token = secrets.token_hex(4)
         write_atomic(self.pending_dir / f"{token}.json", json.dumps(
             {"target": target, "text": text, "base": _fingerprint(old), "version": version}, ensure_ascii=False))
-        return Proposal(token, target, diff or "(no change)", new_file=old is None, version=version)
+        return Proposal(token, target, diff or "（没有变化）", new_file=old is None, version=version)
 
     def apply(self, token: str) -> str:
         """Write a confirmed upload; the file it replaces is backed up first. Returns the target.

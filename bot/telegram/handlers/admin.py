@@ -7,18 +7,20 @@ import logging
 
 import aiohttp
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, Document, Message
 
 from bot.core.errors import ContentError, PosbotError
 from bot.core.reply import Option, Reply
-from bot.admin.review import add_examples, group, start_draft
+from bot.admin import reviewview
+from bot.admin.labels import intent_label
+from bot.admin.review import Group, add_examples, find, group, start_draft
 from bot.storage.questions import QuestionLog
 from bot.storage.db import Database
 from bot.admin.stats import as_text, compute
-from bot.telegram.conversation import chat_of, send
+from bot.telegram.conversation import chat_of, send, show
 from bot.core.holder import DialogHolder
 from bot.admin.reload import Reloader, ReloadResult
 from bot.admin.uploads import MAX_UPLOAD_BYTES, StaleUpload, Uploads
@@ -47,13 +49,14 @@ def result_reply(result: ReloadResult) -> Reply:
                          f"\n…共 {len(result.problems)} 处" if len(result.problems) > MAX_PROBLEMS_SHOWN else ""))
     if not result.changed:
         return Reply(kind="info", title="内容没有变化", text=f"当前版本 {result.version}")
-    return Reply(kind="info", title="已加载新内容", text=f"版本 {result.version}")
+    said = result.changes.lines() or ["只有格式或注释有变化"]
+    return Reply(kind="info", title="已加载新内容", text="\n".join([*said, f"版本 {result.version}"]))
 
 
-async def on_stats(message: Message, bot: Bot, database: Database) -> None:
-    """The last 30 days in a few lines (posbot stats has the same)."""
+async def on_stats(message: Message, bot: Bot, database: Database, dialogs: DialogHolder) -> None:
+    """The last 30 days in a few lines (posbot stats has the same), intents by title."""
     stats = await compute(database)
-    await send(bot, message.chat.id, Reply(kind="info", title="运营数据", text=as_text(stats)))
+    await send(bot, message.chat.id, Reply(kind="info", title="运营数据", text=as_text(stats, dialogs.dialog.content)))
 
 
 async def on_upload(message: Message, bot: Bot, uploads: Uploads) -> None:
@@ -171,67 +174,104 @@ UPLOAD_TOO_LARGE = Reply(kind="info", title="文件太大，什么都没改", te
 UPLOAD_NOT_RECEIVED = Reply(kind="info", title="", text="这个文件没能收到，什么都没改。请再发一次。")
 
 
-async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs: DialogHolder) -> None:
-    """The review inbox, most frequent first: add a group as examples of the suggested intent, or
-    ignore it forever (new intents are started with `posbot review --new`)."""
-    inbox = await questions.inbox()
-    groups = await asyncio.to_thread(group, inbox, dialogs.dialog.engine.matcher)
-    if not groups:
-        await send(bot, message.chat.id, Reply(kind="info", title="待复核", text="收件箱是空的。"))
+async def on_review(message: Message, bot: Bot, questions: QuestionLog, dialogs: DialogHolder, reloader: Reloader,
+                    command: CommandObject) -> None:
+    """The review inbox as one message, most frequent group first; every action edits it in place.
+    `/review 编号 意图` adds a group to any intent typed by id, code or title."""
+    groups = await _groups(questions, dialogs)
+    content = dialogs.dialog.content
+    key, _, typed = (command.args or "").strip().partition(" ")
+    if not key:
+        await send(bot, message.chat.id, reviewview.card(groups, 0, content))
         return
-    for item in groups[:REVIEW_GROUPS_SHOWN]:
-        samples = "\n".join(f"· {q}" for q in dict.fromkeys(q.question for q in item.questions[:3]))
-        options = []
-        targets = [item.suggestion] + [intent for intent, _ in item.questions[0].candidates]
-        for intent in list(dict.fromkeys(t for t in targets if t is not None and t in dialogs.dialog.content.by_id))[:3]:
-            title = dialogs.dialog.content.by_id[intent].title
-            options.append(Option(f"加为例句：{title}"[:30], f"{REVIEW_ADD}:{item.ids[0]}:{intent}"))
-        options.append(Option("新建意图（草稿）", f"{REVIEW_NEW}:{item.ids[0]}"))
-        options.append(Option("忽略", f"{REVIEW_IGNORE}:{item.ids[0]}"))
-        await send(bot, message.chat.id, Reply(kind="info", title=f"×{len(item.questions)}", text=samples,
-                                               options=tuple(options)))
-    if len(groups) > REVIEW_GROUPS_SHOWN:
-        await send(bot, message.chat.id, Reply(kind="info", title="",
-                                               text=f"还有 {len(groups) - REVIEW_GROUPS_SHOWN} 组，用 posbot review 查看全部。"))
+    chosen = _find(groups, key)
+    intent = reviewview.resolve(content, typed)
+    if chosen is None or intent is None:
+        note = (f"没有编号为 {key} 的一组（可能已经处理过）。" if chosen is None else
+                f"找不到意图“{typed.strip()}”：写意图 id（如 printer_problem）、应答码（如 51）或完整标题。")
+        await send(bot, message.chat.id, reviewview.card(groups, 0, content, note=note))
+        return
+    index = groups.index(chosen)
+    added, note = await _add(chosen, intent, questions, dialogs, reloader)
+    shown = await _groups(questions, dialogs) if added else groups
+    await send(bot, message.chat.id, reviewview.card(shown, index, dialogs.dialog.content, note=note))
+
+
+async def _add(chosen: Group, intent: str, questions: QuestionLog, dialogs: DialogHolder,
+               reloader: Reloader) -> tuple[bool, str]:
+    """Add the group as examples of `intent` (validated; put back if not) and reload: whether it
+    was added, and what to tell the admin."""
+    content = dialogs.dialog.content
+    texts = [q.question for q in chosen.questions]
+    try:
+        await asyncio.to_thread(add_examples, content, intent, texts)
+    except ContentError as error:
+        problems = "\n".join([getattr(error, "reason", ""), *(str(p) for p in error.problems[:REVIEW_PROBLEMS_SHOWN])])
+        return False, f"没有加入：{problems}"
+    await questions.mark(chosen.ids, "added")
+    result = await reloader.reload()
+    return True, f"已把 {len(texts)} 个问题加为“{intent_label(content, intent)}”的例句。{result_reply(result).title}。"
+
+
+async def _groups(questions: QuestionLog, dialogs: DialogHolder) -> list[Group]:
+    return await asyncio.to_thread(group, await questions.inbox(), dialogs.dialog.engine.matcher)
+
+
+def _find(groups: list[Group], key: str) -> Group | None:
+    """By stable key; a button from before keys existed carried a question id, found too."""
+    found = find(groups, key)
+    if found is None and key.isdigit():
+        found = next((g for g in groups if int(key) in g.ids), None)
+    return found
 
 
 async def on_review_action(callback: CallbackQuery, bot: Bot, questions: QuestionLog, dialogs: DialogHolder,
                            reloader: Reloader) -> None:
-    """A tapped review action; the group is found again by its first question, so a stale button
-    (already handled) is answered as such."""
-    kind, first, *rest = (callback.data or "").split(":")
-    inbox = await questions.inbox()
-    groups = await asyncio.to_thread(group, inbox, dialogs.dialog.engine.matcher)
-    chosen = next((g for g in groups if first.isdigit() and int(first) in g.ids), None)
+    """A tapped review button: navigate (a group, the intent kinds, a page of intents) or act (add,
+    ignore, draft); the same message shows the outcome and the next group, its old buttons gone."""
+    kind, key, *rest = (callback.data or "").split(":") + [""]
+    content = dialogs.dialog.content
+    groups = await _groups(questions, dialogs)
+    chosen = _find(groups, key)
+    message = callback.message if isinstance(callback.message, Message) else None
+    chat_id = chat_of(callback)
     if chosen is None:
         await callback.answer("这一组已经处理过了")
+        await show(bot, message, chat_id, reviewview.card(groups, 0, content, note="这一组已经处理过了。"))
         return
-    if kind == REVIEW_IGNORE:
+    index = groups.index(chosen)
+    if kind == reviewview.SHOW:
+        await callback.answer()
+        await show(bot, message, chat_id, reviewview.card(groups, index, content))
+        return
+    if kind == reviewview.KINDS_MENU:
+        await callback.answer()
+        await show(bot, message, chat_id, reviewview.kinds(chosen, content))
+        return
+    if kind == reviewview.LIST:
+        await callback.answer()
+        page = int(rest[1]) if len(rest) > 1 and rest[1].isdigit() else 0
+        await show(bot, message, chat_id, reviewview.intents_page(chosen, content, rest[0], page))
+        return
+    texts = [q.question for q in chosen.questions]
+    if kind == reviewview.IGNORE:
         await questions.mark(chosen.ids, "ignored")
-        await callback.answer("已忽略，以后不再出现")
-        return
-    if kind == REVIEW_NEW:
-        path = await asyncio.to_thread(start_draft, dialogs.dialog.content.root, f"draft_{first}",
-                                       [q.question for q in chosen.questions])
+        note = f"已忽略编号 {chosen.key}（{len(texts)} 次），以后不再出现。"
+    elif kind == reviewview.NEW:
+        path = await asyncio.to_thread(start_draft, content.root, f"draft_{chosen.key}", texts)
         await questions.mark(chosen.ids, "new")
-        await callback.answer("草稿已建好")
-        chat_id = chat_of(callback)
-        relative = path.relative_to(dialogs.dialog.content.root)
-        await send(bot, chat_id, Reply(kind="info", title="新意图草稿", text=(
-            f"已写入 {relative}：补全 id、标题、回答和步骤后移到 intents/symptoms/，再 /reload。")))
-        return
-    intent = rest[0] if rest else ""
-    try:
-        await asyncio.to_thread(add_examples, dialogs.dialog.content, intent, [q.question for q in chosen.questions])
-    except ContentError as error:
-        await callback.answer("没能写入")
-        chat_id = chat_of(callback)
-        await send(bot, chat_id, Reply(kind="info", title="没能写入例句",
-                                       text="\n".join(str(p) for p in error.problems[:MAX_PROBLEMS_SHOWN])))
-        return
-    await questions.mark(chosen.ids, "added")
-    result = await reloader.reload()
-    await callback.answer(f"已加为 {intent} 的例句（版本 {result.version}）")
+        note = (f"新意图草稿已写到 {path.relative_to(content.root)}：补全 id、标题、回答和步骤后移到 "
+                "intents/symptoms/，再 /reload。")
+    else:
+        added, note = await _add(chosen, rest[0], questions, dialogs, reloader)
+        if not added:
+            await callback.answer("没有加入")
+            await show(bot, message, chat_id, reviewview.card(groups, index, content, note=note))
+            return
+        content = dialogs.dialog.content
+    await callback.answer(note.split("。")[0][:MAX_CALLBACK_TEXT])
+    remaining = await _groups(questions, dialogs)
+    await show(bot, message, chat_id, reviewview.card(remaining, index, content, note=note))
 
 
 async def on_refused(message: Message, bot: Bot) -> None:
@@ -244,8 +284,10 @@ async def on_refused(message: Message, bot: Bot) -> None:
 ADMIN_COMMANDS = (("reload", "重新加载内容"), ("review", "没看懂的问题"), ("rollback", "撤销上一次上传"),
                   ("stats", "运营数据"), ("version", "当前内容版本和数量"))
 APPLY, DISCARD = "upok", "upno"
-REVIEW_ADD, REVIEW_IGNORE, REVIEW_NEW = "rva", "rvi", "rvn"
-REVIEW_GROUPS_SHOWN = 5
+REVIEW_PROBLEMS_SHOWN = 5
+"""Problems shown under a refused add: the card is one message (4,096 characters), edited in place."""
+MAX_CALLBACK_TEXT = 200
+"""answerCallbackQuery shows at most 200 characters."""
 MAX_PROBLEMS_SHOWN = 30
 
 
@@ -264,8 +306,7 @@ def create_router(admin_ids: tuple[int, ...]) -> Router:
     admins.callback_query.filter(F.from_user.id.in_(set(admin_ids)))
     admins.callback_query.register(on_apply, F.data.startswith(APPLY + ":"))
     admins.callback_query.register(on_discard, F.data.startswith(DISCARD + ":"))
-    admins.callback_query.register(on_review_action,
-                                   F.data.startswith((REVIEW_ADD + ":", REVIEW_IGNORE + ":", REVIEW_NEW + ":")))
+    admins.callback_query.register(on_review_action, F.data.startswith(reviewview.PREFIXES))
     refusals = Router(name="admin-refusals")
     refusals.message.register(on_refused, Command(*(name for name, _ in ADMIN_COMMANDS)))
     router.include_routers(admins, refusals)

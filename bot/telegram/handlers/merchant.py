@@ -15,7 +15,7 @@ from bot.core.dialog import DialogState, Turn
 from bot.handoff.rules import is_noise, offers_handoff, understood, wants_human
 from bot.core.reply import Reply
 from bot.storage.outcomes import OutcomeLog
-from bot.storage.questions import QuestionLog, record_action, record_turn
+from bot.storage.questions import QuestionLog, in_flow, record_action, record_turn
 from bot.storage.recipients import BlockedChats
 from bot.telegram.conversation import chat_of, load_state, save_turn, send, show, think
 from bot.core.holder import DialogHolder
@@ -92,7 +92,8 @@ async def on_question(message: Message, bot: Bot, state: FSMContext, question: s
         await case.ask_privately(bot, message.chat.id, thread_id=message.message_thread_id)
         return
     dialog = dialogs.dialog
-    turn = await think(bot, message.chat.id, dialog.on_text, question, await load_state(state))
+    before = await load_state(state)
+    turn = await think(bot, message.chat.id, dialog.on_text, question, before)
     if pending and handoff is not None and message.from_user is not None and not (understood(turn)
                                                                                   or is_noise(question)):
         # the offer asked for one line of detail: this is it (a clear question is answered instead,
@@ -101,7 +102,7 @@ async def on_question(message: Message, bot: Bot, state: FSMContext, question: s
         return
     user_id = message.from_user.id if message.from_user else message.chat.id
     await save_turn(state, turn, outcomes, user_id)
-    await record_turn(questions, str(user_id), question, turn.understanding)
+    await record_turn(questions, str(user_id), question, turn.understanding, flow=in_flow(before))
     if handoff is not None and private and not pending and offers_handoff(turn):
         await case.offer(bot, message.chat.id, state, "fallbacks", opening="抱歉，我还是没看懂。")
         return
