@@ -16,8 +16,9 @@ from bot.core.models import NOW_LIMIT, CodeIntent, Confidence, ProblemIntent, Re
 
 ANSWER_LINES = 8
 """Lines before the buttons, the title included: what fits a phone screen above the keyboard."""
-STEP_LIMIT = 60
-"""Characters of one step in the answer: about three phone lines (18–20 Chinese characters a line)."""
+STEP_LIMIT = 40
+"""Characters of one step in the answer, like the first line: about two phone lines (18–20 Chinese
+characters a line). The customer line is one sentence (`tell_customer`), not capped here."""
 PHONE_LINE = 18
 """Chinese characters one line of a Telegram message holds on a small phone; for measurements."""
 FIRST_LINE_LIMIT = NOW_LIMIT

@@ -24,6 +24,7 @@ from bot.core.decide import Decision
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
 from bot.core.loader import Content
+from bot.core.answer import UNSURE_NOTE as UNSURE_NOTE  # re-exported: front ends and tests import it from here
 from bot.core.answer import problem_answer, problem_details, redirect_answer, refusal_answer
 from bot.core.models import (Choice, CodeIntent, Flow, RedirectIntent, RedlineIntent, Script, SmalltalkIntent, Step,
                              SymptomIntent)

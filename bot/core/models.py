@@ -145,7 +145,7 @@ class CodeIntent(_Model):
     """现在先做 The answer's first line: what to do now, ≤ 40 characters, naming who acts
     ("请顾客换卡或改扫码，别重刷同一张卡"). No step may repeat it."""
     steps: tuple[Text, ...] = Field(min_length=1)
-    """处理步骤 The few short steps under the first line (the whole answer ≤ 8 lines, each step ≤ 60 characters)."""
+    """处理步骤 The few short steps under the first line (the whole answer ≤ 8 lines, each step ≤ 40 characters)."""
     details: tuple[Text, ...] = ()
     """详细说明 Optional: rare cases, what to report to the acquirer; shown with the meaning under 详细说明."""
     tell_customer: Text
@@ -201,7 +201,7 @@ class SymptomIntent(_TitledIntent):
     now: NowLine
     """现在先做 The answer's first line: what to do now, ≤ 40 characters. No step may repeat it."""
     steps: tuple[Text, ...] = Field(min_length=1)
-    """排查步骤 The few short steps under the first line (the whole answer ≤ 8 lines, each step ≤ 60 characters)."""
+    """排查步骤 The few short steps under the first line (the whole answer ≤ 8 lines, each step ≤ 40 characters)."""
     details: tuple[Text, ...] = ()
     """详细说明 Optional: further steps, rare cases, what to report; shown under 详细说明."""
     tell_customer: Text | None = None
