@@ -465,7 +465,7 @@ class Dialog:
         if analysis is not None and analysis.vendor_codes and not analysis.codes:
             lines.insert(0, f"“{analysis.vendor_codes[0]}”不是银联标准应答码，多半是厂商自己的代码，含义要问服务商。")
         offered = analysis.symptom if analysis is not None else None
-        extra = ()
+        extra: tuple[Option, ...] = ()
         if offered is not None and offered.score >= OFFER_SYMPTOM_AT and offered.intent != intent_id:
             extra = (Option(f"另外：{self.content.by_id[offered.intent].title}", f"{SHOW}:{offered.intent}"),)
         options = self._problem_options(intent_id, details=True) + extra + (Option(HUMAN_LABEL, HUMAN),)
