@@ -80,7 +80,7 @@ def test_what_the_answer_leaves_out_is_under_details_in_both_front_ends(dialog: 
             assert line in shown, intent.id
         if intent.kind == "code":
             assert f"谁来处理：{intent.party.label}" in shown
-        assert action(SHOW, intent.id) in [o.action for o in details.options]  # back to the answer
+        assert details.kind == "details" and DETAILS_LABEL not in [o.label for o in details.options]
 
 
 def test_the_console_opens_details_by_its_number(dialog: Dialog) -> None:
@@ -91,7 +91,7 @@ def test_the_console_opens_details_by_its_number(dialog: Dialog) -> None:
     chat.handle(str(number))
     text = out.getvalue()
     assert "【详细说明 · 应答码 51：资金不足】" in text and "谁来处理：持卡人（顾客）" in text
-    assert "[1] 回到回答" in text
+    assert "[1] 一步步排查" in text.rsplit("【详细说明", 1)[1]
 
 
 def test_details_of_an_intent_without_them_is_a_stale_button(dialog: Dialog) -> None:

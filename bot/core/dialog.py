@@ -472,14 +472,15 @@ class Dialog:
         return Reply(kind="answer", title=shape.title, text="\n".join(lines), options=options, intent=intent_id)
 
     def _details(self, intent_id: str) -> Reply:
-        """详细说明: what the code means and who acts, or the explanation, and the rare cases."""
+        """详细说明: what the code means and who acts, or the explanation, and the rare cases. Its own
+        kind, so a front end shows it below the answer instead of in its place: the answer is what the
+        merchant needs at the counter."""
         intent = self.content.by_id[intent_id]
         if not isinstance(intent, (CodeIntent, SymptomIntent)):
             raise StaleChoice(f"{DETAILS}:{intent_id}")
         shape = problem_details(intent)
-        options = ((Option("回到回答", f"{SHOW}:{intent_id}"),) + self._problem_options(intent_id, details=False)
-                   + (Option(HUMAN_LABEL, HUMAN),))
-        return Reply(kind="info", title=shape.title, text="\n".join(shape.lines), options=options, intent=intent_id)
+        options = self._problem_options(intent_id, details=False) + (Option(HUMAN_LABEL, HUMAN),)
+        return Reply(kind="details", title=shape.title, text="\n".join(shape.lines), options=options, intent=intent_id)
 
     def _problem_options(self, intent_id: str, *, details: bool) -> tuple[Option, ...]:
         options: list[Option] = []
