@@ -11,7 +11,8 @@ real engine and the real dialog. A case is one of:
                                  id or quoted code instead of a flow id: the flow that intent leads to
     - script: wrong_pin          every line of the script, the short form and the longer version; an
                                  intent id or quoted code: the script that intent offers ("03")
-    - intent: "16"               the intent's own answer, as shown (meaning, party, steps, tell_customer)
+    - intent: "16"               the intent's own answer, as shown (first line, steps, tell_customer), and
+                                 its 详细说明 (meaning, party, details): what the merchant reaches from it
 
 and may carry `must_say` / `must_not_say` (regular expressions that must / must not appear in what
 is shown; a flow's or script's `must_not_say` is checked line by line, `must_say` anywhere in it) and
@@ -28,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from bot.core.dialog import CHOOSE, FLOW, FULL, SCRIPT, SHOW, Dialog, DialogState, action
+from bot.core.dialog import CHOOSE, DETAILS, FLOW, FULL, SCRIPT, SHOW, Dialog, DialogState, action
 
 KINDS = ("ask", "flow", "script", "intent")
 KEYS = frozenset(KINDS) | {"expect", "expect_not", "must_say", "must_not_say", "why"}
@@ -131,7 +132,7 @@ def _problems(case: Case, dialog: Dialog) -> list[str]:
         intent_id = content.intent_id(case.target)
         if intent_id is None:
             return [f"{case.name}: no intent {case.target!r}"]
-        shown = [("the answer", _answer_text(dialog.on_action(action(SHOW, intent_id), DialogState()).reply))]
+        shown = _with_details(dialog, dialog.on_action(action(SHOW, intent_id), DialogState()), "the answer")
     elif case.kind == "flow":
         flow = _flow_or_intents(content, case.target)
         if flow is None:
@@ -188,7 +189,17 @@ def _ask(case: Case, dialog: Dialog, problems: list[str]) -> Shown | None:
         elif decision is None or decision.kind not in ("answer", "refuse") or decision.intent != wanted:
             problems.append(f"{case.name}: should answer {wanted}, but {seen}")
             return None
-    return [("the reply", _answer_text(turn.reply))]
+    return _with_details(dialog, turn, "the reply")
+
+
+def _with_details(dialog: Dialog, turn, where: str) -> Shown:
+    """The reply, and the 详细说明 it offers: one tap away, so what it says is held to the same case."""
+    shown = [(where, _answer_text(turn.reply))]
+    for option in turn.reply.options:
+        if option.action.startswith(DETAILS + ":"):
+            details = dialog.on_action(option.action, turn.state).reply
+            shown.append((f"{where}'s 详细说明", _answer_text(details)))
+    return shown
 
 
 def _flow_or_intents(content, target: str):

@@ -81,7 +81,7 @@ def test_validate_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text(path.read_text(encoding="utf-8").replace("party: terminal", "party: nobody"), encoding="utf-8")
     code, _, err = run(capsys, "validate", str(root))
     assert code == 2
-    assert "intents/codes/common.yaml:21 codes[1].party：'nobody' 不是可选的值" in err
+    assert "intents/codes/common.yaml:22 codes[1].party：'nobody' 不是可选的值" in err
     assert err.endswith("内容里有 1 处问题；什么都没有改动。\n")
 
 

@@ -29,7 +29,7 @@ def test_targets(uploads: Uploads) -> None:
 
 
 def test_a_new_file_is_applied_and_rolled_back_by_removal(uploads: Uploads) -> None:
-    new = ("symptoms:\n  - id: cash_drawer\n    title: 钱箱打不开\n    answer: 检查钱箱连线。\n"
+    new = ("symptoms:\n  - id: cash_drawer\n    title: 钱箱打不开\n    answer: 检查钱箱连线。\n    now: 关机后看钱箱线插好没有\n"
            "    steps: [检查连线]\n    examples: [钱箱打不开了]\n")
     proposal = uploads.propose("cash_drawer.yaml", new.encode(), "intents/symptoms/cash_drawer.yaml")
     assert proposal.new_file and "+    title: 钱箱打不开" in proposal.diff
@@ -103,7 +103,7 @@ def test_two_uploads_that_clash_are_revalidated_and_the_second_refused(uploads: 
     """Each file is valid with the content as it was; together they define one id twice."""
     from bot.admin.uploads import StaleUpload
 
-    new = ("symptoms:\n  - id: cash_drawer\n    title: 钱箱打不开\n    answer: 检查钱箱连线。\n"
+    new = ("symptoms:\n  - id: cash_drawer\n    title: 钱箱打不开\n    answer: 检查钱箱连线。\n    now: 关机后看钱箱线插好没有\n"
            "    steps: [检查连线]\n    examples: [钱箱打不开了]\n")
     one = uploads.propose("a.yaml", new.encode(), "intents/symptoms/a.yaml")
     two = uploads.propose("b.yaml", new.replace("钱箱打不开了", "钱箱弹不出来").encode(), "intents/symptoms/b.yaml")

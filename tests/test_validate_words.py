@@ -114,7 +114,7 @@ YAML_MISTAKES = {  # one file each: a parser stops at the first mistake of a fil
     "tag.yaml": "symptoms: !!python/object 1\n",
     "empty.yaml": "",
     "list.yaml": "- a\n- b\n",
-    "again.yaml": ('codes:\n  - id: code_51\n    code: "51"\n    name: 余额不足\n    meaning: x\n    party: merchant\n'
+    "again.yaml": ('codes:\n  - id: code_51\n    code: "51"\n    name: 余额不足\n    meaning: x\n    party: merchant\n    now: x\n'
                    "    steps: [x]\n    tell_customer: x\n    confidence: high\n"),
 }
 

@@ -182,8 +182,8 @@ def start_draft(root: Path, intent_id: str, examples: Sequence[str]) -> Path:
     path = root / DRAFTS / f"{intent_id}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     masked = [mask_card_numbers(example) for example in examples]
-    draft = {"symptoms": [{"id": intent_id, "title": "TODO 标题", "answer": "TODO 简短回答",
-                           "steps": ["TODO 第一步"], "examples": list(dict.fromkeys(masked))}]}
-    header = "# 草稿：补全 title / answer / steps 后移到 intents/symptoms/，再运行 make validate。\n"
+    draft = {"symptoms": [{"id": intent_id, "title": "TODO 标题", "answer": "TODO 简短说明",
+                           "now": "TODO 现在先做什么（一行，≤ 40 字）", "steps": ["TODO 第一步"], "examples": list(dict.fromkeys(masked))}]}
+    header = "# 草稿：补全 title / answer / now / steps 后移到 intents/symptoms/，再运行 make validate。\n"
     path.write_text(header + yaml.safe_dump(draft, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz
+
+from bot.core.answer import (ANSWER_LINES, STEP_LIMIT, Shape, problem_answer, redirect_answer, refusal_answer)
 from bot.core.cards import holds_card_number
 from bot.core.context import match_followup
 from bot.core.decide import decide
@@ -23,7 +26,7 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
       example sits in another intent's territory and teaches the matcher to confuse the two
     """
     matcher = matcher or Matcher(content)
-    problems: list[Problem] = check_knowledge(content)
+    problems: list[Problem] = check_knowledge(content) + check_answer_shapes(content)
 
     for symptom_id in REQUIRED_SYMPTOMS:
         if symptom_id not in content.by_id:
@@ -74,6 +77,41 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
                     where.file, where.line, f"{intent.id}.examples[{index}]",
                     f"{example!r} 如果不是例句，会被回答成 {top.intent}（{top.score:.2f}；本意图 {own}）："
                     f"改写这条例句、把它移到 {top.intent}，或者改写 {top.intent} 的例句"))
+    return problems
+
+
+REPEAT_AT = 80
+"""A step this close to the first line (rapidfuzz ratio, 0-100) says it again. The closest pair in
+today's content scores 49; a step copied into `now` with a word changed scores 85 and more."""
+
+
+def check_answer_shapes(content: Content) -> list[Problem]:
+    """Every answer fits a phone (bot/core/answer.py): at most ANSWER_LINES lines before the buttons,
+    the title included, and no step longer than STEP_LIMIT characters. (The first line's 40
+    characters are checked by the schema, with the other fields.) Measured on the answer as the
+    dialog builds it, so the check and the merchant see the same lines."""
+    problems: list[Problem] = []
+    shapes: list[tuple[str, str, Shape]] = [(intent.id, "steps", problem_answer(intent)) for intent in content.problems]
+    shapes += [(intent.id, "answer", redirect_answer(intent)) for intent in content.redirects]
+    shapes += [(intent.id, "answer", refusal_answer(intent)) for intent in content.redlines]
+    for intent_id, field_name, shape in shapes:
+        if shape.count > ANSWER_LINES:
+            where = content.locate(intent_id, field_name, 0)  # the first step, else the intent
+            problems.append(Problem(where.file, where.line, f"{intent_id}.{field_name}",
+                                    f"回答在手机上有 {shape.count} 行（连标题最多 {ANSWER_LINES} 行）：只留下马上要做的几步，"
+                                    "其余的移到 details（详细说明）里"))
+    for intent in content.problems:
+        for index, step in enumerate(intent.steps):
+            if fuzz.ratio(intent.now, step, processor=None) >= REPEAT_AT:
+                where = content.locate(intent.id, "steps", index)
+                problems.append(Problem(where.file, where.line, f"{intent.id}.steps[{index}]",
+                                        f"这一步和第一句（now）几乎一样：{step!r}。回答里不要把同一件事说两遍，"
+                                        "删掉这一步，或者改写第一句"))
+            if len(step) > STEP_LIMIT:
+                where = content.locate(intent.id, "steps", index)
+                problems.append(Problem(where.file, where.line, f"{intent.id}.steps[{index}]",
+                                        f"这一步有 {len(step)} 个字，回答里每一步最多 {STEP_LIMIT} 个字（手机上约两行）："
+                                        "写短些，原因和少见的情况移到 details（详细说明）里"))
     return problems
 
 

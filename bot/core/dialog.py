@@ -6,7 +6,7 @@ merchant gave), so any front end can keep it wherever it keeps state. Flows are 
 walked by this one generic engine.
 
 Actions are short ASCII ids (Telegram callback data holds 64 bytes):
-    i:INTENT  answer          f:FLOW  start a flow        c:FLOW:STEP:N  pick choice N of a step
+    i:INTENT  answer          d:INTENT  its 详细说明      f:FLOW  start a flow        c:FLOW:STEP:N  pick choice N of a step
     b:FLOW:STEP  back         r:FLOW  restart             s:SCRIPT  show a customer script (short form)
     s:SCRIPT:full  its longer version (the six moves)
     y:FLOW / n:FLOW  it helped / it did not               g  back to the current step
@@ -24,8 +24,10 @@ from bot.core.decide import Decision
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
 from bot.core.loader import Content
-from bot.core.models import (Choice, CodeIntent, Confidence, Flow, RedirectIntent, RedlineIntent, Script, SmalltalkIntent,
-                             Step)
+from bot.core.answer import UNSURE_NOTE as UNSURE_NOTE  # re-exported: front ends and tests import it from here
+from bot.core.answer import problem_answer, problem_details, redirect_answer, refusal_answer
+from bot.core.models import (Choice, CodeIntent, Flow, RedirectIntent, RedlineIntent, Script, SmalltalkIntent, Step,
+                             SymptomIntent)
 from bot.handoff.rules import is_noise, wants_human
 from bot.core.normalise import fold
 from bot.core.reply import Option, Reply
@@ -36,12 +38,13 @@ from bot.core.context import (FOLLOWUP_OVER_ANSWER_AT, known_choice, known_note,
 from bot.core.slots import extract_slots, fill
 
 SHOW, FLOW, CHOOSE, BACK, RESTART, SCRIPT, HELPED, NOT_HELPED = "i", "f", "c", "b", "r", "s", "y", "n"
+DETAILS = "d"
+DETAILS_LABEL = "详细说明"
 CURRENT, NONE_OF_THESE, HUMAN, MENU = "g", "x", "h", "m"
 FULL = "full"
 """Second argument of a script action: the longer version."""
 FULL_SCRIPT_LABEL = "完整话术"
 
-UNSURE_NOTE = "以上仅供参考，以收单机构/发卡行答复为准。"
 HUMAN_LABEL = "转人工"
 MENU_LABEL = "常见问题"
 MENU_SYMPTOMS = ("charged_but_failed", "signin_failure", "network_failure", "printer_problem",
@@ -371,6 +374,8 @@ class Dialog:
         if kind == SHOW and len(args) == 1 and args[0] in self.content.by_id:
             state = replace(self._new_topic(state, args[0], {}), fallbacks=0, last_intent=args[0], last_score=None)
             return Turn(self._answer(args[0], None), _leave_flow(state))
+        if kind == DETAILS and len(args) == 1 and args[0] in self.content.by_id:
+            return Turn(self._details(args[0]), state)
         if kind == FLOW and len(args) == 1 and args[0] in self.content.flows_by_id:
             turn = self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
             return replace(turn, events=(FlowEvent("started", args[0]),))
@@ -549,10 +554,13 @@ class Dialog:
     # ---- answers, scripts, fallbacks -----------------------------------------------------
 
     def _redirect(self, intent: RedirectIntent) -> Reply:
-        return Reply(kind="redirect", title=f"这个要找别人：{intent.title}", intent=intent.id,
-                     text=f"{intent.answer}\n找谁：{intent.contact}", options=(Option(HUMAN_LABEL, HUMAN),))
+        shape = redirect_answer(intent)
+        return Reply(kind="redirect", title=shape.title, intent=intent.id, text="\n".join(shape.lines),
+                     options=(Option(HUMAN_LABEL, HUMAN),))
 
     def _answer(self, intent_id: str, understanding: Understanding | None) -> Reply:
+        """The phone-sized answer (bot/core/answer.py); the rest of what the intent knows is one tap
+        away under 详细说明."""
         intent = self.content.by_id[intent_id]
         if isinstance(intent, RedirectIntent):
             return self._redirect(intent)
@@ -560,24 +568,30 @@ class Dialog:
             return Reply(kind="smalltalk", text=intent.answer, intent=intent.id)
         if isinstance(intent, RedlineIntent):
             return self._refusal(intent)
-        lines: list[str] = []
+        shape = problem_answer(intent)
+        lines = list(shape.lines)
         analysis = understanding.analysis if understanding is not None else None
         if analysis is not None and analysis.vendor_codes and not analysis.codes:
-            lines.append(f"“{analysis.vendor_codes[0]}”不是银联标准应答码，多半是终端厂商自己的代码，具体含义要问你的服务商。")
-        if isinstance(intent, CodeIntent):
-            title = f"应答码 {intent.code}：{intent.name}"
-            lines.append(f"意思：{intent.meaning}")
-            lines.append(f"谁来处理：{intent.party.label}")
-            lines.append("你现在可以：")
-        else:
-            title = intent.title
-            lines.append(intent.answer)
-            lines.append("可以这样处理：")
-        lines.extend(f"{n}. {step}" for n, step in enumerate(intent.steps, 1))
-        if intent.tell_customer:
-            lines.append(f"对顾客可以说：“{intent.tell_customer}”")
-        if intent.confidence is not Confidence.HIGH:
-            lines.append(UNSURE_NOTE)
+            lines.insert(0, f"“{analysis.vendor_codes[0]}”不是银联标准应答码，多半是厂商自己的代码，含义要问服务商。")
+        offered = analysis.symptom if analysis is not None else None
+        extra: tuple[Option, ...] = ()
+        if offered is not None and offered.score >= OFFER_SYMPTOM_AT and offered.intent != intent_id:
+            extra = (Option(f"另外：{self.content.by_id[offered.intent].title}", f"{SHOW}:{offered.intent}"),)
+        options = self._problem_options(intent_id, details=True) + extra + (Option(HUMAN_LABEL, HUMAN),)
+        return Reply(kind="answer", title=shape.title, text="\n".join(lines), options=options, intent=intent_id)
+
+    def _details(self, intent_id: str) -> Reply:
+        """详细说明: what the code means and who acts, or the explanation, and the rare cases. Its own
+        kind, so a front end shows it below the answer instead of in its place: the answer is what the
+        merchant needs at the counter."""
+        intent = self.content.by_id[intent_id]
+        if not isinstance(intent, (CodeIntent, SymptomIntent)):
+            raise StaleChoice(f"{DETAILS}:{intent_id}")
+        shape = problem_details(intent)
+        options = self._problem_options(intent_id, details=False) + (Option(HUMAN_LABEL, HUMAN),)
+        return Reply(kind="details", title=shape.title, text="\n".join(shape.lines), options=options, intent=intent_id)
+
+    def _problem_options(self, intent_id: str, *, details: bool) -> tuple[Option, ...]:
         options: list[Option] = []
         flow = self.content.flow_for(intent_id)
         if flow is not None:
@@ -585,11 +599,9 @@ class Dialog:
         script = self.content.script_for(intent_id)
         if script is not None:
             options.append(Option("对顾客怎么说", f"{SCRIPT}:{script.id}"))
-        offered = analysis.symptom if analysis is not None else None
-        if offered is not None and offered.score >= OFFER_SYMPTOM_AT and offered.intent != intent_id:
-            options.append(Option(f"另外：{self.content.by_id[offered.intent].title}", f"{SHOW}:{offered.intent}"))
-        options.append(Option(HUMAN_LABEL, HUMAN))
-        return Reply(kind="answer", title=title, text="\n".join(lines), options=tuple(options), intent=intent_id)
+        if details:
+            options.append(Option(DETAILS_LABEL, f"{DETAILS}:{intent_id}"))
+        return tuple(options)
 
     def _offering_flow(self, state: DialogState, script_id: str) -> Flow | None:
         """The flow whose current step offered this script (the merchant is still at that step), if any."""
@@ -638,15 +650,11 @@ class Dialog:
         return Reply(kind="fallback", title="", text=text, options=(Option(HUMAN_LABEL, HUMAN),))
 
     def _refusal(self, redline: RedlineIntent | None) -> Reply:
-        """A red line: what cannot be done, why, and what follows. A red-line word without a matched
-        red-line intent gets the general text."""
-        if redline is not None:
-            return Reply(kind="refusal", title="这个不能帮你", text=redline.answer, intent=redline.id,
-                         options=(Option(HUMAN_LABEL, HUMAN),))
-        return Reply(kind="refusal", title="这个不能帮你",
-                     text=("套现、拆单、换卡轮刷或者想办法绕过风控，都违反收单规定，可能导致商户被冻结、终端被关停，"
-                           "严重的要承担法律责任。POS 机只能用于真实交易收款。额度不够用，可以通过收单机构官方渠道申请调整。"),
-                     options=(Option(HUMAN_LABEL, HUMAN),))
+        """A red line: what cannot be done and the lawful way, then why and what follows. A red-line
+        word without a matched red-line intent gets the general text."""
+        shape = refusal_answer(redline)
+        return Reply(kind="refusal", title=shape.title, text="\n".join(shape.lines),
+                     intent=redline.id if redline is not None else None, options=(Option(HUMAN_LABEL, HUMAN),))
 
     def _human(self, *, escalated: bool = False) -> Reply:
         """Who to call. Front ends with a support group offer their handoff instead of this text."""

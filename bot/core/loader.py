@@ -35,8 +35,9 @@ KNOWLEDGE_DIRS = ("knowledge/flows", "knowledge/scripts", "knowledge/followups")
 LEXICON_FILE = "intents/lexicon.yaml"
 
 
-_PHRASE_FIELDS = {key: ("aliases", "examples") for key in IntentFile.KEYS} | {
+_PHRASE_FIELDS = {key: ("aliases", "examples", "steps") for key in ("codes", "symptoms")} | {
     key: ("aliases", "examples", "not_examples") for key in ("smalltalk", "redirects", "redlines")}
+"""Fields whose items are located line by line (steps: `posbot validate` measures each one)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Mapping
 
-from pydantic import (BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StringConstraints, field_validator,
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StringConstraints, field_validator,
                       model_validator)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -45,6 +45,25 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, str
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, strict=True), _NOT_BLANK]
 """A short title, shown on buttons."""
+
+NOW_LIMIT = 40
+"""The first line of an answer, what to do now: at most this many characters, about two lines of a
+phone screen (a phone shows 18–20 Chinese characters a line in Telegram)."""
+
+
+def _now_fits(value: str) -> str:
+    if "\n" in value:
+        raise ValueError("第一句只能写一行：现在先做什么，一句话说完；其余写进 steps 或 details")
+    if len(value) > NOW_LIMIT:
+        raise ValueError(f"第一句是商户最先看到的“现在先做什么”，最多 {NOW_LIMIT} 个字（手机上约两行），"
+                         f"现在有 {len(value)} 个：只留下马上要做的那件事，原因和细节写进 details")
+    return value
+
+
+NowLine = Annotated[Text, AfterValidator(_now_fits),
+                    EditorHint(maxLength=NOW_LIMIT, pattern=r"^[^\n]*\S[^\n]*$",
+                               patternErrorMessage=f"one line, at most {NOW_LIMIT} characters")]
+"""The first line of an answer: what the merchant does now, ≤ 40 characters, one line."""
 
 IntentId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=40, strict=True),
                      EditorHint(patternErrorMessage=_SNAKE)]
@@ -119,11 +138,16 @@ class CodeIntent(_Model):
     display: Text | None = None
     """屏幕提示 What the terminal screen typically shows for this code."""
     meaning: Text
-    """含义 What it means, in plain Chinese, 1–2 sentences."""
+    """含义 What it means, in plain Chinese, 1–2 sentences; shown under 详细说明."""
     party: Party
     """谁来处理 Who must act: merchant | cardholder | issuer | acquirer | terminal | unionpay."""
+    now: NowLine
+    """现在先做 The answer's first line: what to do now, ≤ 40 characters, naming who acts
+    ("请顾客换卡或改扫码，别重刷同一张卡"). No step may repeat it."""
     steps: tuple[Text, ...] = Field(min_length=1)
-    """处理步骤 What the merchant does now: 2–5 short steps."""
+    """处理步骤 The few short steps under the first line (the whole answer ≤ 8 lines, each step ≤ 40 characters)."""
+    details: tuple[Text, ...] = ()
+    """详细说明 Optional: rare cases, what to report to the acquirer; shown with the meaning under 详细说明."""
     tell_customer: Text
     """对顾客说 One sentence the merchant can say to the cardholder."""
     confidence: Confidence
@@ -173,9 +197,13 @@ class SymptomIntent(_TitledIntent):
     title: Title
     """标题 Short title shown on buttons, ≤ 16 characters."""
     answer: Text
-    """回答 A short answer, 1–3 sentences."""
+    """说明 What it is and why, 1–3 sentences; shown under 详细说明, not in the answer itself."""
+    now: NowLine
+    """现在先做 The answer's first line: what to do now, ≤ 40 characters. No step may repeat it."""
     steps: tuple[Text, ...] = Field(min_length=1)
-    """排查步骤 Check list, one action per line."""
+    """排查步骤 The few short steps under the first line (the whole answer ≤ 8 lines, each step ≤ 40 characters)."""
+    details: tuple[Text, ...] = ()
+    """详细说明 Optional: further steps, rare cases, what to report; shown under 详细说明."""
     tell_customer: Text | None = None
     """对顾客说 Optional: one sentence the merchant can say to the cardholder."""
     related_codes: tuple[Code, ...] = ()
@@ -228,8 +256,8 @@ class RedirectIntent(_ConversationIntent):
 
     kind: Annotated[Literal["redirect"], EditorHint(doNotSuggest=True)] = "redirect"
     """Not needed: the top-level key `redirects:` says it."""
-    contact: Text
-    """找谁 Who to contact instead, one short line (e.g. 顾客的发卡银行：卡背面的客服电话)."""
+    contact: NowLine
+    """找谁 Who to contact instead: the answer's first line, ≤ 40 characters (e.g. 让顾客打卡背面的发卡银行客服电话)."""
     markers: tuple[Text, ...] = ()
     """标志词 Words that only this other party's world uses (公交卡, 饭卡, 路由器, 微信零钱): a question holding
     one, and no response code, is offered this intent first whatever else it says."""
@@ -241,6 +269,9 @@ class RedlineIntent(_ConversationIntent):
 
     kind: Annotated[Literal["redline"], EditorHint(doNotSuggest=True)] = "redline"
     """Not needed: the top-level key `redlines:` says it."""
+    now: NowLine
+    """不能做什么、该怎么做 The answer's first line, ≤ 40 characters ("POS 机只能收真实交易的钱，不能套现");
+    `answer` under it says why and what follows."""
     patterns: tuple[Text, ...] = ()
     """句式 Regular expressions for the shapes of this request ("刷.{0,6}还.{0,3}网贷"), matched against the
     question in simplified lower-case Chinese after a denied clause is dropped; any match refuses."""

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 ReplyKind = Literal["welcome", "answer", "clarify", "fallback", "human", "expired", "info", "step", "script",
-                    "feedback", "smalltalk", "redirect", "refusal", "followup"]
+                    "feedback", "smalltalk", "redirect", "refusal", "followup", "details"]
+"""`details` is an answer's 详细说明: a message of its own, below the answer, which stays as it was."""
 
 
 @dataclass(frozen=True)

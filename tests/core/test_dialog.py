@@ -41,11 +41,12 @@ def test_code_answer_explains_and_offers_flow_and_script(dialog: Dialog) -> None
     reply = turn.reply
     assert reply.kind == "answer" and reply.intent == "code_51"
     assert reply.title.startswith("应答码 51")
-    assert "谁来处理：持卡人" in reply.text
+    assert reply.text.splitlines()[0] == dialog.content.by_code["51"].now
     assert "对顾客可以说" in reply.text
     assert "1. " in reply.text
-    assert actions(turn)[:2] == [action(FLOW, "issuer_decline"), action(SCRIPT, "issuer_decline")]
-    assert actions(turn)[-1] == HUMAN
+    assert actions(turn) == [action(FLOW, "issuer_decline"), action(SCRIPT, "issuer_decline"), "d:code_51", HUMAN]
+    details = dialog.on_action("d:code_51", turn.state).reply
+    assert "谁来处理：持卡人" in details.text and "意思：" in details.text
     assert turn.state.version == dialog.engine.version
 
 

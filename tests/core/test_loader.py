@@ -21,7 +21,7 @@ def test_fixture_content_loads(mini_copy: Path) -> None:
     assert isinstance(content.by_id["code_51"], CodeIntent)
     assert content.by_id["code_a0"].party is Party.TERMINAL
     assert content.locate("code_a0").file == "intents/codes/common.yaml"
-    assert content.locate("code_a0").line == 16
+    assert content.locate("code_a0").line == 17
     assert len(content.version) == 12
 
 
@@ -45,7 +45,7 @@ def test_unquoted_code_is_explained(mini_copy: Path) -> None:
     path = mini_copy / "intents" / "codes" / "common.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace('code: "03"', "code: 03"), encoding="utf-8")
     [message] = problems(mini_copy)
-    assert message == 'intents/codes/common.yaml:29 codes[2].code：要写成文字，请加引号（YAML 把 3 读成了数字，应写 "3"）'
+    assert message == 'intents/codes/common.yaml:31 codes[2].code：要写成文字，请加引号（YAML 把 3 读成了数字，应写 "3"）'
 
 
 def test_wrong_party_and_missing_field_are_both_reported(mini_copy: Path) -> None:
@@ -54,7 +54,7 @@ def test_wrong_party_and_missing_field_are_both_reported(mini_copy: Path) -> Non
     text = text.replace("    meaning: 商户或终端不被认可。\n", "")
     path.write_text(text, encoding="utf-8")
     found = problems(mini_copy)
-    assert "intents/codes/common.yaml:21 codes[1].party：'shop' 不是可选的值，只能写其中一个：" \
+    assert "intents/codes/common.yaml:22 codes[1].party：'shop' 不是可选的值，只能写其中一个：" \
            "merchant、cardholder、issuer、acquirer、terminal、unionpay" in found
     assert any("codes[2].meaning：缺少这个字段（必填）" in p for p in found)
 
@@ -71,7 +71,7 @@ def test_unknown_field_is_reported(mini_copy: Path) -> None:
 def test_duplicate_ids_and_codes(mini_copy: Path) -> None:
     extra = mini_copy / "intents" / "codes" / "again.yaml"
     extra.write_text(
-        'codes:\n  - id: code_51\n    code: "51"\n    name: 又一个\n    meaning: x\n    party: merchant\n'
+        'codes:\n  - id: code_51\n    code: "51"\n    name: 又一个\n    meaning: x\n    party: merchant\n    now: x\n'
         "    steps: [x]\n    tell_customer: x\n    confidence: high\n", encoding="utf-8")
     found = problems(mini_copy)
     # again.yaml sorts first; the message names both places (it once named the second one twice)

@@ -135,7 +135,8 @@ async def test_a_killed_worker_mid_flow_and_the_other_carries_on(cluster: Cluste
 async def test_a_reload_in_one_worker_reaches_the_other(cluster: Cluster, api: FakeBotAPI, since: int) -> None:
     path = cluster.content / "intents" / "codes" / "issuer_declines.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("卡里可用余额不够，", "【新版】卡里可用余额不够，", 1), encoding="utf-8")
+    # a step of 51: shown in the answer itself (the meaning is under 详细说明)
+    path.write_text(text.replace("小声、客气地告诉顾客", "【新版】小声、客气地告诉顾客", 1), encoding="utf-8")
     api.text(ADMIN, "/reload")
     [reply] = await api.replies(ADMIN, 1)
     assert "已加载新内容" in reply.params["text"]
