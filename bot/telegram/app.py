@@ -33,7 +33,8 @@ from bot.telegram.handlers import admin, case, errors, merchant, photos, support
 from bot.telegram.handlers.errors import Redelivery
 from bot.telegram.handoff import Handoff, parse_hours
 from bot.telegram.conversation import send
-from bot.telegram.middlewares import QuietCallbackAnswers, RetryRequests, Throttling
+from bot.handoff.desk import BANNED_NOTICE
+from bot.telegram.middlewares import MerchantGate, QuietCallbackAnswers, RetryRequests, Throttling
 from bot.admin.reload import Reloader, ReloadResult
 from bot.admin.uploads import Uploads
 from bot.settings.run import Settings
@@ -119,7 +120,9 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     handoff = staff = None
     if settings.support_chat_id is not None:
         handoff = Handoff(store=stores.tickets, support_chat_id=settings.support_chat_id, blocked=stores.blocked,
-                          shared=stores.shared, hours=parse_hours(settings.support_hours))
+                          shared=stores.shared, hours=parse_hours(settings.support_hours), bans=stores.records.bans,
+                          actions=stores.records.actions, remind_after=settings.support_remind_after * 60,
+                          aliases=dict(settings.support_staff_aliases))
         staff = Staff(settings.support_chat_id, ids=frozenset(settings.support_staff_ids))
     dispatcher["handoff"] = handoff
     dispatcher["staff"] = staff
@@ -128,6 +131,11 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher.message.outer_middleware(throttling)
     dispatcher.edited_message.outer_middleware(throttling)
     dispatcher.callback_query.outer_middleware(throttling)
+    gate = MerchantGate(bans=stores.records.bans, actions=stores.records.actions, notice=BANNED_NOTICE,
+                        exempt_users=frozenset(settings.admin_ids))
+    dispatcher.message.outer_middleware(gate)
+    dispatcher.edited_message.outer_middleware(gate)
+    dispatcher.callback_query.outer_middleware(gate)
     if settings.support_chat_id is not None:
         dispatcher.include_router(support.create_router(settings.support_chat_id))
     photos.attach(dispatcher)
@@ -161,9 +169,11 @@ async def _resume_relays(bot: Bot, handoff: Handoff | None, dialogs: DialogHolde
     if resent:
         log.info("resent %d relays left pending by the last run", resent)
     retrying = asyncio.create_task(handoff.keep_retrying(bot, lambda: dialogs.dialog.content))
+    reminding = asyncio.create_task(handoff.keep_reminding(bot, lambda: dialogs.dialog.content))
 
     async def stop_retrying() -> None:
         retrying.cancel()
+        reminding.cancel()
 
     dispatcher.shutdown.register(stop_retrying)
 
