@@ -203,12 +203,14 @@ async def test_relays_pending_from_before_the_upgrade_are_never_copied(database:
     from bot.storage.db import migrate
 
     await migrate(database, SQLTicketStore.STORE, MIGRATIONS[:3])
-    old = SQLTicketStore(database)
-    ticket, _ = await old.open_ticket(ALICE, CONTEXT)
+    # rows as that release wrote them (today's store methods need today's columns)
+    row = await database.fetchone("INSERT INTO tickets (user_id, chat_id, name, status, context, created_at,"
+                                  " updated_at) VALUES (7, 7, 'Alice', 'open', '{}', 0, 0) RETURNING id")
+    assert row is not None
     for message, status in ((10, "pending"), (11, "done")):
         await database.execute("INSERT INTO outbox (ticket_id, direction, source_chat, source_message, text, status,"
                                " created_at) VALUES (?, 'to_support', 7, ?, '卡号****0128', ?, 0)",
-                               (ticket.id, message, status))
+                               (row[0], message, status))
     store = await SQLTicketStore.open(database)
     [item] = await store.pending()
     assert item.source_message == 10 and item.held_card
