@@ -220,12 +220,15 @@ async def on_staff_message(message: Message, bot: Bot, handoff: Handoff, shared:
     if ticket is not None:
         await handoff.relay_to_merchant(bot, ticket, message)
         return
-    if not await handoff.store.active() or message.from_user is None:
+    active = await handoff.store.active()
+    if not active or message.from_user is None:
         return  # no case to answer: staff are just talking
+    # one hint per staff member per window, across workers (a bucketed key: the in-process
+    # Shared forgets keys by count, not by time)
     window = int(time.time() // desk.HINT_EVERY)
     if await shared.first_time(f"hint:{message.chat.id}:{message.from_user.id}:{window}",
                                remember=desk.HINT_EVERY):
-        forum = message.is_topic_message or bool(message.chat.is_forum)
+        forum = message.is_topic_message or any(t.topic_id is not None for t in active)
         hint = desk.GENERAL_TOPIC_HINT if forum else desk.NOT_A_REPLY_HINT
         await send_html(bot, message.chat.id, escape(hint, quote=False), message_thread_id=message.message_thread_id,
                         reply_parameters=ReplyParameters(message_id=message.message_id,
@@ -292,13 +295,14 @@ def _case_intent(ticket: Ticket, content: Content) -> str | None:
 
 
 def _intent_for(ref: str, content: Content, dialogs: DialogHolder) -> str | None:
-    """/kb's argument: an id, code, title or alias exactly, else what the matcher answers it with."""
+    """/kb's argument: an id, code, title or alias exactly, else the problem the matcher answers it with."""
     found = desk.resolve_intent(content, ref)
     if found is not None:
         return found
     turn = dialogs.dialog.on_text(ref, DialogState())
     decision = turn.understanding.decision if turn.understanding is not None else None
-    if decision is not None and decision.kind == "answer" and decision.intent in content.by_id:
+    problems = {intent.id for intent in content.problems}  # small talk is no answer to send a merchant
+    if decision is not None and decision.kind == "answer" and decision.intent in problems:
         return decision.intent
     return None
 
