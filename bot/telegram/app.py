@@ -179,7 +179,8 @@ async def _resume_relays(bot: Bot, handoff: Handoff | None, dialogs: DialogHolde
 
 
 async def _register_commands(bot: Bot, settings: Settings) -> None:
-    """The command menu: merchant commands for everyone, plus admin commands in admins' chats."""
+    """The command menu: merchant commands for everyone, plus admin commands in admins' chats, and
+    the ticket commands in the support group."""
     merchant_commands = [BotCommand(command=c, description=d) for c, d in MERCHANT_COMMANDS]
     await bot.set_my_commands(merchant_commands, scope=BotCommandScopeDefault())
     admin_commands = merchant_commands + [BotCommand(command=c, description=d) for c, d in admin.ADMIN_COMMANDS]
@@ -188,6 +189,12 @@ async def _register_commands(bot: Bot, settings: Settings) -> None:
             await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(chat_id=admin_id))
         except TelegramAPIError as error:  # an admin who never opened a chat with the bot
             log.warning("could not set admin commands for %s: %s", admin_id, error.message)
+    if settings.support_chat_id is not None:  # staff see the ticket commands in the support group's menu
+        staff_commands = [BotCommand(command=c, description=d) for c, d in support.STAFF_MENU]
+        try:
+            await bot.set_my_commands(staff_commands, scope=BotCommandScopeChat(chat_id=settings.support_chat_id))
+        except TelegramAPIError as error:
+            log.warning("could not set the support group's commands: %s", error.message)
 
 
 async def poll(dispatcher: Dispatcher, bot: Bot, settings: Settings, *, handle_signals: bool = True,

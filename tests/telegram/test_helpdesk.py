@@ -275,3 +275,9 @@ async def test_a_banned_merchant_is_told_once_then_not_heard(desk_bot: RunningBo
     api.text(MERCHANT, "显示55")
     await api.wait_for(lambda: said(api, MERCHANT, "应答码 55"))
     assert len(said(api, MERCHANT, "无法转给客服")) == 1 and notice
+
+
+async def test_the_support_group_menu_lists_the_ticket_commands(desk_bot: RunningBot, api: FakeBotAPI) -> None:
+    [menu] = await api.wait_for(lambda: [c for c in api.of("setMyCommands")
+                                         if int(c.params.get("scope", {}).get("chat_id") or 0) == SUPPORT])
+    assert {"tickets", "info", "kb", "ban", "unban", "bans"} <= {c["command"] for c in menu.params["commands"]}

@@ -26,6 +26,9 @@ from bot.telegram.handoff import CLAIM, SEND_ANSWER, Handoff
 from bot.telegram.staff import IsStaff, Staff
 
 STAFF_COMMANDS = frozenset({"tickets", "close", "reopen", "note", "info", "kb", "ban", "unban", "bans"})
+STAFF_MENU = (("tickets", "进行中的工单"), ("info", "本工单信息"), ("kb", "发自动解答：/kb 51 或 /kb 签到失败"),
+              ("note", "内部备注（不发给商户）"), ("close", "结束工单并请商户评价"), ("reopen", "重新打开工单"),
+              ("ban", "封禁辱骂的商户"), ("unban", "解除封禁：/unban 或 /unban 用户id"), ("bans", "已封禁的商户"))
 OUTSIDER_NOTICE = "⚠️ 只有客服的消息会转给商户，命令也只有客服能用（客服：SUPPORT_STAFF_IDS 里的人，未设置时为群管理员）。"
 ANONYMOUS_NOTICE = "⚠️ 匿名发言的消息不会转给商户（无法确认是哪位客服）。请关闭“匿名发言”后再回复。"
 RELAYED_CONTENT = F.text | F.photo | F.document | F.video | F.voice | F.audio | F.sticker | F.animation
