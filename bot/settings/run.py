@@ -61,9 +61,15 @@ class Settings(StoreSettings):
     @classmethod
     def _split_aliases(cls, value: object) -> object:
         if isinstance(value, str):
-            pairs = (part.split(":", 1) for part in value.replace("；", ",").replace(";", ",").replace("，", ",")
-                     .split(",") if part.strip())
-            return {int(user.strip()): alias.strip() for user, alias in pairs}
+            aliases = {}
+            for part in value.replace("；", ",").replace(";", ",").replace("，", ",").split(","):
+                user, colon, alias = part.replace("：", ":").partition(":")
+                if not part.strip():
+                    continue
+                if not colon or not user.strip().isdigit() or not alias.strip():
+                    raise ValueError("write user id:name pairs, e.g. 8101:小王,8102:小李")
+                aliases[int(user)] = alias.strip()
+            return aliases
         return value
 
     @field_validator("bot_token")

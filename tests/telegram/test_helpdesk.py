@@ -281,3 +281,16 @@ async def test_the_support_group_menu_lists_the_ticket_commands(desk_bot: Runnin
     [menu] = await api.wait_for(lambda: [c for c in api.of("setMyCommands")
                                          if int(c.params.get("scope", {}).get("chat_id") or 0) == SUPPORT])
     assert {"tickets", "info", "kb", "ban", "unban", "bans"} <= {c["command"] for c in menu.params["commands"]}
+
+
+def test_staff_aliases_and_the_reminder_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings.run import ConfigError, load_settings
+
+    monkeypatch.setenv("BOT_TOKEN", "1:abcdefghijkl")
+    monkeypatch.setenv("SUPPORT_STAFF_ALIASES", "8101：小王，8102:小李")  # typed with a Chinese keyboard
+    settings = load_settings(_env_file=None)
+    assert settings.support_staff_aliases == {8101: "小王", 8102: "小李"}
+    assert settings.support_remind_after == desk.REMIND_AFTER_MINUTES
+    monkeypatch.setenv("SUPPORT_STAFF_ALIASES", "8101小王")
+    with pytest.raises(ConfigError, match="SUPPORT_STAFF_ALIASES"):
+        load_settings(_env_file=None)
