@@ -105,7 +105,7 @@ def create_bot(settings: Settings, stores: Stores) -> Bot:
 
 def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dispatcher:
     """The dispatcher with every router, middleware and dependency; handlers get `dialogs`,
-    `outcomes`, `blocked` and `settings` by parameter name."""
+    `outcomes`, `blocked`, `bans` and `settings` by parameter name."""
     dispatcher = Dispatcher(storage=stores.fsm, events_isolation=stores.isolation)
     holder = DialogHolder(dialog)
     dispatcher["dialogs"] = holder
@@ -116,6 +116,7 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher["outcomes"] = stores.records.outcomes
     dispatcher["blocked"] = stores.records.blocked
     dispatcher["questions"] = stores.records.questions
+    dispatcher["bans"] = stores.records.bans  # MerchantGate checks it first; handlers may too
     dispatcher["settings"] = settings
     handoff = staff = None
     if settings.support_chat_id is not None:
