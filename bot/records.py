@@ -11,6 +11,8 @@ from pathlib import Path
 
 from bot.handoff.sql_store import SQLTicketStore
 from bot.handoff.store import TicketStore
+from bot.storage.actions import ActionLog, SQLActionLog
+from bot.storage.bans import Bans, SQLBans
 from bot.storage.db import Database, open_database
 from bot.storage.outcomes import OutcomeLog, SQLOutcomeLog
 from bot.storage.questions import QuestionLog, SQLQuestionLog
@@ -25,12 +27,15 @@ class Records:
     blocked: BlockedChats
     tickets: TicketStore
     questions: QuestionLog
+    bans: Bans
+    actions: ActionLog
 
     @classmethod
     async def open(cls, db: Database) -> "Records":
         """Every store migrated, then what is stored masked again if the card masker changed."""
         records = cls(db=db, outcomes=await SQLOutcomeLog.open(db), blocked=await SQLBlockedChats.open(db),
-                      tickets=await SQLTicketStore.open(db), questions=await SQLQuestionLog.open(db))
+                      tickets=await SQLTicketStore.open(db), questions=await SQLQuestionLog.open(db),
+                      bans=await SQLBans.open(db), actions=await SQLActionLog.open(db))
         await remask_stored(db)
         return records
 

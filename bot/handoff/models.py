@@ -67,6 +67,18 @@ class Ticket:
     updated_at: float
     rating: int | None = None
     """1 = 👍, 0 = 👎, None = not rated."""
+    claimed_by: int | None = None
+    """The staff member who took the case (认领), if anyone did."""
+    claimed_name: str = ""
+    """How that staff member is shown: their alias or first name."""
+    waiting_since: float | None = None
+    """Since when the case has waited for staff (open or waiting_support); None while it does not."""
+    reminded_at: float | None = None
+    """When the group was reminded of the case (once per case)."""
+
+    @property
+    def waits_for_staff(self) -> bool:
+        return self.status in (Status.OPEN, Status.WAITING_SUPPORT)
 
 
 @dataclass(frozen=True)
@@ -97,3 +109,5 @@ class OutboxItem:
     held_card: bool = False
     """The original held a card number: it is never copied, only sent as `text` (or with `text` as
     its caption). Decided from the original when it was written down, so a retry decides the same."""
+    label: str = ""
+    """Who wrote it, shown above the copy: "张三 · #12" in the group, "客服小王" to the merchant."""

@@ -96,16 +96,29 @@ MIGRATIONS = (
     """
     UPDATE tickets SET chat_id = user_id WHERE chat_id != user_id;
     """,
+    # The helpdesk: who took the case, since when it waits for staff, whether the group was
+    # reminded; and the label a relayed message carries (kept for a retry after a restart).
+    """
+    ALTER TABLE tickets ADD COLUMN claimed_by INTEGER;
+    ALTER TABLE tickets ADD COLUMN claimed_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tickets ADD COLUMN waiting_since REAL;
+    ALTER TABLE tickets ADD COLUMN reminded_at REAL;
+    UPDATE tickets SET waiting_since = updated_at WHERE status IN ('open', 'waiting_support');
+    CREATE INDEX tickets_waiting ON tickets (waiting_since) WHERE reminded_at IS NULL;
+    ALTER TABLE outbox ADD COLUMN label TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 CLAIM_SECONDS = 60.0
 """An item claimed longer ago than this is taken to belong to a worker that died while delivering it."""
 
 _TICKET_COLUMNS = ("id, user_id, chat_id, name, status, context, topic_id, header_message_id, "
-                   "created_at, updated_at, rating")
+                   "created_at, updated_at, rating, claimed_by, claimed_name, waiting_since, reminded_at")
+_WAITING = "('open', 'waiting_support')"
+"""The statuses in which a case waits for staff."""
 
 _OUTBOX_COLUMNS = ("id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media,"
-                   " reply_to, held_card")
+                   " reply_to, held_card, label")
 
 # Every change moves updated_at forward, even two changes within the clock's resolution.
 _TOUCH = "updated_at = CASE WHEN ? > updated_at + 0.000001 THEN ? ELSE updated_at + 0.000001 END"
@@ -133,10 +146,10 @@ class SQLTicketStore(SQLStore):
                         return existing, False
                     now = time.time()
                     row = await session.fetchone(
-                        f"INSERT INTO tickets (user_id, chat_id, name, status, context, created_at, updated_at)"
-                        f" VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_TICKET_COLUMNS}",
+                        f"INSERT INTO tickets (user_id, chat_id, name, status, context, created_at, updated_at,"
+                        f" waiting_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_TICKET_COLUMNS}",
                         (merchant.user_id, merchant.chat_id, mask_card_numbers(merchant.name),
-                         Status.OPEN.value, _context_json(context), now, now))
+                         Status.OPEN.value, _context_json(context), now, now, now))
                     assert row is not None
                     return _ticket(row), True
             except Conflict:
@@ -167,8 +180,11 @@ class SQLTicketStore(SQLStore):
 
     async def set_status(self, ticket_id: int, status: Status) -> Ticket:
         """Raises ValueError when reopening would give the merchant a second ticket that is not closed."""
+        value = Status(status).value
+        # waiting_since keeps the start of a wait through several merchant messages in a row
+        waiting = f"waiting_since = CASE WHEN ? IN {_WAITING} THEN COALESCE(waiting_since, ?) ELSE NULL END"
         try:
-            return await self._update(ticket_id, "status = ?", (Status(status).value,))
+            return await self._update(ticket_id, f"status = ?, {waiting}", (value, value, time.time()))
         except Conflict as error:
             raise ValueError(f"ticket {ticket_id}: the merchant already has a ticket that is not closed") from error
 
@@ -176,6 +192,41 @@ class SQLTicketStore(SQLStore):
         if rating not in (0, 1):
             raise ValueError(f"rating must be 0 or 1, not {rating!r}")
         return await self._update(ticket_id, "rating = ?", (rating,))
+
+    async def claim_ticket(self, ticket_id: int, user_id: int, name: str) -> Ticket:
+        """The case taken by this staff member, unless someone else already has it: the ticket as
+        it now is either way (its claimed_by tells who has it). One UPDATE, so two taps at once
+        never both win."""
+        row = await self._db.fetchone(
+            f"UPDATE tickets SET claimed_by = ?, claimed_name = ? WHERE id = ? AND (claimed_by IS NULL"
+            f" OR claimed_by = ?) RETURNING {_TICKET_COLUMNS}", (user_id, mask_card_numbers(name)[:64], ticket_id,
+                                                                 user_id))
+        return _ticket(row) if row is not None else await self._existing(ticket_id)
+
+    async def unclaim_ticket(self, ticket_id: int, user_id: int) -> Ticket:
+        """Given back by the staff member who had it (anyone else's unclaim changes nothing)."""
+        row = await self._db.fetchone(
+            f"UPDATE tickets SET claimed_by = NULL, claimed_name = '' WHERE id = ? AND claimed_by = ?"
+            f" RETURNING {_TICKET_COLUMNS}", (ticket_id, user_id))
+        return _ticket(row) if row is not None else await self._existing(ticket_id)
+
+    async def due_reminders(self, waiting_before: float) -> Sequence[Ticket]:
+        """Cases waiting for staff since before `waiting_before` whose group was never reminded."""
+        rows = await self._db.fetchall(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE status IN {_WAITING} AND reminded_at IS NULL"
+            " AND waiting_since IS NOT NULL AND waiting_since <= ? ORDER BY waiting_since, id", (waiting_before,))
+        return [_ticket(row) for row in rows]
+
+    async def mark_reminded(self, ticket_id: int) -> bool:
+        """True for exactly one caller per ticket, whichever worker asks first: that one reminds."""
+        return await self._db.execute("UPDATE tickets SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL",
+                                      (time.time(), ticket_id)) == 1
+
+    async def _existing(self, ticket_id: int) -> Ticket:
+        ticket = await self.get(ticket_id)
+        if ticket is None:
+            raise KeyError(ticket_id)
+        return ticket
 
     async def active(self) -> Sequence[Ticket]:
         rows = await self._db.fetchall(
@@ -242,15 +293,15 @@ class SQLTicketStore(SQLStore):
     # ---- outbox ------------------------------------------------------------------------------
 
     async def enqueue(self, ticket_id: int, direction: Direction, source_chat: int, source_message: int, *,
-                      text: str = "", media: str | None = None, reply_to: int | None = None) -> int:
+                      text: str = "", media: str | None = None, reply_to: int | None = None, label: str = "") -> int:
         async with self._db.transaction() as session:
             await _require(session, ticket_id)
             now = time.time()
             row = await session.fetchone(
                 "INSERT INTO outbox (ticket_id, direction, source_chat, source_message, text, media, created_at,"
-                " claimed_at, reply_to, held_card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " claimed_at, reply_to, held_card, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (ticket_id, direction, source_chat, source_message, mask_card_numbers(text), media, now, now,
-                 reply_to, int(holds_card_number(text))))
+                 reply_to, int(holds_card_number(text)), mask_card_numbers(label)))
         assert row is not None
         return int(row[0])
 
@@ -327,14 +378,15 @@ def _context(text: str) -> CaseContext:
 
 def _outbox_item(row: tuple[Any, ...]) -> OutboxItem:
     (item_id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media, reply_to,
-     held_card) = row
+     held_card, label) = row
     return OutboxItem(item_id, ticket_id, direction, source_chat, source_message, attempts, last_error, text, media,
-                      reply_to, held_card=bool(held_card))
+                      reply_to, held_card=bool(held_card), label=label)
 
 
 def _ticket(row: tuple[Any, ...]) -> Ticket:
     (ticket_id, user_id, chat_id, name, status, context, topic_id, header_message_id,
-     created_at, updated_at, rating) = row
+     created_at, updated_at, rating, claimed_by, claimed_name, waiting_since, reminded_at) = row
     return Ticket(id=ticket_id, merchant=Merchant(user_id, chat_id, name), status=Status(status),
                   context=_context(context), topic_id=topic_id, header_message_id=header_message_id,
-                  created_at=created_at, updated_at=updated_at, rating=rating)
+                  created_at=created_at, updated_at=updated_at, rating=rating, claimed_by=claimed_by,
+                  claimed_name=claimed_name, waiting_since=waiting_since, reminded_at=reminded_at)

@@ -52,7 +52,7 @@ class TicketStore(Protocol):
         """A relay went through: link the pair, add the transcript line, mark the item done, at once."""
 
     async def enqueue(self, ticket_id: int, direction: Direction, source_chat: int, source_message: int, *,
-                      text: str = "", media: str | None = None, reply_to: int | None = None) -> int:
+                      text: str = "", media: str | None = None, reply_to: int | None = None, label: str = "") -> int:
         """Write a relay down before attempting it. `text` is the original's text or caption: it is
         stored masked, and whether it held a card number is kept with it (OutboxItem.held_card);
         `reply_to`, the message in the target chat the copy should answer."""
@@ -65,6 +65,18 @@ class TicketStore(Protocol):
     async def delivered(self, item_id: int) -> None: ...
 
     async def attempt_failed(self, item_id: int, error: str, *, give_up: bool) -> None: ...
+
+    async def claim_ticket(self, ticket_id: int, user_id: int, name: str) -> Ticket:
+        """Taken by this staff member unless someone else has it; the ticket as it now is."""
+
+    async def unclaim_ticket(self, ticket_id: int, user_id: int) -> Ticket:
+        """Given back by the staff member who had it; anyone else's unclaim changes nothing."""
+
+    async def due_reminders(self, waiting_before: float) -> Sequence[Ticket]:
+        """Cases waiting for staff since before `waiting_before`, the group never reminded of them."""
+
+    async def mark_reminded(self, ticket_id: int) -> bool:
+        """True for exactly one caller per ticket (the one that sends the reminder)."""
 
     async def active(self) -> Sequence[Ticket]:
         """Tickets not closed, oldest first (for /tickets)."""

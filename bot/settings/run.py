@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
+from bot.handoff.desk import REMIND_AFTER_MINUTES
 from bot.settings.stores import ConfigError, StoreSettings, load
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
@@ -26,6 +27,13 @@ class Settings(StoreSettings):
     support_hours: str | None = Field(
         default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
         description="e.g. 09:00-21:00 China time; outside them merchants are told when to expect a reply")
+    support_remind_after: float = Field(
+        default=REMIND_AFTER_MINUTES, ge=0,
+        description="minutes a case may wait for staff before the support group is reminded of it (once per case); "
+                    "0: never remind")
+    support_staff_aliases: Annotated[dict[int, str], NoDecode] = Field(
+        default_factory=dict, description="how merchants see each staff member, e.g. 8101:小王,8102:小李 "
+                                          "(unset: their Telegram first name)")
     webhook_secret: SecretStr | None = Field(
         default=None, description="the secret Telegram sends with every update; required with several workers, "
                                   "random per start if unset")
@@ -47,6 +55,21 @@ class Settings(StoreSettings):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+        return value
+
+    @field_validator("support_staff_aliases", mode="before")
+    @classmethod
+    def _split_aliases(cls, value: object) -> object:
+        if isinstance(value, str):
+            aliases = {}
+            for part in value.replace("；", ",").replace(";", ",").replace("，", ",").split(","):
+                user, colon, alias = part.replace("：", ":").partition(":")
+                if not part.strip():
+                    continue
+                if not colon or not user.strip().isdigit() or not alias.strip():
+                    raise ValueError("write user id:name pairs, e.g. 8101:小王,8102:小李")
+                aliases[int(user)] = alias.strip()
+            return aliases
         return value
 
     @field_validator("bot_token")

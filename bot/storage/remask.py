@@ -45,9 +45,10 @@ def _mask_json(text: str) -> str:
 
 
 COLUMNS: tuple[tuple[str, str, tuple[tuple[str, Callable[[str], str]], ...]], ...] = (
-    ("tickets", "id", (("name", mask_card_numbers), ("context", _mask_json))),
+    ("tickets", "id", (("name", mask_card_numbers), ("context", _mask_json), ("claimed_name", mask_card_numbers))),
     ("transcript", "rowid", (("text", mask_card_numbers),)),
-    ("outbox", "id", (("text", mask_card_numbers), ("last_error", mask_card_numbers))),
+    ("outbox", "id", (("text", mask_card_numbers), ("last_error", mask_card_numbers), ("label", mask_card_numbers))),
+    ("banned_chats", "chat_id", (("name", mask_card_numbers), ("reason", mask_card_numbers))),
     ("questions", "id", (("question", mask_card_numbers),)),
     ("fsm", "key", (("data", _mask_json),)),
 )

@@ -33,7 +33,8 @@ from bot.telegram.handlers import admin, case, errors, merchant, photos, support
 from bot.telegram.handlers.errors import Redelivery
 from bot.telegram.handoff import Handoff, parse_hours
 from bot.telegram.conversation import send
-from bot.telegram.middlewares import QuietCallbackAnswers, RetryRequests, Throttling
+from bot.handoff.desk import BANNED_NOTICE
+from bot.telegram.middlewares import MerchantGate, QuietCallbackAnswers, RetryRequests, Throttling
 from bot.admin.reload import Reloader, ReloadResult
 from bot.admin.uploads import Uploads
 from bot.settings.run import Settings
@@ -104,7 +105,7 @@ def create_bot(settings: Settings, stores: Stores) -> Bot:
 
 def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dispatcher:
     """The dispatcher with every router, middleware and dependency; handlers get `dialogs`,
-    `outcomes`, `blocked` and `settings` by parameter name."""
+    `outcomes`, `blocked`, `bans` and `settings` by parameter name."""
     dispatcher = Dispatcher(storage=stores.fsm, events_isolation=stores.isolation)
     holder = DialogHolder(dialog)
     dispatcher["dialogs"] = holder
@@ -115,11 +116,14 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher["outcomes"] = stores.records.outcomes
     dispatcher["blocked"] = stores.records.blocked
     dispatcher["questions"] = stores.records.questions
+    dispatcher["bans"] = stores.records.bans  # MerchantGate checks it first; handlers may too
     dispatcher["settings"] = settings
     handoff = staff = None
     if settings.support_chat_id is not None:
         handoff = Handoff(store=stores.tickets, support_chat_id=settings.support_chat_id, blocked=stores.blocked,
-                          shared=stores.shared, hours=parse_hours(settings.support_hours))
+                          shared=stores.shared, hours=parse_hours(settings.support_hours), bans=stores.records.bans,
+                          actions=stores.records.actions, remind_after=settings.support_remind_after * 60,
+                          aliases=dict(settings.support_staff_aliases))
         staff = Staff(settings.support_chat_id, ids=frozenset(settings.support_staff_ids))
     dispatcher["handoff"] = handoff
     dispatcher["staff"] = staff
@@ -128,6 +132,11 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
     dispatcher.message.outer_middleware(throttling)
     dispatcher.edited_message.outer_middleware(throttling)
     dispatcher.callback_query.outer_middleware(throttling)
+    gate = MerchantGate(bans=stores.records.bans, actions=stores.records.actions, notice=BANNED_NOTICE,
+                        exempt_users=frozenset(settings.admin_ids))
+    dispatcher.message.outer_middleware(gate)
+    dispatcher.edited_message.outer_middleware(gate)
+    dispatcher.callback_query.outer_middleware(gate)
     if settings.support_chat_id is not None:
         dispatcher.include_router(support.create_router(settings.support_chat_id))
     photos.attach(dispatcher)
@@ -161,15 +170,18 @@ async def _resume_relays(bot: Bot, handoff: Handoff | None, dialogs: DialogHolde
     if resent:
         log.info("resent %d relays left pending by the last run", resent)
     retrying = asyncio.create_task(handoff.keep_retrying(bot, lambda: dialogs.dialog.content))
+    reminding = asyncio.create_task(handoff.keep_reminding(bot, lambda: dialogs.dialog.content))
 
     async def stop_retrying() -> None:
         retrying.cancel()
+        reminding.cancel()
 
     dispatcher.shutdown.register(stop_retrying)
 
 
 async def _register_commands(bot: Bot, settings: Settings) -> None:
-    """The command menu: merchant commands for everyone, plus admin commands in admins' chats."""
+    """The command menu: merchant commands for everyone, plus admin commands in admins' chats, and
+    the ticket commands in the support group."""
     merchant_commands = [BotCommand(command=c, description=d) for c, d in MERCHANT_COMMANDS]
     await bot.set_my_commands(merchant_commands, scope=BotCommandScopeDefault())
     admin_commands = merchant_commands + [BotCommand(command=c, description=d) for c, d in admin.ADMIN_COMMANDS]
@@ -178,6 +190,12 @@ async def _register_commands(bot: Bot, settings: Settings) -> None:
             await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(chat_id=admin_id))
         except TelegramAPIError as error:  # an admin who never opened a chat with the bot
             log.warning("could not set admin commands for %s: %s", admin_id, error.message)
+    if settings.support_chat_id is not None:  # staff see the ticket commands in the support group's menu
+        staff_commands = [BotCommand(command=c, description=d) for c, d in support.STAFF_MENU]
+        try:
+            await bot.set_my_commands(staff_commands, scope=BotCommandScopeChat(chat_id=settings.support_chat_id))
+        except TelegramAPIError as error:
+            log.warning("could not set the support group's commands: %s", error.message)
 
 
 async def poll(dispatcher: Dispatcher, bot: Bot, settings: Settings, *, handle_signals: bool = True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
+import time as _time
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable
 from html import escape
@@ -20,24 +20,29 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, M
 
 from bot.core.loader import Content
 from bot.core.cards import holds_card_number, mask_card_numbers
+from bot.core.reply import Reply
+from bot.handoff import desk
+from bot.handoff.desk import TOPIC_NAME_LIMIT, display_name, topic_name  # noqa: F401 — imported from here
 from bot.handoff.models import CaseContext, Merchant, Status, Ticket
 from bot.handoff.store import TicketStore
+from bot.storage.actions import ActionLog
+from bot.storage.bans import Bans
 from bot.storage.recipients import BlockedChats
 from bot.coordination import Shared, is_unavailable
 from bot.telegram.conversation import send_html
+from bot.telegram.render import render
 
 log = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
-TOPIC_NAME_LIMIT = 128
-TOPIC_WHAT_LIMIT = 40
-"""Of a topic title, the code or intent id at most (intent ids are short; the name gives way first)."""
-_BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
-"""Embeddings, overrides and isolates (U+202A–202E, U+2066–2069), and the LRM/RLM/ALM marks."""
 RETRY_EVERY = 60.0
 """Seconds between background retries of relays that failed for a passing reason (429, 5xx, network)."""
 RATE = "rate"
 """Callback data prefix of the 👍/👎 buttons after a ticket is closed: rate:TICKET:1|0."""
+CLAIM = "claim"
+"""Callback data of the card's 认领 button: claim:TICKET."""
+SEND_ANSWER = "kb"
+"""Callback data of the card's button that sends posbot's answer for the case's intent: kb:TICKET."""
 
 
 def parse_hours(value: str | None) -> tuple[time, time] | None:
@@ -50,13 +55,21 @@ def parse_hours(value: str | None) -> tuple[time, time] | None:
 
 class Handoff:
     def __init__(self, *, store: TicketStore, support_chat_id: int, blocked: BlockedChats, shared: Shared,
-                 hours: tuple[time, time] | None = None) -> None:
+                 hours: tuple[time, time] | None = None, bans: Bans | None = None, actions: ActionLog | None = None,
+                 remind_after: float = 0.0, aliases: dict[int, str] | None = None) -> None:
         self.store = store
         self.support_chat_id = support_chat_id
         self.blocked = blocked
         self.shared = shared
         """Per-merchant locks, shared by every worker (bot.coordination)."""
         self.hours = hours
+        self.bans = bans
+        self.actions = actions
+        """The buttons merchants tapped (listed on the context card)."""
+        self.remind_after = remind_after
+        """Seconds a case may wait for staff before the group is reminded; 0: never."""
+        self.aliases = aliases or {}
+        """Staff user id -> how merchants see them (SUPPORT_STAFF_ALIASES)."""
 
     # ---- merchant side ---------------------------------------------------------------------
 
@@ -96,19 +109,46 @@ class Handoff:
     async def relay_by_id(self, bot: Bot, ticket: Ticket, chat_id: int, message_id: int, content: Content, *,
                           text: str = "", media: str | None = None, reply_to: int | None = None) -> None:
         """A merchant's message, known by id only (the photo that triggered the handoff). `text` is
-        its text or caption (for media, the caption the copy gets: "" for none)."""
-        outgoing = _Outgoing(text, media)
+        its text or caption (for media, the caption the copy gets: "" for none). It carries the
+        label `张三 · #12`, so staff know whose it is even outside the case's topic."""
+        label = desk.merchant_label(ticket)
+        outgoing = _Outgoing(text, media, label=label, bold=True)
         item = await self.store.enqueue(ticket.id, "to_support", chat_id, message_id, text=text, media=media,
-                                        reply_to=reply_to)
+                                        reply_to=reply_to, label=label)
         await self._deliver_to_support(bot, ticket, item, chat_id, message_id, content, outgoing, reply_to=reply_to)
 
+    def staff_name(self, user: Any) -> str:
+        """How merchants see this staff member: their alias, else their first name."""
+        return desk.staff_name(user.id, user.first_name or "", self.aliases) if user is not None else "客服"
+
     async def relay_to_merchant(self, bot: Bot, ticket: Ticket, message: Message) -> None:
+        """A staff message to the merchant as `客服小王：…`, so the merchant tells a person from posbot."""
         reply_to = await self._reply_target(message, ticket.merchant.private_chat)
         text, media = _text_of(message), _media_of(message)
+        label = desk.staff_label(self.staff_name(message.from_user))
         item = await self.store.enqueue(ticket.id, "to_merchant", message.chat.id, message.message_id,
-                                        text=text, media=media, reply_to=reply_to)
+                                        text=text, media=media, reply_to=reply_to, label=label)
         await self._deliver_to_merchant(bot, ticket, item, message.chat.id, message.message_id,
-                                        _Outgoing(text, media), reply_to=reply_to)
+                                        _Outgoing(text, media, label=label), reply_to=reply_to)
+
+    async def edit_relayed(self, bot: Bot, message: Message) -> bool:
+        """An edited original (merchant's or staff's): its copy edited too, label kept (text only).
+        False when there is no copy to edit or Telegram refused."""
+        copy = await self.store.counterpart(message.chat.id, message.message_id)
+        ticket_id = await self.store.ticket_of_message(message.chat.id, message.message_id)
+        ticket = await self.store.get(ticket_id) if ticket_id is not None else None
+        if copy is None or ticket is None or not message.text:
+            return False
+        if copy[0] == self.support_chat_id:
+            outgoing = _Outgoing(message.text, None, label=desk.merchant_label(ticket), bold=True)
+        else:
+            outgoing = _Outgoing(message.text, None, label=desk.staff_label(self.staff_name(message.from_user)))
+        try:
+            await bot.edit_message_text(text=outgoing.html(), chat_id=copy[0], message_id=copy[1])
+        except TelegramAPIError as error:
+            log.info("could not edit the relayed copy: %s", error.message)
+            return False
+        return True
 
     async def _reply_target(self, message: Message, target_chat: int) -> int | None:
         """When the message answers a relayed one, the other side of that one in `target_chat`, so a
@@ -184,7 +224,8 @@ class Handoff:
             ticket = await self.store.get(item.ticket_id)
             if ticket is None:
                 continue
-            outgoing = _Outgoing(item.text, item.media, held_card=item.held_card)
+            outgoing = _Outgoing(item.text, item.media, held_card=item.held_card, label=item.label,
+                                 bold=item.direction == "to_support")
             if item.direction == "to_support":
                 await self._deliver_to_support(bot, ticket, item.id, item.source_chat, item.source_message, content,
                                                outgoing, reply_to=item.reply_to)
@@ -208,10 +249,10 @@ class Handoff:
     async def _create_topic(self, bot: Bot, ticket: Ticket, content: Content, *, reuse: int | None = None) -> Ticket:
         """A forum topic with the context card as its first message (the merchant's earlier topic,
         when there is one: one topic per merchant); a header message in groups that are not forums."""
-        card = context_card(ticket, await self.store.transcript(ticket.id, 10), content)
+        card, keyboard = await self.card(ticket, content)
         if reuse is not None:
             try:
-                await send_html(bot, self.support_chat_id, card, message_thread_id=reuse)
+                await send_html(bot, self.support_chat_id, card, keyboard=keyboard, message_thread_id=reuse)
             except TelegramBadRequest as error:
                 log.info("earlier topic %s of ticket %s is gone (%s); creating a new one", reuse, ticket.id,
                          error.message)
@@ -222,11 +263,82 @@ class Handoff:
             topic = await bot.create_forum_topic(self.support_chat_id, topic_name(ticket))
         except TelegramBadRequest as error:
             log.info("support group is not a forum (%s); threading on a header message", error.message)
-            header = await send_html(bot, self.support_chat_id, card)
+            header = await send_html(bot, self.support_chat_id, card, keyboard=keyboard)
             return await self.store.set_topic(ticket.id, None, header.message_id)
         ticket = await self.store.set_topic(ticket.id, topic.message_thread_id, None)
-        await send_html(bot, self.support_chat_id, card, message_thread_id=topic.message_thread_id)
+        await send_html(bot, self.support_chat_id, card, keyboard=keyboard, message_thread_id=topic.message_thread_id)
         return ticket
+
+    async def card(self, ticket: Ticket, content: Content) -> tuple[str, InlineKeyboardMarkup]:
+        """The context card's text (with the buttons the merchant pressed before the case opened)
+        and its buttons: 认领, and posbot's answer for the case's intent."""
+        actions: list[str] = []
+        if self.actions is not None:
+            since = ticket.created_at - desk.ACTIONS_LOOK_BACK
+            actions = [a.action for a in await self.actions.recent(ticket.merchant.user_id, since=since)
+                       if a.at <= ticket.created_at + 1.0]
+        return desk.context_card(ticket, content, actions=actions), card_keyboard(ticket, content)
+
+    async def claim(self, ticket: Ticket, user: Any) -> Ticket:
+        """认领: the case is this staff member's unless someone has it; the ticket as it now is."""
+        return await self.store.claim_ticket(ticket.id, user.id, self.staff_name(user))
+
+    async def unclaim(self, ticket: Ticket, user: Any) -> Ticket:
+        return await self.store.unclaim_ticket(ticket.id, user.id)
+
+    async def send_answer(self, bot: Bot, ticket: Ticket, reply: Reply, staff: Any) -> bool:
+        """posbot's own answer sent to the merchant by a staff member (/kb), labelled as posbot's,
+        without its buttons (the merchant is talking to people now); in the transcript. False when
+        it could not be delivered (staff are told why)."""
+        name = self.staff_name(staff)
+        reply = Reply(kind=reply.kind, title=reply.title, text=reply.text, intent=reply.intent,
+                      preface=desk.bot_answer_label(name))
+        target = ticket.merchant.private_chat
+        if self.bans is not None and await self.bans.is_banned(target):
+            await self.notice(bot, ticket, "⚠️ 未发送：商户已被封禁（/unban 解除）。")
+            return False
+        try:
+            for chunk in render(reply).chunks:
+                await bot.send_message(target, chunk)
+        except TelegramAPIError as error:
+            await self.notice(bot, ticket, f"⚠️ 自动解答没能送达商户：{error.message}")
+            return False
+        await self.store.add_transcript(ticket.id, "staff", f"[{desk.staff_label(name)}发送自动解答] {reply.title}\n"
+                                                            f"{reply.text}")
+        if ticket.status is not Status.WAITING_MERCHANT:
+            await self.set_status(bot, ticket, Status.WAITING_MERCHANT)
+        return True
+
+    # ---- reminders ---------------------------------------------------------------------------
+
+    async def remind_due(self, bot: Bot, content: Content, now: float | None = None) -> int:
+        """One reminder in the group for every case that has waited for staff longer than
+        `remind_after`, once per case: the store's conditional update decides which worker sends
+        it, and it is kept, so a restart does not remind again."""
+        if self.remind_after <= 0:
+            return 0
+        now = _time.time() if now is None else now
+        sent = 0
+        for ticket in await self.store.due_reminders(now - self.remind_after):
+            if await self.store.mark_reminded(ticket.id):
+                await self.notice(bot, ticket, desk.reminder_text(ticket, content, now))
+                sent += 1
+        return sent
+
+    async def keep_reminding(self, bot: Bot, content: Callable[[], Content]) -> None:
+        """Looks for cases to remind of, in the background, until cancelled."""
+        every = desk.check_every(self.remind_after)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.remind_due(bot, content())
+            except TelegramAPIError as error:
+                log.warning("reminding of waiting cases failed: %s", error.message)
+            except Exception as error:  # noqa: BLE001 — the loop must outlive any one failure
+                if not is_unavailable(error):
+                    log.exception("reminding of waiting cases failed")
+                else:
+                    log.warning("reminding of waiting cases later: %s", error)
 
     async def _deliver_to_support(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int,
                                   content: Content, outgoing: _Outgoing, *, reply_to: int | None = None) -> None:
@@ -255,6 +367,10 @@ class Handoff:
     async def _deliver_to_merchant(self, bot: Bot, ticket: Ticket, item: int, chat: int, message_id: int,
                                    outgoing: _Outgoing, *, reply_to: int | None = None) -> None:
         target = ticket.merchant.private_chat
+        if self.bans is not None and await self.bans.is_banned(target):
+            await self.store.attempt_failed(item, "merchant banned", give_up=True)
+            await self.notice(bot, ticket, "⚠️ 未送达：商户已被封禁（/unban 解除）。")
+            return
         if await self.blocked.is_blocked(target):
             await self.store.attempt_failed(item, "merchant blocked the bot", give_up=True)
             await self.notice(bot, ticket, "⚠️ 未送达：商户已屏蔽机器人。")
@@ -277,25 +393,52 @@ CAPTIONED = frozenset({"photo", "video", "audio", "document", "voice", "animatio
 
 
 class _Outgoing:
-    """One relayed message as it goes out: copyMessage for what can be copied safely, otherwise a
-    new message. Whether it may be copied is decided from the original (`held_card`, computed from
-    its text here, or kept in the outbox for a retry), never from the masked text alone: a retried
-    relay's stored text already equals its own masked form."""
+    """One relayed message as it goes out. With a label (who wrote it), text goes as a new message
+    `label：text` and media are copied with the label before their caption; without one (relays
+    written down by an older release), as before: copyMessage for what can be copied safely.
+    Whether it may be copied is decided from the original (`held_card`, computed from its text
+    here, or kept in the outbox for a retry), never from the masked text alone: a retried relay's
+    stored text already equals its own masked form."""
 
-    def __init__(self, text: str, media: str | None, *, held_card: bool | None = None) -> None:
+    def __init__(self, text: str, media: str | None, *, held_card: bool | None = None, label: str = "",
+                 bold: bool = False) -> None:
         self.held_card = bool(held_card) or holds_card_number(text)
         self.text = mask_card_numbers(text)
         self.media = media
+        self.label = label
+        self.bold = bold
+        """The label on a line of its own in bold (the support group), else `label：` before the text."""
+
+    def html(self) -> str:
+        """The text as sent: label and text, escaped."""
+        text = escape(self.text, quote=False)
+        if not self.label:
+            return text
+        label = escape(self.label, quote=False)
+        if self.bold:
+            return f"<b>{label}</b>\n{text}" if text else f"<b>{label}</b>"
+        return f"{label}：{text}" if text else label
 
     async def send(self, bot: Bot, target: int, chat: int, message_id: int, where: dict[str, Any]
                    ) -> Message | MessageId:
         if self.media is None:
-            if self.held_card:
-                return await bot.send_message(target, escape(self.text, quote=False), **where)
+            if self.held_card or self.label:
+                return await bot.send_message(target, self.html(), **where)
             return await bot.copy_message(target, chat, message_id, **where)
         if self.media in CAPTIONED:  # always our own caption: the original's may hold a card number
-            return await bot.copy_message(target, chat, message_id, caption=escape(self.text, quote=False), **where)
+            return await bot.copy_message(target, chat, message_id, caption=self.html(), **where)
         return await bot.copy_message(target, chat, message_id, **where)  # stickers, video notes: no caption
+
+
+def card_keyboard(ticket: Ticket, content: Content) -> InlineKeyboardMarkup:
+    """认领 (or who has it, tapping again gives it back), and posbot's answer for the case's intent."""
+    claim = (f"✋ {ticket.claimed_name} 已认领（再点取消）" if ticket.claimed_by is not None else "🙋 认领")
+    rows = [[InlineKeyboardButton(text=claim, callback_data=f"{CLAIM}:{ticket.id}")]]
+    if ticket.context.intent in content.by_id or ticket.context.code in content.by_code:
+        title = desk.intent_title(content, ticket.context.intent, ticket.context.code)
+        rows.append([InlineKeyboardButton(text=f"🤖 发送自动解答：{title}"[:60],
+                                          callback_data=f"{SEND_ANSWER}:{ticket.id}")])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def _replying(message_id: int | None) -> dict[str, Any]:
@@ -303,66 +446,6 @@ def _replying(message_id: int | None) -> dict[str, Any]:
     if message_id is None:
         return {}
     return {"reply_parameters": ReplyParameters(message_id=message_id, allow_sending_without_reply=True)}
-
-
-def display_name(name: str) -> str:
-    """A merchant's Telegram name as staff see it: without bidi controls, which would otherwise
-    reverse or reorder the topic title and card around it (a name ending in U+202E turns
-    "· 51 · #12" into "21# · 15 ·"), on one line."""
-    return " ".join(_BIDI_CONTROLS.sub("", name).split()) or "商户"
-
-
-def topic_name(ticket: Ticket) -> str:
-    """`🟡 name · 51 · #12`, within Telegram's limit: a long name is cut, never the code or the id."""
-    what = (ticket.context.code or ticket.context.intent or "人工")[:TOPIC_WHAT_LIMIT]
-    head, tail = f"{ticket.status.icon} ", f" · {what} · #{ticket.id}"
-    room = TOPIC_NAME_LIMIT - _utf16(head) - _utf16(tail)
-    name = display_name(ticket.merchant.name)
-    if _utf16(name) > room:
-        kept = ""
-        for char in name:  # by characters, so an emoji is never split
-            if _utf16(kept + char) > room - 1:
-                break
-            kept += char
-        name = kept.rstrip() + "…"
-    return head + name + tail
-
-
-def _utf16(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units: an emoji counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def context_card(ticket: Ticket, transcript, content: Content) -> str:
-    """The first message of a case: who, what the bot understood, what was tried, what they said."""
-    context = ticket.context
-    lines = [f"<b>工单 #{ticket.id}</b> {ticket.status.icon}",
-             f"商户：{escape(display_name(ticket.merchant.name), quote=False)}（id {ticket.merchant.user_id}）",
-             f"转人工原因：{TRIGGERS.get(context.trigger, context.trigger)}"]
-    if context.intent:
-        intent = content.by_id.get(context.intent)
-        title = escape(intent.title, quote=False) if intent is not None else context.intent
-        score = f"，匹配度 {context.score:.2f}" if context.score is not None else ""
-        lines.append(f"机器人理解：{title}（{context.intent}{score}）")
-    if context.flow_path:
-        steps = []
-        for position in context.flow_path:
-            flow_id, _, step_id = position.partition("/")
-            flow = content.flows_by_id.get(flow_id)
-            step = flow.step(step_id) if flow is not None else None
-            steps.append(escape(step.text[:40], quote=False) if step is not None else position)
-        lines.append("已试过的排查步骤：\n" + "\n".join(f"  {n}. {s}" for n, s in enumerate(steps, 1)))
-    if context.detail:
-        lines.append(f"商户补充：{escape(context.detail, quote=False)}")
-    if context.last_messages:
-        lines.append("商户最近说的：\n" + "\n".join(f"  · {escape(m, quote=False)}" for m in context.last_messages))
-    lines.append("在本话题里直接回复即转给商户。命令：/close 结束  /reopen 重开  /note 内部备注  /info 工单信息")
-    return "\n".join(lines)
-
-
-TRIGGERS = {"button": "商户点了“转人工”", "command": "商户发了 /human", "words": "商户要求人工/客服/投诉",
-            "escalate": "排查流程走到“转人工”", "not_helped": "排查后仍未解决", "fallbacks": "连续两次没看懂商户的问题",
-            "media": "商户发来图片/语音"}
 
 
 def _topic_gone(error: TelegramBadRequest) -> bool:

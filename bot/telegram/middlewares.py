@@ -14,6 +14,8 @@ from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.storage.actions import ActionLog
+from bot.storage.bans import Bans
 from bot.storage.db import StoreUnavailable
 from bot.storage.recipients import BlockedChats
 from bot.coordination import Shared
@@ -52,6 +54,38 @@ class Throttling(BaseMiddleware):
         elif isinstance(event, Message) and first_refusal:
             await event.answer(THROTTLED_TEXT)
         return None
+
+
+class MerchantGate(BaseMiddleware):
+    """Before any merchant handler: a merchant staff banned (/ban) is told once and then not heard
+    at all (nothing relayed, nothing answered); and every button a merchant taps is logged, so a
+    case's context card can list them. Private chats only: the support group and groups the bot
+    answers in are not gated, and admins are never banned from their own bot."""
+
+    def __init__(self, *, bans: Bans, actions: ActionLog, notice: str, exempt_users: frozenset[int] = frozenset()
+                 ) -> None:
+        self.bans = bans
+        self.actions = actions
+        self.notice = notice
+        self.exempt_users = exempt_users
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        user = getattr(event, "from_user", None)
+        message = event.message if isinstance(event, CallbackQuery) else event
+        chat = getattr(message, "chat", None)
+        private = chat is None or chat.type == "private"
+        if user is None or not private or user.id in self.exempt_users:
+            return await handler(event, data)
+        if await self.bans.is_banned(user.id):
+            if isinstance(event, CallbackQuery):
+                await event.answer()
+            if await self.bans.first_notice(user.id):
+                await data["bot"].send_message(user.id, self.notice, parse_mode=None)
+            return None
+        if isinstance(event, CallbackQuery) and event.data:
+            await self.actions.record(user.id, event.data)
+        return await handler(event, data)
 
 
 class QuietCallbackAnswers(BaseRequestMiddleware):

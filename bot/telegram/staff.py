@@ -18,7 +18,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import BaseFilter
-from aiogram.types import Message
+from aiogram.types import Message, User
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,13 @@ class Staff:
 
     async def is_staff(self, bot: Bot, message: Message) -> bool:
         """Whether this message in the support group comes from a person on staff."""
-        user = message.from_user
-        if user is None or user.is_bot or message.sender_chat is not None:
+        if message.sender_chat is not None:
+            return False
+        return await self.is_staff_user(bot, message.from_user)
+
+    async def is_staff_user(self, bot: Bot, user: User | None) -> bool:
+        """Whether this person is on staff (a tapped button in the support group has no message of theirs)."""
+        if user is None or user.is_bot:
             return False
         if self.ids is not None:
             return user.id in self.ids

@@ -203,12 +203,14 @@ async def test_relays_pending_from_before_the_upgrade_are_never_copied(database:
     from bot.storage.db import migrate
 
     await migrate(database, SQLTicketStore.STORE, MIGRATIONS[:3])
-    old = SQLTicketStore(database)
-    ticket, _ = await old.open_ticket(ALICE, CONTEXT)
+    # rows as that release wrote them (today's store methods need today's columns)
+    row = await database.fetchone("INSERT INTO tickets (user_id, chat_id, name, status, context, created_at,"
+                                  " updated_at) VALUES (7, 7, 'Alice', 'open', '{}', 0, 0) RETURNING id")
+    assert row is not None
     for message, status in ((10, "pending"), (11, "done")):
         await database.execute("INSERT INTO outbox (ticket_id, direction, source_chat, source_message, text, status,"
                                " created_at) VALUES (?, 'to_support', 7, ?, '卡号****0128', ?, 0)",
-                               (ticket.id, message, status))
+                               (row[0], message, status))
     store = await SQLTicketStore.open(database)
     [item] = await store.pending()
     assert item.source_message == 10 and item.held_card
@@ -273,3 +275,54 @@ async def test_unknown_ids_raise_key_error(store: SQLTicketStore) -> None:
                  lambda: store.delivered(999), lambda: store.attempt_failed(999, "x", give_up=True)):
         with pytest.raises(KeyError):
             await call()
+
+
+async def test_a_case_is_claimed_by_one_staff_member(backend: Backend, store: SQLTicketStore) -> None:
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
+    other = SQLTicketStore(await backend.open())
+    taken = await asyncio.gather(store.claim_ticket(ticket.id, 1, "小王"), other.claim_ticket(ticket.id, 2, "小李"))
+    winner = taken[0].claimed_by
+    assert winner in (1, 2) and all(t.claimed_by == winner for t in taken)  # both see the same owner
+    loser = 3 - winner
+    assert (await store.unclaim_ticket(ticket.id, loser)).claimed_by == winner  # not theirs to give back
+    assert (await store.unclaim_ticket(ticket.id, winner)).claimed_by is None
+    assert (await store.claim_ticket(ticket.id, loser, "小李")).claimed_name == "小李"
+
+
+async def test_the_wait_for_staff_is_kept_and_reminded_of_once(store: SQLTicketStore) -> None:
+    ticket, _ = await store.open_ticket(ALICE, CONTEXT)
+    started = ticket.waiting_since
+    assert started is not None
+    ticket = await store.set_status(ticket.id, Status.WAITING_SUPPORT)
+    assert ticket.waiting_since == started  # still the same wait
+    assert [t.id for t in await store.due_reminders(started + 1)] == [ticket.id]
+    assert await store.due_reminders(started - 1) == []
+    ticket = await store.set_status(ticket.id, Status.WAITING_MERCHANT)  # staff answered
+    assert ticket.waiting_since is None and await store.due_reminders(started + 1) == []
+    ticket = await store.set_status(ticket.id, Status.WAITING_SUPPORT)
+    assert ticket.waiting_since is not None and ticket.waiting_since > started
+    assert await store.mark_reminded(ticket.id) and not await store.mark_reminded(ticket.id)
+    assert await store.due_reminders(ticket.waiting_since + 1) == []
+
+
+async def test_bans_are_kept_and_the_merchant_told_once(database: Database) -> None:
+    from bot.storage.bans import SQLBans
+
+    bans = await SQLBans.open(database)
+    assert await bans.ban(7, by=1, name=f"卡{CARD}", reason="辱骂") and not await bans.ban(7, by=2)
+    assert await bans.is_banned(7) and not await bans.is_banned(8)
+    assert await bans.first_notice(7) and not await bans.first_notice(7)
+    [ban] = await bans.all()
+    assert ban.chat_id == 7 and ban.banned_by == 1 and CARD not in ban.name and ban.reason == "辱骂"
+    assert await bans.unban(7) and not await bans.unban(7) and not await bans.is_banned(7)
+
+
+async def test_taps_are_logged_per_merchant(database: Database) -> None:
+    from bot.storage.actions import SQLActionLog
+
+    log = await SQLActionLog.open(database)
+    for action in ("f:printer_problem", "c:printer_problem:start:0", "h"):
+        await log.record(7, action)
+    await log.record(8, "x")
+    assert [a.action for a in await log.recent(7, since=0)] == ["f:printer_problem", "c:printer_problem:start:0", "h"]
+    assert [a.action for a in await log.recent(7, since=0, limit=1)] == ["h"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -12,13 +13,24 @@ from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.telegram.app import Stores, create_bot, create_dispatcher, poll
 from bot.settings.run import Settings
-from tests.telegram.fake_api import TOKEN, FakeBotAPI
+from tests.telegram.fake_api import TOKEN, Call, FakeBotAPI
 
 ADMIN = 42
 SUPPORT = -100777
 """The support group (a forum) of `support_bot`."""
 STAFF = 8101
 """An administrator of SUPPORT, so staff (no SUPPORT_STAFF_IDS in these tests)."""
+
+
+RELAY_LABEL = re.compile(r"^(<b>[^<\n]* · #\d+</b>(\n|$)|客服[^：\n]{1,12}：)")
+"""How a relayed text begins: `<b>张三 · #12</b>` in the group, `客服小王：` to a merchant."""
+
+
+def relays(api: FakeBotAPI, chat_id: int) -> list[Call]:
+    """What the bot relayed into `chat_id`, oldest first: labelled texts (sendMessage) and copies
+    (photos and files, copyMessage)."""
+    return [c for c in api.calls if int(c.params.get("chat_id") or 0) == chat_id
+            and (c.method == "copyMessage" or (c.method == "sendMessage" and RELAY_LABEL.match(c.params["text"])))]
 
 
 class RunningBot:

@@ -43,7 +43,8 @@ async def test_tickets_with_80_open_cases_all_arrive(support_bot: RunningBot, ap
 
 
 async def test_an_emoji_heavy_context_card_arrives_whole(support_bot: RunningBot, api: FakeBotAPI) -> None:
-    """The merchant's last messages are on the card: 5,600 UTF-16 code units of them here."""
+    """The merchant's last messages are on the card (5,600 UTF-16 code units of them typed here), each
+    cut at a limit and marked 已截断, and the card is accepted by Telegram."""
     for n in range(4):
         api.text(MERCHANT, f"显示51 第{n}次" + "🙏" * 700)
         await api.replies(MERCHANT, n + 1)
@@ -54,8 +55,10 @@ async def test_an_emoji_heavy_context_card_arrives_whole(support_bot: RunningBot
     assert "已转人工客服（工单 #1）" in done.params["text"]
     [topic] = api.of("createForumTopic")
     card = [c.params["text"] for c in api.of("sendMessage", SUPPORT)]
-    assert len(card) >= 2 and card[0].startswith("<b>工单 #1</b>")
+    assert card[0].startswith("<b>工单 #1</b>")
+    # each message is on the card, a long one up to a limit and marked so (the helpdesk's rule)
     assert all(f"第{n}次" in "\n".join(card) for n in range(4))
+    assert "\n".join(card).count("（已截断）") == 4
     assert refused(api) == []
 
 

@@ -19,6 +19,7 @@ from aiohttp import ClientSession
 
 from tests.telegram.cluster import SECRET, Cluster
 from tests.telegram.fake_api import FakeBotAPI, button, buttons
+from tests.telegram.conftest import relays
 
 SUPPORT = -1009000
 STAFF = 555
@@ -197,7 +198,7 @@ async def test_postgres_and_redis_away_for_a_few_seconds(cluster: Cluster, api: 
     postgres_server.start()
     # recovered by itself: the refused updates come back and are handled
     await answer_with(api, ADMIN + 1, "应答码 05", most_busy=1)
-    relayed = await api.wait_for(lambda: [c for c in api.of("copyMessage", merchant)], timeout=40)
+    relayed = await api.wait_for(lambda: [c for c in relays(api, merchant)], timeout=40)
     assert len(relayed) == 1  # the staff reply reached the merchant, once
 
     redis_server.stop()
@@ -210,7 +211,7 @@ async def test_postgres_and_redis_away_for_a_few_seconds(cluster: Cluster, api: 
     assert len(cluster.worker_pids()) == 2  # nobody crashed
     started = time.monotonic()
     api.text(merchant, "终端号 12345678")  # the case is still open: relayed to the topic
-    await api.wait_for(lambda: [c for c in api.of("copyMessage", SUPPORT)], timeout=20)
+    await api.wait_for(lambda: [c for c in relays(api, SUPPORT)], timeout=20)
     assert time.monotonic() - started < 20
 
 

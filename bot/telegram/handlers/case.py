@@ -45,14 +45,8 @@ async def on_case_message(message: Message, bot: Bot, handoff: Handoff, ticket, 
 
 
 async def on_case_edit(message: Message, bot: Bot, handoff: Handoff) -> None:
-    """An edited message: edit its copy in the topic too (text only)."""
-    copy = await handoff.store.counterpart(message.chat.id, message.message_id)
-    if copy is not None and message.text:
-        try:
-            await bot.edit_message_text(text=mask_card_numbers(message.text), chat_id=copy[0], message_id=copy[1],
-                                        parse_mode=None)
-        except TelegramAPIError as error:
-            log.info("could not edit the relayed copy: %s", error.message)
+    """An edited message: edit its copy in the topic too (text only, with its label)."""
+    await handoff.edit_relayed(bot, message)
 
 
 async def offer(bot: Bot, chat_id: int, state: FSMContext, trigger: str, *, media: Message | None = None,
