@@ -40,7 +40,7 @@ def grown(content: Content, factor: int, seed: int = 7) -> Content:
             for _ in range(len(text) // 3):
                 text[rng.randrange(len(text))] = rng.choice(chars)
             examples.append("".join(text))
-        extra.append(SymptomIntent(id=f"synthetic_{n}", title=f"合成{n}", answer="合成", steps=("合成",),
+        extra.append(SymptomIntent(id=f"synthetic_{n}", title=f"合成{n}", answer="合成", now="合成", steps=("合成",),
                                    examples=tuple(examples)))
     return Content(root=content.root, intents=content.intents + tuple(extra), lexicon=content.lexicon,
                    version=content.version + f"x{factor}")
