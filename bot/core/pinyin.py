@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Mapping
 
 _LATIN = re.compile(r"[a-z]+")
+_NO_VOWEL = re.compile(r"[^aeiouv]+")
 MAX_SYLLABLE = 6
 MIN_PINYIN_SYLLABLES = 2
 """A question needs at least this many pinyin syllables ("qian dao") before it is read as pinyin:
@@ -30,10 +31,10 @@ def syllables() -> frozenset[str]:
     for readings in PINYIN_DICT.values():
         for reading in readings.split(","):
             plain = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
-            # m, n, ng, hm (interjections) have no vowel: "57mm" is a size, not two syllables
-            if plain.isascii() and plain.isalpha() and any(v in plain for v in "aeiouv"):
+            if plain.isascii() and plain.isalpha():
                 found.add(plain)
-    return frozenset(found)
+    # m, n, ng, hm (interjections) have no vowel: "57mm" is a size, not two syllables
+    return frozenset(s for s in found if not _NO_VOWEL.fullmatch(s))
 
 
 def split_syllables(run: str) -> list[str] | None:
