@@ -292,14 +292,7 @@ class Dialog:
 
     def _topic_options(self, topic: str) -> tuple[Option, ...]:
         """The ways on from a topic's answer: its flow, its script, a human."""
-        options: list[Option] = []
-        flow = self.content.flow_for(topic)
-        if flow is not None:
-            options.append(Option("一步步排查", f"{FLOW}:{flow.id}"))
-        script = self.content.script_for(topic)
-        if script is not None:
-            options.append(Option("对顾客怎么说", f"{SCRIPT}:{script.id}"))
-        return (*options, Option(HUMAN_LABEL, HUMAN))
+        return (*self._problem_options(topic, details=False), Option(HUMAN_LABEL, HUMAN))
 
     # ---- photos of the screen ------------------------------------------------------------
 
