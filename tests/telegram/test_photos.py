@@ -73,8 +73,9 @@ async def test_the_answer_continues_like_a_typed_one(running: RunningBot, api: F
     assert "签到" in answer.params["text"]
     message_id = max(m for c, m in api.sent if c == MERCHANT)
     api.tap(MERCHANT, MERCHANT, message_id, button(answer, "一步步排查"))
+    # issue 15: the flow starts in a message of its own (the answer above stays)
     step = (await api.replies(MERCHANT, 2))[-1]
-    assert step.method == "editMessageText" and "排查：" in step.params["text"]
+    assert step.method == "sendMessage" and "排查：" in step.params["text"]
 
 
 async def test_a_picture_without_text_asks_to_type_the_code(running: RunningBot, api: FakeBotAPI) -> None:
