@@ -126,9 +126,9 @@ def main() -> int:
                                                                 encoding="utf-8")
         results = {"before": run_in(Path(old), args.support), "after": run_in(ROOT, args.support)}
     print(f"SQL statements per merchant question ({'with' if args.support else 'without'} a support group)")
-    print(f"{'question':<22}{'before ' + before[:7]:>16}{'after':>8}")
+    print(f"{'before ' + before[:7]:>15}{'after':>7}  question")
     for n, question in enumerate(QUESTIONS):
-        print(f"{question:<22}{results['before']['per_question'][n]:>16}{results['after']['per_question'][n]:>8}")
+        print(f"{results['before']['per_question'][n]:>15}{results['after']['per_question'][n]:>7}  {question}")
     for side in ("before", "after"):
         print(f"\n{side}, one question:")
         for statement in results[side]["example"]:
