@@ -82,7 +82,7 @@ async def _measure(support: bool, seen: list[str], counting: threading.Event) ->
             if measured:
                 counting.set()
             api.text(MERCHANT, question)
-            await api.wait_for(lambda: len(api.of("sendMessage", MERCHANT)) > before)
+            await api.wait_for(lambda before=before: len(api.of("sendMessage", MERCHANT)) > before)
             await asyncio.sleep(0.3)  # whatever the handler still writes after sending
             counting.clear()
             if measured:

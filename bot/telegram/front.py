@@ -7,7 +7,7 @@ import logging
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.chat_action import ChatActionSender

@@ -31,7 +31,7 @@ from bot.turn import inputs as ev
 from bot.turn.cases import Cases, CaseView
 from bot.turn.effects import (AskPrivately, Edit, Effect, NoteToCase, OfferHandoff, OpenCase, Relay, RemoveKeyboard,
                               Role, Send)
-from bot.turn.state import ChatState, Look, Pending
+from bot.turn.state import ChatState, Pending
 
 T = TypeVar("T")
 

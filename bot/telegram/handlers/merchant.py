@@ -21,7 +21,7 @@ from bot.telegram.front import FsmStore, TelegramFront
 from bot.telegram.handlers import case
 from bot.telegram.handoff import Handoff
 from bot.turn.inputs import Cancel, Input, Start, Sticker, Tap, Text, Unreadable, Where
-from bot.turn.service import HANDED_OVER_MEDIA, UNSUPPORTED, Outcome, TurnService
+from bot.turn.service import HANDED_OVER_MEDIA, Outcome, TurnService
 
 HELP = Reply(kind="info", title="怎么问我", text=(
     "· 直接发屏幕上的两位应答码：51、A0、“显示03”都行\n"
