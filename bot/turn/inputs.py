@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from bot.core.reply import Reply
 from bot.core.screen import ScreenLine
 
 
@@ -34,6 +35,9 @@ class Screen:
     caption: str = ""
     media: tuple[int, int, str, str] | None = None
     """The photo, to go along with a handoff: (chat, message, kind, masked caption)."""
+    refused: Reply | None = None
+    """The picture could not be read (too large, corrupt, not received …): this says so, unless a
+    handoff offer is waiting, which the photo then goes along with."""
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,8 @@ class TurnService:
         support = self.cases is not None
         if support and state.pending is not None:  # the photo goes along with the handoff
             return self._offer(state, "media", "这张图片会一起转给人工客服。", media=event.media)
+        if event.refused is not None:
+            return Outcome((Send(event.refused),), state)
         dialog = self.dialog
         turn = await front.think(lambda: dialog.on_screen(event.lines, state.dialog, caption=event.caption))
         if turn.understanding is None:  # no text, or only buttons and key hints

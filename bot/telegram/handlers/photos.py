@@ -22,11 +22,11 @@ from aiogram.types import Document, Message, PhotoSize
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot.core.reply import Reply
-from bot.core.screen import read_screen
+from bot.core.screen import ScreenLine, read_screen
 from bot.ocr import ImageTooLarge, OcrBusy, OcrError, OcrUnavailable, OcrWorker, Reading, ocr_available
 from bot.ocr.reader import MAX_BYTES
 from bot.storage.recipients import BlockedChats
-from bot.telegram.conversation import TYPING_AFTER, send
+from bot.telegram.conversation import TYPING_AFTER
 from bot.core.holder import DialogHolder
 from bot.telegram.handlers import case, merchant
 from bot.telegram.handoff import Handoff
@@ -78,13 +78,14 @@ async def on_picture(message: Message, bot: Bot, state: FSMContext, picture: Pho
     """A photo of the screen: "识别到：…", then the answer as if typed, or the codes to pick from.
     Nothing read: please type it (with a support group, a human with the photo attached)."""
     await blocked.clear(message.chat.id)
+    lines: tuple[ScreenLine, ...] = ()
+    refused: Reply | None = None
     try:
-        reading = await read(bot, message.chat.id, picture, ocr)
+        lines = (await read(bot, message.chat.id, picture, ocr)).lines
     except OcrError as error:
         log.info("photo from chat %s not read: %s: %s", message.chat.id, type(error).__name__, error)
-        await send(bot, message.chat.id, REFUSALS.get(type(error), UNREADABLE))
-        return
-    event = Screen(reading.lines, caption=message.caption or "", media=merchant.attachment(message))
+        refused = REFUSALS.get(type(error), UNREADABLE)
+    event = Screen(lines, caption=message.caption or "", media=merchant.attachment(message), refused=refused)
     await merchant.take_turn(event, message, bot, state, turns, dialogs, handoff)
 
 
