@@ -25,6 +25,12 @@ MIGRATIONS = (
 )
 
 
+KEPT_READS = 1024
+"""Data read along with a state and not yet asked for, kept at most for this many chats: an update no
+handler takes (a group message not addressed to the bot) leaves one behind, and the oldest goes first;
+one dropped is simply read again."""
+
+
 class DatabaseStorage(BaseStorage):
     """One row per (bot, chat, user, thread) key; data is JSON.
 
@@ -55,6 +61,8 @@ class DatabaseStorage(BaseStorage):
     async def get_state(self, key: StorageKey) -> str | None:
         built = self._keys.build(key)
         row = await self._db.fetchone("SELECT state, data FROM fsm WHERE key = ?", (built,))
+        if len(self._read) >= KEPT_READS:  # updates no handler read data for (a group's chatter …)
+            self._read.pop(next(iter(self._read)))
         self._read[built] = json.loads(row[1]) if row else {}
         return row[0] if row else None
 
