@@ -249,7 +249,9 @@ class TurnService:
         if not understood(turn):
             return Outcome((relay,), state, turn)
         state = replace(state, dialog=turn.state)
-        reply = replace(turn.reply, preface=STAFF_WILL_SEE)
+        human = act.encode(act.Human())  # the case is open already: no 转人工 under this answer
+        reply = replace(turn.reply, preface=STAFF_WILL_SEE,
+                        options=tuple(option for option in turn.reply.options if option.action != human))
         note = NoteToCase(case, f"🤖 机器人先回答了：{_gist(turn.reply)}")
         return Outcome((relay, *self._place(reply, state, tapped=None), note), state, turn)
 

@@ -115,6 +115,7 @@ async def test_while_a_case_waits_for_staff_a_clear_question_is_answered_and_rel
     api.text(user, "pos机显示51")
     answer = await api.wait_for(lambda: [c for c in api.of("sendMessage", user) if "应答码 51" in c.params["text"]])
     assert "客服也会看到" in answer[0].params["text"]
+    assert "转人工" not in [label for label, _ in buttons(answer[0])]  # the case is open already
     relayed = await api.wait_for(lambda: [c for c in api.of("copyMessage", SUPPORT)
                                           if int(c.params["from_chat_id"]) == user])
     assert int(relayed[0].params["message_thread_id"]) == topic
