@@ -44,7 +44,7 @@ from bot.handoff.sql_store import SQLTicketStore
 from bot.handoff.store import TicketStore
 from bot.storage.db import SQLiteDatabase
 from bot.turn.cases import TicketCases
-from bot.turn.effects import Effect, NoteToCase, OpenCase, Relay
+from bot.turn.effects import Effect, NoteToCase, OfferHandoff, OpenCase, Relay
 from bot.turn.inputs import Input, Tap, Text, Where
 from bot.turn.service import Carried, Shown, TurnService
 from tests.content_cases import yaml_entries
@@ -201,7 +201,8 @@ class _Recorder:
             if isinstance(reply, Reply):
                 self.replies.append(reply)
                 self.message += 1
-                shown.append(Shown(self.message, getattr(effect, "role", "menu"), bool(reply.options)))
+                role = "offer" if isinstance(effect, OfferHandoff) else getattr(effect, "role", "menu")
+                shown.append(Shown(self.message, role, bool(reply.options)))
         return Carried(tuple(shown), case)
 
 

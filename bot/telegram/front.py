@@ -74,9 +74,9 @@ class TelegramFront:
                 shown.append(await self._edit(effect.message, effect.reply, effect.role))
             elif isinstance(effect, OfferHandoff):
                 if effect.edit is not None:
-                    shown.append(await self._edit(effect.edit, effect.reply, "menu"))
+                    shown.append(await self._edit(effect.edit, effect.reply, "offer"))
                 else:
-                    shown.append(await self._send(effect.reply, "menu"))
+                    shown.append(await self._send(effect.reply, "offer"))
             elif isinstance(effect, RemoveKeyboard):
                 await self._remove_keyboard(effect.message)
             elif isinstance(effect, OpenCase):

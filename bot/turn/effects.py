@@ -9,9 +9,10 @@ from bot.core.reply import Reply
 from bot.handoff.models import CaseContext
 from bot.turn.cases import CaseView
 
-Role = Literal["answer", "flow", "menu"]
+Role = Literal["answer", "flow", "menu", "offer"]
 """What a message is to the conversation: an answer or script (kept, never overwritten), the flow's
-message (edited in place step by step), or a menu / note (replaced when one of its buttons is tapped)."""
+message (edited in place step by step), a menu / note (replaced when one of its buttons is tapped), or
+the handoff offer (its buttons go once the case is open)."""
 
 
 @dataclass(frozen=True)

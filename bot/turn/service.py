@@ -123,6 +123,8 @@ class TurnService:
         carried = await front.carry_out(decided.effects)
         state = _seen(decided.state, carried)
         superseded = loaded.look.live
+        if state.pending is not None and superseded == state.pending.offer:
+            superseded = None  # an offer still open keeps its 直接转人工 under the answers that follow
         if superseded is not None and state.look.live != superseded and any(s.keyboard for s in carried.shown):
             await front.carry_out((RemoveKeyboard(superseded),))
         if carried.case is not None:
@@ -177,7 +179,8 @@ class TurnService:
         if pending is not None and not (understood(turn) or is_noise(text)):
             # the offer asked for one line of detail: this is it (a clear question is answered
             # instead, below, and so is a blank or emoji-only message; the offer stays open)
-            return Outcome((self._open(state, pending, detail=text),), replace(state, pending=None), turn)
+            return Outcome(_offer_done(pending.offer) + (self._open(state, pending, detail=text),),
+                           replace(state, pending=None), turn)
         state = replace(state, dialog=turn.state)
         if support and where.private and pending is None and offers_handoff(turn):
             return replace(self._offer(state, "fallbacks", "抱歉，我还是没看懂。"), turn=turn)
@@ -208,7 +211,8 @@ class TurnService:
             if not support:
                 return Outcome((Send(NO_SUPPORT),), state)
             pending = state.pending or Pending("button")
-            return Outcome((self._open(state, pending),), replace(state, pending=None))
+            return Outcome(_offer_done(where.message) + (self._open(state, pending),), replace(state, pending=None))
+        withdrawn = state.pending.offer if state.pending is not None else None
         state = replace(state, pending=None)
         dialog = self.dialog
         try:
@@ -219,6 +223,13 @@ class TurnService:
                 effects = (RemoveKeyboard(where.message),) + effects
             return Outcome(effects, state, stale=True)
         state = replace(state, dialog=turn.state)
+        outcome = self._tapped(turn, where, state)
+        if withdrawn is not None and withdrawn not in (where.message, state.look.live):
+            outcome = replace(outcome, effects=(RemoveKeyboard(withdrawn),) + outcome.effects)
+        return outcome
+
+    def _tapped(self, turn: Turn, where: ev.Where, state: ChatState) -> Outcome:
+        support = self.cases is not None
         trigger = _handoff_trigger(turn)
         if support and trigger is not None:
             if not where.private:
@@ -305,8 +316,10 @@ class TurnService:
 
 def _seen(state: ChatState, carried: Carried) -> ChatState:
     """The state with the messages just shown: the flow message, the last answer, the live keyboard."""
-    look = state.look
+    look, pending = state.look, state.pending
     for shown in carried.shown:
+        if shown.role == "offer" and pending is not None:
+            pending = replace(pending, offer=shown.message)
         if shown.role == "flow":
             look = replace(look, flow=shown.message)
         elif shown.role == "answer":
@@ -315,7 +328,12 @@ def _seen(state: ChatState, carried: Carried) -> ChatState:
             look = replace(look, live=shown.message)
     if state.dialog.flow is None or state.dialog.step is None:
         look = replace(look, flow=None)
-    return replace(state, look=look) if look != state.look else state
+    return replace(state, look=look, pending=pending)
+
+
+def _offer_done(offer: int | None) -> tuple[Effect, ...]:
+    """The offer's 直接转人工 / 不用了 would only open the same case again once it is open."""
+    return (RemoveKeyboard(offer),) if offer is not None else ()
 
 
 def _handoff_trigger(turn: Turn) -> str | None:

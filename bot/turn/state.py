@@ -20,6 +20,8 @@ class Pending:
     trigger: str
     media: tuple[Any, ...] | None = None
     """(chat, message, kind, masked caption) of a photo or file that goes along with the case."""
+    offer: int | None = None
+    """The message the offer was shown in (its buttons go once the case is open)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class ChatState:
         pending = None
         if self.pending is not None:
             pending = {"trigger": self.pending.trigger,
-                       "media": list(self.pending.media) if self.pending.media is not None else None}
+                       "media": list(self.pending.media) if self.pending.media is not None else None,
+                       "offer": self.pending.offer}
         look = {k: v for k, v in (("flow", self.look.flow), ("answer", self.look.answer), ("live", self.look.live))
                 if v is not None}
         return {DIALOG: self.dialog.to_dict(), PENDING: pending, LOOK: look,
@@ -65,7 +68,9 @@ class ChatState:
             if media:  # [chat, message] from before captions were kept
                 chat, message, kind, caption = (list(media) + ["media", ""])[:4]
                 media = (int(chat), int(message), str(kind), mask_card_numbers(str(caption)))
-            pending = Pending(str(raw["trigger"]), tuple(media) if media else None)
+            offer = raw.get("offer")
+            pending = Pending(str(raw["trigger"]), tuple(media) if media else None,
+                              int(offer) if offer is not None else None)
         look = data.get(LOOK) or {}
         case = data.get(CASE)
         return cls(dialog=DialogState.from_dict(data.get(DIALOG)), pending=pending,

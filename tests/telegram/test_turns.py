@@ -101,11 +101,29 @@ async def _open_case(api: FakeBotAPI, user: int) -> int:
     """转人工 -> 直接转人工; the case's topic id."""
     api.text(user, "我要转人工")
     [offer] = await api.replies(user, 1)
-    api.tap(user, user, last_message_id(api, user), button(offer, "直接转人工"))
+    offer_id = last_message_id(api, user)
+    api.tap(user, user, offer_id, button(offer, "直接转人工"))
     await api.wait_for(lambda: [c for c in api.of("sendMessage", user) if "已转人工客服" in c.params["text"]])
+    await api.wait_for(lambda: offer_id in removed_keyboards(api, user))  # it would only open the case again
     [topic] = await api.wait_for(lambda: api.of("createForumTopic"))
     cards = await api.wait_for(lambda: [c for c in api.of("sendMessage", SUPPORT) if c.params.get("message_thread_id")])
     return int(cards[0].params["message_thread_id"])
+
+
+async def test_a_line_of_detail_opens_the_case_and_the_offer_loses_its_buttons(support_bot: RunningBot,
+                                                                                 api: FakeBotAPI) -> None:
+    user = 7804
+    api.text(user, "我要转人工")
+    await api.replies(user, 1)
+    offer_id = last_message_id(api, user)
+    api.text(user, "签到失败")  # answered; the offer stays open, and so do its buttons
+    await api.replies(user, 2)
+    answer_id = last_message_id(api, user)
+    assert ("直接转人工", "ho") in keyboard_of(api, user, offer_id)
+    api.text(user, "终端号12345678，下午三点")
+    await api.wait_for(lambda: [c for c in api.of("sendMessage", user) if "已转人工客服" in c.params["text"]])
+    await api.wait_for(lambda: offer_id in removed_keyboards(api, user))
+    assert answer_id not in removed_keyboards(api, user)
 
 
 async def test_while_a_case_waits_for_staff_a_clear_question_is_answered_and_relayed(support_bot: RunningBot,

@@ -9,7 +9,7 @@ from bot.turn.state import ChatState, Look, Pending
 def test_everything_survives_a_round_trip() -> None:
     state = ChatState(dialog=DialogState(version="v1", fallbacks=1, flow="printer_problem", step="blank",
                                          history=("printer_problem/start",), slots=(("amount", "100"),)),
-                      pending=Pending("media", (7001, 12, "photo", "卡号****7894")),
+                      pending=Pending("media", (7001, 12, "photo", "卡号****7894"), offer=15),
                       look=Look(flow=14, answer=13, live=14), case=3, cases_known=True)
     assert ChatState.from_dict(state.to_dict()) == state
     assert ChatState.from_dict(ChatState().to_dict()) == ChatState()
