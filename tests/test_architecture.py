@@ -68,7 +68,7 @@ def test_one_process_on_sqlite_loads_no_server_driver(tmp_path) -> None:
 
 
 BOT = CORE.parent
-NO_AIOGRAM = ("storage", "handoff", "admin", "settings", "coordination.py", "records.py")
+NO_AIOGRAM = ("storage", "handoff", "admin", "settings", "turn", "coordination.py", "records.py")
 """Packages (and modules) that hold behaviour or records, not Telegram glue: each front end drives
 them the same way, so none of them may reach for aiogram."""
 

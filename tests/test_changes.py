@@ -16,7 +16,7 @@ def test_changes_are_named(tmp_path: Path) -> None:
     symptoms = root / "intents" / "symptoms" / "common.yaml"
     symptoms.write_text(symptoms.read_text(encoding="utf-8").replace(
         "      - 不出纸咋回事\n", "      - 不出纸咋回事\n      - 出纸口卡住了\n") + (
-        "  - id: paper_jam\n    title: 卡纸\n    answer: 打开纸仓取出卡住的纸。\n    steps:\n      - 取出卡纸。\n"
+        "  - id: paper_jam\n    title: 卡纸\n    answer: 打开纸仓取出卡住的纸。\n    now: 先打开纸仓取出卡纸\n    steps:\n      - 取出卡纸。\n"
         "    examples:\n      - 纸卡在里面了\n"), encoding="utf-8")
     flows = root / "knowledge" / "flows" / "mini.yaml"
     flows.write_text(flows.read_text(encoding="utf-8").replace("title: 打印机排查", "title: 打印机一步步排查"),

@@ -1,5 +1,5 @@
-"""The conversation cases in intents/tests/conversations/*.yaml, through the dialog and through the
-console chat; and the runner itself, so that a conversation that should fail does."""
+"""The conversation cases in intents/tests/conversations/*.yaml, through the turn service and through
+the console chat; and the runner itself, so that a conversation that should fail does."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def test_conversation_in_the_dialog(conversation: Conversation, dialog: Dialog) 
 
 @pytest.mark.parametrize("conversation", PARAMS)
 def test_conversation_in_the_console(conversation: Conversation, dialog: Dialog) -> None:
+    if conversation.support:
+        pytest.skip("the console has no support group")
     problems = run_in_console(conversation, dialog)
     assert not problems, "\n\n".join(problems)
 
@@ -90,12 +92,14 @@ conversations:
         topic: code_96
 """))
     assert run_in_dialog(wrong, dialog) == [
-        "cases.yaml “话题” turn 1 (say '显示51', dialog): the topic is code_51, not code_96"]
+        "cases.yaml “话题” turn 1 (say '显示51', turn service): the topic is code_51, not code_96"]
 
 
 @pytest.mark.parametrize("text, message", [
     ("conversations: [{name: x, turns: []}]", "turns: is a non-empty list"),
     ("conversations: [{name: x, turns: [{say: a, tap: b}]}]", "exactly one of say: and tap:"),
+    ("conversations: [{name: x, turns: [{staff: hi}]}]", "need support: true"),
+    ("conversations: [{name: x, support: true, turns: [{staff: hi, must_say: a}]}]", "and nothing else"),
     ("conversations: [{name: x, turns: [{say: 51}]}]", "quoted string"),
     ("conversations: [{name: x, turns: [{say: a, must_say: ['(']}]}]", "not a regular expression"),
     ("conversations: [{name: x, turns: [{say: a, expect: b}]}]", "unknown key(s) ['expect']"),

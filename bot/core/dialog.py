@@ -5,12 +5,7 @@ a tiny serialisable value (content version, flow, step, the steps behind it for 
 merchant gave), so any front end can keep it wherever it keeps state. Flows are data (knowledge/)
 walked by this one generic engine.
 
-Actions are short ASCII ids (Telegram callback data holds 64 bytes):
-    i:INTENT  answer          d:INTENT  its 详细说明      f:FLOW  start a flow        c:FLOW:STEP:N  pick choice N of a step
-    b:FLOW:STEP  back         r:FLOW  restart             s:SCRIPT  show a customer script (short form)
-    s:SCRIPT:full  its longer version (the six moves)
-    y:FLOW / n:FLOW  it helped / it did not               g  back to the current step
-    x  none of these          h  a human                  m  the menu
+Buttons carry typed actions (bot.core.actions), encoded as short ASCII ids for Telegram's 64 bytes.
 """
 
 from __future__ import annotations
@@ -20,6 +15,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 
 from rapidfuzz import fuzz, process
 
+from bot.core import actions as act
 from bot.core.decide import Decision
 from bot.core.engine import Engine, Understanding
 from bot.core.errors import PosbotError
@@ -79,7 +75,8 @@ fixture photos (benchmarks/ocr.py) codes read right scored 0.87 and up; rapidocr
 
 
 def action(kind: str, *args: str) -> str:
-    """An action id as buttons carry it: action(CHOOSE, "printer_problem", "blank", "0")."""
+    """An action id in its encoded form, for tests written before typed actions:
+    action(CHOOSE, "printer_problem", "blank", "0") == act.encode(act.Choose("printer_problem", "blank", 0))."""
     return ":".join((kind, *args))
 
 
@@ -169,14 +166,14 @@ class Dialog:
     # ---- replies that need no state -------------------------------------------------------
 
     def welcome(self) -> Reply:
-        options = tuple(Option(self.content.by_id[i].name, f"{SHOW}:{i}")
+        options = tuple(Option(self.content.by_id[i].name, act.encode(act.Show(i)))
                         for i in MENU_SYMPTOMS if i in self.content.by_id)
         return Reply(
             kind="welcome",
             title="POS 机故障助手",
             text=("你好！直接把机器屏幕上的提示发给我就行，比如“显示51”“A0”，"
                   "或者说说遇到的情况，比如“签到失败”“扣钱了没出小票”。\n下面是最常见的问题："),
-            options=options + (Option(HUMAN_LABEL, HUMAN),),
+            options=options + (Option(HUMAN_LABEL, act.encode(act.Human())),),
         )
 
     def expired(self) -> Reply:
@@ -211,7 +208,7 @@ class Dialog:
             return Turn(replace(self._step_reply(*position, state), text=NUDGE), state, understanding)
         if is_noise(text):
             return Turn(self._noise(blank=not text.strip()), state, understanding)
-        back = (Option("回到排查", CURRENT),) if position is not None else ()
+        back = (Option("回到排查", act.encode(act.Current())),) if position is not None else ()
         if wants_human(text):
             return Turn(self._human(), _leave_flow(state), understanding)
         intent = self.content.by_id.get(decision.intent or "")
@@ -234,10 +231,10 @@ class Dialog:
                             last_score=top)
             return Turn(reply, _leave_flow(state), understanding)
         if decision.kind == "clarify":
-            options = tuple(Option(self.content.by_id[c.intent].title, f"{SHOW}:{c.intent}")
+            options = tuple(Option(self.content.by_id[c.intent].title, act.encode(act.Show(c.intent)))
                             for c in decision.choices)
             reply = Reply(kind="clarify", title="您是想问…", text="我不太确定你的意思，请选一个最接近的：",
-                          options=options + (Option("都不是", NONE_OF_THESE),) + back)
+                          options=options + (Option("都不是", act.encode(act.NoneOfThese())),) + back)
             return Turn(reply, replace(state, fallbacks=0), understanding)
         if state.fallbacks == 0 and state.topic is not None and state.topic in self.content.by_id:
             # right after an answer: its buttons are still the way on, so a short line, not the long
@@ -273,7 +270,7 @@ class Dialog:
             return None
         if decision.kind == "answer" and decision.intent != topic and hit.score < FOLLOWUP_OVER_ANSWER_AT:
             return None
-        back = (Option("回到排查", CURRENT),) if position is not None else ()
+        back = (Option("回到排查", act.encode(act.Current())),) if position is not None else ()
         script = self.content.script_for(topic) if hit.followup.show_script else None
         if script is not None:
             reply = self._script(script, state, in_flow=False)
@@ -283,16 +280,16 @@ class Dialog:
             if answer is None:
                 return None
             if position is not None:
-                options = back + (Option(HUMAN_LABEL, HUMAN),)
+                options = back + (Option(HUMAN_LABEL, act.encode(act.Human())),)
             else:
-                options = (Option(MENU_LABEL, MENU),) if hit.followup.closing else self._topic_options(topic)
+                options = (Option(MENU_LABEL, act.encode(act.Menu())),) if hit.followup.closing else self._topic_options(topic)
             reply = Reply(kind="followup", title=f"接着说：{self.content.by_id[topic].title}", text=answer,
                           intent=topic, options=options)
         return Turn(reply, replace(state, fallbacks=0), understanding)
 
     def _topic_options(self, topic: str) -> tuple[Option, ...]:
         """The ways on from a topic's answer: its flow, its script, a human."""
-        return (*self._problem_options(topic, details=False), Option(HUMAN_LABEL, HUMAN))
+        return (*self._problem_options(topic, details=False), Option(HUMAN_LABEL, act.encode(act.Human())))
 
     # ---- photos of the screen ------------------------------------------------------------
 
@@ -338,8 +335,8 @@ class Dialog:
             confidence = screen.confidence_of(code, self.engine.matcher.known_codes) if code else None
             if confidence is None or confidence >= SURE_AT:
                 return replace(turn, reply=replace(turn.reply, preface=preface))
-            options = (Option(self.content.by_id[decision.intent].title, f"{SHOW}:{decision.intent}"),
-                       Option("都不是", NONE_OF_THESE))
+            options = (Option(self.content.by_id[decision.intent].title, act.encode(act.Show(decision.intent))),
+                       Option("都不是", act.encode(act.NoneOfThese())))
             return replace(turn, reply=Reply(kind="clarify", title="是这个应答码吗？", preface=preface, options=options,
                                              text="照片有点模糊，我不太确定。是下面这个吗？不是的话，请直接把屏幕上的应答码打给我。"))
         text = ("我不太确定是哪一个，请选一个最接近的，或者直接把屏幕上的应答码打给我：" if decision.kind == "clarify" else
@@ -347,7 +344,7 @@ class Dialog:
         return replace(turn, reply=replace(turn.reply, preface=preface, text=text))
 
     def _unreadable(self) -> Reply:
-        return Reply(kind="fallback", title="", options=(Option(HUMAN_LABEL, HUMAN),),
+        return Reply(kind="fallback", title="", options=(Option(HUMAN_LABEL, act.encode(act.Human())),),
                      text="图片上没认出文字。请把屏幕上的两位应答码或提示文字打出来发给我，比如“显示51”“签到失败”。")
 
     # ---- tapped choices ------------------------------------------------------------------
@@ -361,47 +358,47 @@ class Dialog:
             note = "排查内容刚更新过，我们从第一步重新开始。"
             return self._enter(restart.flow, replace(state, history=()), note=note)
 
-    def _act(self, action: str, state: DialogState) -> Turn:
-        kind, _, rest = action.partition(":")
-        args = rest.split(":") if rest else []
-        if kind == SHOW and len(args) == 1 and args[0] in self.content.by_id:
-            state = replace(self._new_topic(state, args[0], {}), fallbacks=0, last_intent=args[0], last_score=None)
-            return Turn(self._answer(args[0], None), _leave_flow(state))
-        if kind == DETAILS and len(args) == 1 and args[0] in self.content.by_id:
-            return Turn(self._details(args[0]), state)
-        if kind == FLOW and len(args) == 1 and args[0] in self.content.flows_by_id:
-            turn = self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
-            return replace(turn, events=(FlowEvent("started", args[0]),))
-        if kind == CHOOSE and len(args) == 3 and args[2].isdigit():
-            flow, step = self._current(state, args[0], args[1])
-            if int(args[2]) >= len(step.choices):
-                raise StaleChoice(action)
-            return self._choose(flow, step, int(args[2]), state)
-        if kind == BACK and len(args) == 2:
-            self._current(state, args[0], args[1])
-            return self._back(state)
-        if kind == RESTART and len(args) == 1 and args[0] in self.content.flows_by_id:
-            return self._enter(self.content.flows_by_id[args[0]], replace(state, history=()))
-        if kind == SCRIPT and args and args[0] in self.content.scripts_by_id and args[1:] in ([], [FULL]):
-            script = self.content.scripts_by_id[args[0]]
-            offering = self._offering_flow(state, script.id)
-            return Turn(self._script(script, state, in_flow=offering is not None, flow=offering,
-                                     full=bool(args[1:])), state)
-        if kind in (HELPED, NOT_HELPED) and len(args) == 1:
-            return self._feedback(args[0], kind == HELPED, state)
-        if kind == CURRENT and not args:
-            position = self._position(state)
-            if position is None:
-                raise StaleChoice(action)
-            return Turn(self._step_reply(*position, state), state)
-        if action == NONE_OF_THESE:
-            reply = self._fallback(blank=False) if state.fallbacks == 0 else self._again()
-            return Turn(reply, replace(state, fallbacks=state.fallbacks + 1))
-        if action == HUMAN:
-            return Turn(self._human(), _leave_flow(state))
-        if action == MENU:
-            return Turn(self.welcome(), _leave_flow(state))
-        raise StaleChoice(action)
+    def _act(self, data: str, state: DialogState) -> Turn:
+        action = act.decode(data)
+        content = self.content
+        match action:
+            case act.Show(intent) if intent in content.by_id:
+                state = replace(self._new_topic(state, intent, {}), fallbacks=0, last_intent=intent, last_score=None)
+                return Turn(self._answer(intent, None), _leave_flow(state))
+            case act.Details(intent) if intent in content.by_id:
+                return Turn(self._details(intent), state)
+            case act.StartFlow(flow_id) if flow_id in content.flows_by_id:
+                turn = self._enter(content.flows_by_id[flow_id], replace(state, history=()))
+                return replace(turn, events=(FlowEvent("started", flow_id),))
+            case act.Choose(flow_id, step_id, choice):
+                flow, step = self._current(state, flow_id, step_id)
+                if choice >= len(step.choices):
+                    raise StaleChoice(data)
+                return self._choose(flow, step, choice, state)
+            case act.Back(flow_id, step_id):
+                self._current(state, flow_id, step_id)
+                return self._back(state)
+            case act.Restart(flow_id) if flow_id in content.flows_by_id:
+                return self._enter(content.flows_by_id[flow_id], replace(state, history=()))
+            case act.ShowScript(script_id, full) if script_id in content.scripts_by_id:
+                script = content.scripts_by_id[script_id]
+                offering = self._offering_flow(state, script.id)
+                return Turn(self._script(script, state, in_flow=offering is not None, flow=offering, full=full), state)
+            case act.Feedback(flow_id, helped):
+                return self._feedback(flow_id, helped, state)
+            case act.Current():
+                position = self._position(state)
+                if position is None:
+                    raise StaleChoice(data)
+                return Turn(self._step_reply(*position, state), state)
+            case act.NoneOfThese():
+                reply = self._fallback(blank=False) if state.fallbacks == 0 else self._again()
+                return Turn(reply, replace(state, fallbacks=state.fallbacks + 1))
+            case act.Human():
+                return Turn(self._human(), _leave_flow(state))
+            case act.Menu():
+                return Turn(self.welcome(), _leave_flow(state))
+        raise StaleChoice(data)
 
     # ---- flows ---------------------------------------------------------------------------
 
@@ -477,8 +474,8 @@ class Dialog:
         if target == "resolved":
             event = FlowEvent("ended", flow.id, "resolved", path=path)
             reply = Reply(kind="feedback", title="太好了！", text="问题解决了。这次的排查对你有帮助吗？",
-                          options=(Option("👍 有帮助", f"{HELPED}:{flow.id}"),
-                                   Option("👎 没帮上", f"{NOT_HELPED}:{flow.id}")))
+                          options=(Option("👍 有帮助", act.encode(act.Feedback(flow.id, helped=True))),
+                                   Option("👎 没帮上", act.encode(act.Feedback(flow.id, helped=False)))))
             return Turn(reply, _leave_flow(state, keep_flow=flow.id), events=(event,))
         event = FlowEvent("ended", flow.id, "escalate", path=path, helped=False)
         return Turn(self._human(escalated=True), _leave_flow(state), events=(event,))
@@ -504,10 +501,10 @@ class Dialog:
         state = _leave_flow(state)
         if helped:
             reply = Reply(kind="info", title="谢谢反馈！", text="有别的问题随时发给我。",
-                          options=(Option("常见问题", MENU),))
+                          options=(Option("常见问题", act.encode(act.Menu())),))
         else:
             reply = Reply(kind="info", title="抱歉没帮上", text="可以转人工客服帮你继续处理，或者换个说法再描述一下问题。",
-                          options=(Option(HUMAN_LABEL, HUMAN), Option("常见问题", MENU)))
+                          options=(Option(HUMAN_LABEL, act.encode(act.Human())), Option("常见问题", act.encode(act.Menu()))))
         return Turn(reply, state, events=(event,))
 
     def _typed_choice(self, step: Step, typed: str) -> int | None:
@@ -535,12 +532,12 @@ class Dialog:
         return int(best[2]) if best is not None else None
 
     def _step_reply(self, flow: Flow, step: Step, state: DialogState, *, note: str = "") -> Reply:
-        options = [Option(choice.label, f"{CHOOSE}:{flow.id}:{step.id}:{n}") for n, choice in enumerate(step.choices)]
+        options = [Option(choice.label, act.encode(act.Choose(flow.id, step.id, n))) for n, choice in enumerate(step.choices)]
         if state.history or step is not flow.start:
-            options.append(Option("上一步", f"{BACK}:{flow.id}:{step.id}"))
+            options.append(Option("上一步", act.encode(act.Back(flow.id, step.id))))
         if step is not flow.start:
-            options.append(Option("重新开始", f"{RESTART}:{flow.id}"))
-        options.append(Option(HUMAN_LABEL, HUMAN))
+            options.append(Option("重新开始", act.encode(act.Restart(flow.id))))
+        options.append(Option(HUMAN_LABEL, act.encode(act.Human())))
         text = f"{note}\n{step.text}" if note else step.text
         return Reply(kind="step", title=f"排查：{flow.title}", text=text, options=tuple(options))
 
@@ -549,7 +546,7 @@ class Dialog:
     def _redirect(self, intent: RedirectIntent) -> Reply:
         shape = redirect_answer(intent)
         return Reply(kind="redirect", title=shape.title, intent=intent.id, text="\n".join(shape.lines),
-                     options=(Option(HUMAN_LABEL, HUMAN),))
+                     options=(Option(HUMAN_LABEL, act.encode(act.Human())),))
 
     def _answer(self, intent_id: str, understanding: Understanding | None) -> Reply:
         """The phone-sized answer (bot/core/answer.py); the rest of what the intent knows is one tap
@@ -569,8 +566,8 @@ class Dialog:
         offered = analysis.symptom if analysis is not None else None
         extra: tuple[Option, ...] = ()
         if offered is not None and offered.score >= OFFER_SYMPTOM_AT and offered.intent != intent_id:
-            extra = (Option(f"另外：{self.content.by_id[offered.intent].title}", f"{SHOW}:{offered.intent}"),)
-        options = self._problem_options(intent_id, details=True) + extra + (Option(HUMAN_LABEL, HUMAN),)
+            extra = (Option(f"另外：{self.content.by_id[offered.intent].title}", act.encode(act.Show(offered.intent))),)
+        options = self._problem_options(intent_id, details=True) + extra + (Option(HUMAN_LABEL, act.encode(act.Human())),)
         return Reply(kind="answer", title=shape.title, text="\n".join(lines), options=options, intent=intent_id)
 
     def _details(self, intent_id: str) -> Reply:
@@ -579,21 +576,21 @@ class Dialog:
         merchant needs at the counter."""
         intent = self.content.by_id[intent_id]
         if not isinstance(intent, (CodeIntent, SymptomIntent)):
-            raise StaleChoice(f"{DETAILS}:{intent_id}")
+            raise StaleChoice(act.encode(act.Details(intent_id)))
         shape = problem_details(intent)
-        options = self._problem_options(intent_id, details=False) + (Option(HUMAN_LABEL, HUMAN),)
+        options = self._problem_options(intent_id, details=False) + (Option(HUMAN_LABEL, act.encode(act.Human())),)
         return Reply(kind="details", title=shape.title, text="\n".join(shape.lines), options=options, intent=intent_id)
 
     def _problem_options(self, intent_id: str, *, details: bool) -> tuple[Option, ...]:
         options: list[Option] = []
         flow = self.content.flow_for(intent_id)
         if flow is not None:
-            options.append(Option("一步步排查", f"{FLOW}:{flow.id}"))
+            options.append(Option("一步步排查", act.encode(act.StartFlow(flow.id))))
         script = self.content.script_for(intent_id)
         if script is not None:
-            options.append(Option("对顾客怎么说", f"{SCRIPT}:{script.id}"))
+            options.append(Option("对顾客怎么说", act.encode(act.ShowScript(script.id))))
         if details:
-            options.append(Option(DETAILS_LABEL, f"{DETAILS}:{intent_id}"))
+            options.append(Option(DETAILS_LABEL, act.encode(act.Details(intent_id))))
         return tuple(options)
 
     def _offering_flow(self, state: DialogState, script_id: str) -> Flow | None:
@@ -614,25 +611,25 @@ class Dialog:
         if script.short is not None and short:
             lines = (script.short,)
         text = "\n".join(fill(line, slots) for line in lines)
-        more = (Option(FULL_SCRIPT_LABEL, f"{SCRIPT}:{script.id}:{FULL}"),) if short else ()
+        more = (Option(FULL_SCRIPT_LABEL, act.encode(act.ShowScript(script.id, full=True))),) if short else ()
         options: tuple[Option, ...]
         if in_flow and flow is not None:
-            options = more + (Option("好了，解决了", f"{HELPED}:{flow.id}"), Option("还是不行", f"{NOT_HELPED}:{flow.id}"),
-                              Option("回到排查", CURRENT), Option(HUMAN_LABEL, HUMAN))
+            options = more + (Option("好了，解决了", act.encode(act.Feedback(flow.id, helped=True))), Option("还是不行", act.encode(act.Feedback(flow.id, helped=False))),
+                              Option("回到排查", act.encode(act.Current())), Option(HUMAN_LABEL, act.encode(act.Human())))
         else:
-            options = more + (Option(HUMAN_LABEL, HUMAN),)
+            options = more + (Option(HUMAN_LABEL, act.encode(act.Human())),)
         title = f"对顾客这样说：{script.title}" if not full else f"对顾客这样说（完整）：{script.title}"
         return Reply(kind="script", title=title, text=text, options=options)
 
     def _again(self) -> Reply:
         """The second misunderstanding in a row: a short line, not the long explanation again."""
         return Reply(kind="fallback", title="", text=AGAIN,
-                     options=(Option(HUMAN_LABEL, HUMAN), Option(MENU_LABEL, MENU)))
+                     options=(Option(HUMAN_LABEL, act.encode(act.Human())), Option(MENU_LABEL, act.encode(act.Menu()))))
 
     def _noise(self, *, blank: bool) -> Reply:
         """Nothing to understand (blank, emoji or punctuation only): not a misunderstanding."""
         return Reply(kind="fallback", title="", text=("你好像还没输入内容。" if blank else "收到。") + NOISE,
-                     options=(Option(MENU_LABEL, MENU),))
+                     options=(Option(MENU_LABEL, act.encode(act.Menu())),))
 
     def _fallback(self, *, blank: bool) -> Reply:
         opening = "你好像还没输入内容。" if blank else "抱歉，这个问题我没看懂。"
@@ -640,14 +637,14 @@ class Dialog:
                 "· 直接发屏幕上的两位应答码，比如 51、A0\n"
                 "· 说说看到的现象，比如“签到失败”“扣钱了没出小票”“打印空白”\n"
                 "· 想找人工客服，点下面的“转人工”")
-        return Reply(kind="fallback", title="", text=text, options=(Option(HUMAN_LABEL, HUMAN),))
+        return Reply(kind="fallback", title="", text=text, options=(Option(HUMAN_LABEL, act.encode(act.Human())),))
 
     def _refusal(self, redline: RedlineIntent | None) -> Reply:
         """A red line: what cannot be done and the lawful way, then why and what follows. A red-line
         word without a matched red-line intent gets the general text."""
         shape = refusal_answer(redline)
         return Reply(kind="refusal", title=shape.title, text="\n".join(shape.lines),
-                     intent=redline.id if redline is not None else None, options=(Option(HUMAN_LABEL, HUMAN),))
+                     intent=redline.id if redline is not None else None, options=(Option(HUMAN_LABEL, act.encode(act.Human())),))
 
     def _human(self, *, escalated: bool = False) -> Reply:
         """Who to call. Front ends with a support group offer their handoff instead of this text."""
@@ -655,7 +652,7 @@ class Dialog:
         return Reply(kind="human", title="人工客服",
                      text=(opening + "请联系你的收单机构或服务商客服（电话一般在机身背面、签购单或服务商 App 里），"
                            "说明商户号、终端号、交易时间、金额、卡号后四位和屏幕上的提示。"),
-                     options=(Option(MENU_LABEL, MENU),))
+                     options=(Option(MENU_LABEL, act.encode(act.Menu())),))
 
 
 class _Restart(PosbotError):

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from bot.core import actions as act
 from bot.core.cards import mask_card_numbers
 from bot.core.loader import Content
 from bot.handoff.models import Status, Ticket, TranscriptEntry
@@ -163,25 +164,40 @@ def _utf16(text: str) -> int:
 def describe_action(action: str, content: Content) -> str | None:
     """A tapped button's callback data as the merchant saw the button; None for taps that say
     nothing about the problem (ratings, expired payloads)."""
-    kind, _, rest = action.partition(":")
-    args = rest.split(":") if rest else []
-    if kind == "i" and len(args) == 1:
-        return f"看解答：{intent_title(content, args[0])}"
-    if kind == "f" and len(args) == 1:
-        flow = content.flows_by_id.get(args[0])
-        return f"开始排查：{flow.title if flow else args[0]}"
-    if kind == "c" and len(args) == 3 and args[2].isdigit():
-        flow = content.flows_by_id.get(args[0])
-        step = flow.step(args[1]) if flow is not None else None
-        if step is None or int(args[2]) >= len(step.choices):
-            return f"排查中选了第 {int(args[2]) + 1} 项"
-        return f"“{whole(step.text, 30)}” → 选了“{step.choices[int(args[2])].label}”"
-    if kind == "s" and args:
-        script = content.scripts_by_id.get(args[0])
-        return f"看话术：{script.title if script else args[0]}"
-    words = {"b": "上一步", "r": "重新开始排查", "y": "排查后：解决了", "n": "排查后：没解决", "g": "回到当前步骤",
-             "x": "都不是", "h": "转人工", "m": "常见问题菜单", "ho": "直接转人工"}
-    return words.get(kind)
+    match act.decode(action):
+        case act.Show(intent):
+            return f"看解答：{intent_title(content, intent)}"
+        case act.Details(intent):
+            return f"看详细说明：{intent_title(content, intent)}"
+        case act.StartFlow(flow_id):
+            flow = content.flows_by_id.get(flow_id)
+            return f"开始排查：{flow.title if flow else flow_id}"
+        case act.Choose(flow_id, step_id, choice):
+            flow = content.flows_by_id.get(flow_id)
+            step = flow.step(step_id) if flow is not None else None
+            if step is None or choice >= len(step.choices):
+                return f"排查中选了第 {choice + 1} 项"
+            return f"“{whole(step.text, 30)}” → 选了“{step.choices[choice].label}”"
+        case act.ShowScript(script_id, _):
+            script = content.scripts_by_id.get(script_id)
+            return f"看话术：{script.title if script else script_id}"
+        case act.Feedback(_, helped):
+            return "排查后：解决了" if helped else "排查后：没解决"
+        case act.Back():
+            return "上一步"
+        case act.Restart():
+            return "重新开始排查"
+        case act.Current():
+            return "回到当前步骤"
+        case act.NoneOfThese():
+            return "都不是"
+        case act.Human():
+            return "转人工"
+        case act.Menu():
+            return "常见问题菜单"
+        case act.OpenNow():
+            return "直接转人工"
+    return None
 
 
 def context_card(ticket: Ticket, content: Content, *, actions: Sequence[str] = ()) -> str:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
+from bot.core.actions import NoneOfThese, Show, decode
 from bot.core.cards import mask_card_numbers
 from bot.storage.db import SQLStore
 
@@ -146,8 +147,9 @@ def in_flow(state: DialogState) -> str | None:
 
 
 async def record_action(log: QuestionLog, user_id: str, action: str) -> None:
-    """A tapped answer (i:INTENT) or 都不是 (x) completes the merchant's latest clarification."""
-    if action.startswith("i:"):
-        await log.picked(user_id, action[2:])
-    elif action == "x":
+    """A tapped answer (Show) or 都不是 (NoneOfThese) completes the merchant's latest clarification."""
+    tapped = decode(action)
+    if isinstance(tapped, Show):
+        await log.picked(user_id, tapped.intent)
+    elif isinstance(tapped, NoneOfThese):
         await log.picked(user_id, "none")

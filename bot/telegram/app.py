@@ -39,6 +39,8 @@ from bot.admin.reload import Reloader, ReloadResult
 from bot.admin.uploads import Uploads
 from bot.settings.run import Settings
 from bot.telegram.staff import Staff
+from bot.turn.cases import TicketCases
+from bot.turn.service import TurnService
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -127,6 +129,9 @@ def create_dispatcher(settings: Settings, stores: Stores, dialog: Dialog) -> Dis
         staff = Staff(settings.support_chat_id, ids=frozenset(settings.support_staff_ids))
     dispatcher["handoff"] = handoff
     dispatcher["staff"] = staff
+    dispatcher["turns"] = TurnService(lambda: holder.dialog, questions=stores.records.questions,
+                                      outcomes=stores.records.outcomes,
+                                      cases=TicketCases(stores.tickets) if handoff is not None else None)
     exempt = frozenset({settings.support_chat_id}) if settings.support_chat_id is not None else frozenset()
     throttling = Throttling(shared=stores.shared, rate=settings.throttle_rate, burst=settings.throttle_burst, exempt_chats=exempt)
     dispatcher.message.outer_middleware(throttling)

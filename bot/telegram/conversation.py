@@ -1,52 +1,30 @@
-"""Glue between a Telegram update and the core dialog: load state, run, record, send."""
+"""Sending posbot's replies and HTML through the one splitter (turns themselves: bot.turn, carried
+out by bot.telegram.front)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.chat_action import ChatActionSender
 
-from bot.core.dialog import DialogState, Turn
 from bot.core.reply import Reply
-from bot.storage.outcomes import OutcomeLog
 from bot.telegram.render import render, split
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "dialog"
 TYPING_AFTER = 0.4
 """Seconds of work before "typing…" is shown; most answers take about a millisecond."""
 EDITED_IN_PLACE = frozenset({"step", "feedback", "info", "answer", "human", "welcome", "fallback", "clarify"})
-"""Replies to a tapped button replace that message (flows run as edited messages); scripts and
-expired-menu notices arrive as new messages so they stay visible."""
+"""Replies `show` may put in place of a tapped message (merchants' turns are placed by bot.turn)."""
 
 
 def chat_of(callback: CallbackQuery) -> int:
     """The chat a tapped button lives in (the user's own chat if the message is no longer known)."""
     return callback.message.chat.id if callback.message else callback.from_user.id
-
-
-async def load_state(state: FSMContext) -> DialogState:
-    return DialogState.from_dict((await state.get_data()).get(STATE_KEY))
-
-
-async def save_turn(state: FSMContext, turn: Turn, outcomes: OutcomeLog, user_id: int) -> None:
-    await state.update_data({STATE_KEY: turn.state.to_dict()})
-    for event in turn.events:
-        await outcomes.record(str(user_id), event)
-
-
-async def think(bot: Bot, chat_id: int, work, *args):
-    """Run core work off the event loop, with "typing…" if it takes a while."""
-    async with ChatActionSender.typing(bot=bot, chat_id=chat_id, initial_sleep=TYPING_AFTER):
-        return await asyncio.to_thread(work, *args)
 
 
 async def send(bot: Bot, chat_id: int, reply: Reply, *, thread_id: int | None = None) -> None:

@@ -326,3 +326,20 @@ async def test_taps_are_logged_per_merchant(database: Database) -> None:
     await log.record(8, "x")
     assert [a.action for a in await log.recent(7, since=0)] == ["f:printer_problem", "c:printer_problem:start:0", "h"]
     assert [a.action for a in await log.recent(7, since=0, limit=1)] == ["h"]
+
+
+async def test_a_worker_reads_the_ban_list_once_in_a_while_and_its_own_bans_at_once(
+        database: Database, monkeypatch) -> None:
+    """Each merchant message asks whether the chat is banned; the list is read at most every
+    BAN_LIST_TTL seconds (a question stays at four statements), and another worker's ban shows once
+    that has passed."""
+    from bot.storage import bans as bans_module
+
+    here, there = await bans_module.SQLBans.open(database), await bans_module.SQLBans.open(database)
+    assert not await here.is_banned(7)  # reads the (empty) list
+    assert await there.ban(7, by=1)
+    assert await there.is_banned(7), "the worker that banned knows at once"
+    assert not await here.is_banned(7), "the other trusts its copy for a few seconds"
+    monkeypatch.setattr(bans_module, "BAN_LIST_TTL", 0.0)
+    assert await here.is_banned(7)
+    assert await here.unban(7) and not await here.is_banned(7)

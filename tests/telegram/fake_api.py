@@ -281,6 +281,14 @@ class FakeBotAPI:
                 message["message_thread_id"] = int(params["message_thread_id"])
             self.sent[(chat_id, message["message_id"])] = message
             return message
+        if method == "editMessageReplyMarkup":  # the message keeps its text; its buttons change (or go)
+            chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+            message = dict(self.sent.get((chat_id, message_id)) or self._message(chat_id, message_id, {}))
+            message.pop("reply_markup", None)
+            if params.get("reply_markup"):
+                message["reply_markup"] = params["reply_markup"]
+            self.sent[(chat_id, message_id)] = message
+            return message
         if method == "editMessageText":
             chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
             message = self._message(chat_id, message_id, params)

@@ -1,5 +1,6 @@
-"""Merchants with a case open with human support: what they send goes to the support topic, and the
-bot stays quiet. Also: offering the handoff, opening the case, and the rating after it closes."""
+"""Merchants with a case open with human support: photos, files and the like go to the support
+topic (typed text goes through the turn service, which decides whether posbot answers too); /human;
+the group's "ask privately" note; and the rating after a case closes."""
 
 from __future__ import annotations
 
@@ -9,24 +10,16 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import BaseFilter, Command, CommandStart
+from aiogram.filters import BaseFilter, Command, CommandStart, or_f
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.core.dialog import MENU, DialogState
-from bot.core.reply import Option, Reply
-from bot.core.cards import mask_card_numbers
-from bot.handoff.models import CaseContext, Merchant
-from bot.telegram.conversation import STATE_KEY, chat_of, send, show
 from bot.core.holder import DialogHolder
-from bot.telegram.handoff import RATE, Handoff, display_name
+from bot.telegram.handoff import RATE, Handoff
+from bot.turn.inputs import Human
+from bot.turn.service import TurnService
 
 log = logging.getLogger(__name__)
-
-PENDING = "handoff"
-"""FSM data key: a handoff offered and waiting for the merchant's optional detail line."""
-OPEN_NOW = "ho"
-HANDED_OVER_MEDIA = ("photo", "voice", "video", "video_note", "document", "audio")
 
 
 class InCase(BaseFilter):
@@ -40,7 +33,8 @@ class InCase(BaseFilter):
 
 
 async def on_case_message(message: Message, bot: Bot, handoff: Handoff, ticket, dialogs: DialogHolder) -> None:
-    """Relays the merchant's message to their ticket's topic; the bot itself says nothing."""
+    """Relays the merchant's photo, file, voice note … (or /help) to their ticket's topic; the bot
+    itself says nothing. Typed text in a case goes through the turn service (bot.turn)."""
     await handoff.relay_to_support(bot, ticket, message, dialogs.dialog.content)
 
 
@@ -49,71 +43,14 @@ async def on_case_edit(message: Message, bot: Bot, handoff: Handoff) -> None:
     await handoff.edit_relayed(bot, message)
 
 
-async def offer(bot: Bot, chat_id: int, state: FSMContext, trigger: str, *, media: Message | None = None,
-                edit: Message | None = None, opening: str = "") -> None:
-    """Offer the handoff; the merchant may add one line of detail, nothing is required."""
-    await state.update_data({PENDING: {"trigger": trigger, "media": _attachment(media) if media else None}})
-    text = (opening + "\n" if opening else "") + (
-        "转人工客服：可以先补充一句情况（比如终端号、交易时间、金额），直接发给我；不想补充就点“直接转人工”。")
-    reply = Reply(kind="info", title="转人工客服", text=text,
-                  options=(Option("直接转人工", OPEN_NOW), Option("不用了", MENU)))
-    await show(bot, edit, chat_id, reply)
+async def on_human_command(message: Message, bot: Bot, state: FSMContext, turns: TurnService,
+                           dialogs: DialogHolder, handoff: Handoff | None = None) -> None:
+    """/human, or /start human (the link a group's "请私聊我转人工" points to): offer the handoff
+    (or say how to reach support when no support group is set); in a group, point to the private
+    chat, where the case is opened."""
+    from bot.telegram.handlers.merchant import take_turn  # merchant imports this module
 
-
-def _attachment(message: Message) -> list[Any]:
-    """What the handoff needs of a photo or file that goes along with it: where it is, its kind, and
-    its caption masked (the conversation state is stored; a caption may hold a card number)."""
-    kind = next((k for k in HANDED_OVER_MEDIA if getattr(message, k, None)), "media")
-    return [message.chat.id, message.message_id, kind, mask_card_numbers(message.caption or "")]
-
-
-async def open_case(bot: Bot, user, chat_id: int, state: FSMContext, handoff: Handoff, dialogs: DialogHolder,
-                    detail: str = "") -> None:
-    """Open (or continue) the merchant's ticket with everything the bot knows, relay any media.
-    Only ever from the merchant's private chat (its id is the user's), so staff reach them alone."""
-    if chat_id != user.id:
-        await ask_privately(bot, chat_id)
-        return
-    data = await state.get_data()
-    pending = data.get(PENDING) or {"trigger": "button", "media": None}
-    dialog_state = DialogState.from_dict(data.get(STATE_KEY))
-    intent = dialog_state.last_intent
-    code = None
-    if intent is not None and intent in dialogs.dialog.content.by_id:
-        code = getattr(dialogs.dialog.content.by_id[intent], "code", None)
-    context = CaseContext(trigger=pending["trigger"], intent=intent, code=code, score=dialog_state.last_score,
-                          flow_path=dialog_state.history or dialog_state.tried,
-                          last_messages=dialog_state.recent, detail=mask_card_numbers(detail.strip())[:300])
-    name = " ".join(filter(None, [user.first_name, user.last_name])) or str(user.id)
-    ticket = await handoff.open(bot, Merchant(user.id, chat_id, display_name(mask_card_numbers(name))), context,
-                                dialogs.dialog.content)
-    await state.update_data({PENDING: None})
-    media = pending.get("media")
-    if media:  # [chat, message] from before captions were kept: copied with no caption at all
-        chat, message_id, kind, caption = (media + ["media", ""])[:4]
-        await handoff.relay_by_id(bot, ticket, chat, message_id, dialogs.dialog.content, text=caption, media=kind)
-    await send(bot, chat_id, Reply(kind="info", title=f"已转人工客服（工单 #{ticket.id}）",
-                                   text="接下来你发的消息都会直接转给客服。" + handoff.waiting_note()))
-
-
-async def on_human_command(message: Message, bot: Bot, state: FSMContext, handoff: Handoff | None) -> None:
-    """/human: offer the handoff (or say how to reach support when no support group is set); in a
-    group, point to the private chat, where the case is opened."""
-    if handoff is None:
-        await send(bot, message.chat.id, NO_SUPPORT, thread_id=message.message_thread_id)
-        return
-    if message.chat.type != ChatType.PRIVATE:
-        await ask_privately(bot, message.chat.id, thread_id=message.message_thread_id)
-        return
-    await offer(bot, message.chat.id, state, "command")
-
-
-async def on_human_link(message: Message, bot: Bot, state: FSMContext, handoff: Handoff | None) -> None:
-    """/start human: the link a group's "请私聊我转人工" points to; offers the handoff here."""
-    if handoff is None:
-        await send(bot, message.chat.id, NO_SUPPORT)
-        return
-    await offer(bot, message.chat.id, state, "command")
+    await take_turn(Human(), message, bot, state, turns, dialogs, handoff)
 
 
 async def ask_privately(bot: Bot, chat_id: int, *, thread_id: int | None = None) -> None:
@@ -123,20 +60,6 @@ async def ask_privately(bot: Bot, chat_id: int, *, thread_id: int | None = None)
     link = InlineKeyboardMarkup(inline_keyboard=[[
         InlineKeyboardButton(text="私聊转人工", url=f"https://t.me/{me.username}?start={HUMAN_LINK}")]])
     await bot.send_message(chat_id, ASK_PRIVATELY, message_thread_id=thread_id, reply_markup=link)
-
-
-async def on_open_now(callback: CallbackQuery, bot: Bot, state: FSMContext, handoff: Handoff | None,
-                      dialogs: DialogHolder) -> None:
-    """"直接转人工": open the case without a detail line (in the merchant's private chat only)."""
-    chat_id = chat_of(callback)
-    if callback.message is not None and callback.message.chat.type != ChatType.PRIVATE:
-        await callback.answer(ASK_PRIVATELY, show_alert=True)
-        return
-    await callback.answer()
-    if handoff is None:
-        await send(bot, chat_id, NO_SUPPORT)
-        return
-    await open_case(bot, callback.from_user, chat_id, state, handoff, dialogs)
 
 
 async def on_rating(callback: CallbackQuery, bot: Bot, handoff: Handoff | None) -> None:
@@ -166,19 +89,17 @@ HUMAN_LINK = "human"
 """The /start payload of the link to the private chat (t.me/<bot>?start=human)."""
 ASK_PRIVATELY = "请私聊我转人工：点下面的按钮打开和我的私聊，客服会在私聊里回复你。"
 
-NO_SUPPORT = Reply(kind="human", title="人工客服", text=(
-    "请联系你的收单机构或服务商客服（电话一般在机身背面、签购单或服务商 App 里），"
-    "说明商户号、终端号、交易时间、金额、卡号后四位和屏幕上的提示。"))
 
 
 def create_router() -> Router:
     """Comes before the merchant router: a merchant in a case talks to people, not to the bot."""
     router = Router(name="case")
-    router.message.register(on_case_message, InCase())
+    # plain text is left to the turn service, which knows about the case from the chat's state
+    # (the filter order spares it the ticket lookup)
+    router.message.register(on_case_message, or_f(~F.text, Command("help")), InCase())
     router.edited_message.register(on_case_edit, InCase())
     router.message.register(on_human_command, Command("human"))
-    router.message.register(on_human_link, CommandStart(deep_link=True, magic=F.args == HUMAN_LINK),
+    router.message.register(on_human_command, CommandStart(deep_link=True, magic=F.args == HUMAN_LINK),
                             F.chat.type == ChatType.PRIVATE)
-    router.callback_query.register(on_open_now, F.data == OPEN_NOW)
     router.callback_query.register(on_rating, F.data.startswith(RATE + ":"))
     return router

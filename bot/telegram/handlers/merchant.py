@@ -11,16 +11,17 @@ from aiogram.filters import BaseFilter, Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.core.dialog import DialogState, Turn
-from bot.handoff.rules import is_noise, offers_handoff, understood, wants_human
-from bot.core.reply import Reply
-from bot.storage.outcomes import OutcomeLog
-from bot.storage.questions import QuestionLog, in_flow, record_action, record_turn
-from bot.storage.recipients import BlockedChats
-from bot.telegram.conversation import chat_of, load_state, save_turn, send, show, think
+from bot.core.actions import OpenNow, encode
+from bot.core.cards import mask_card_numbers
 from bot.core.holder import DialogHolder
+from bot.core.reply import Reply
+from bot.storage.recipients import BlockedChats
+from bot.telegram.conversation import send
+from bot.telegram.front import FsmStore, TelegramFront
 from bot.telegram.handlers import case
 from bot.telegram.handoff import Handoff
+from bot.turn.inputs import Cancel, Input, Start, Sticker, Tap, Text, Unreadable, Where
+from bot.turn.service import HANDED_OVER_MEDIA, Outcome, TurnService
 
 HELP = Reply(kind="info", title="怎么问我", text=(
     "· 直接发屏幕上的两位应答码：51、A0、“显示03”都行\n"
@@ -28,8 +29,6 @@ HELP = Reply(kind="info", title="怎么问我", text=(
     "· 回答后可以点“一步步排查”，跟着按钮一步一步做；点“对顾客怎么说”看给顾客的话术\n"
     "· 在群里要 @我 或回复我的消息，我才会回答\n"
     "· /start 常见问题  /cancel 退出当前排查"))
-UNSUPPORTED = Reply(kind="info", title="", text=(
-    "这个我看不了。请把屏幕上的两位应答码或提示文字打出来发给我，比如“显示51”“签到失败”。"))
 PHOTO_TIP = "· 懒得打字？直接拍终端屏幕或小票的照片发给我\n"
 
 
@@ -51,12 +50,33 @@ class Addressed(BaseFilter):
         return False
 
 
-async def on_start(message: Message, bot: Bot, state: FSMContext, dialogs: DialogHolder,
-                   blocked: BlockedChats) -> None:
+def turn_of(update: Message | CallbackQuery, bot: Bot, dialogs: DialogHolder, handoff: Handoff | None) -> TelegramFront:
+    """The front end for one update: where to answer, and the merchant's message it is about."""
+    message = update if isinstance(update, Message) else update.message if isinstance(update.message, Message) else None
+    chat_id = message.chat.id if message is not None else update.from_user.id  # type: ignore[union-attr]
+    return TelegramFront(bot, chat_id, dialogs=dialogs, message=message, user=update.from_user,
+                         thread_id=message.message_thread_id if message is not None else None, handoff=handoff,
+                         callback=update if isinstance(update, CallbackQuery) else None)
+
+
+def where_of(message: Message | None, user_id: int, chat_id: int) -> Where:
+    private = message is None or message.chat.type == ChatType.PRIVATE
+    return Where(chat=chat_id, user=user_id, private=private, message=message.message_id if message else None)
+
+
+async def take_turn(event: Input, update: Message | CallbackQuery, bot: Bot, state: FSMContext,
+                    turns: TurnService, dialogs: DialogHolder, handoff: Handoff | None) -> Outcome:
+    """Build the input, call the turn service, carry out its effects (the front end does, inside)."""
+    front = turn_of(update, bot, dialogs, handoff)
+    user_id = update.from_user.id if update.from_user is not None else front.chat_id
+    return await turns.handle(event, where_of(front.message, user_id, front.chat_id), front, FsmStore(state))
+
+
+async def on_start(message: Message, bot: Bot, state: FSMContext, turns: TurnService, dialogs: DialogHolder,
+                   blocked: BlockedChats, handoff: Handoff | None = None) -> None:
     """Greets the merchant and offers the most common problems; leaves any flow."""
     await blocked.clear(message.chat.id)
-    await state.update_data({"dialog": DialogState().to_dict(), case.PENDING: None})
-    await send(bot, message.chat.id, dialogs.dialog.welcome(), thread_id=message.message_thread_id)
+    await take_turn(Start(), message, bot, state, turns, dialogs, handoff)
 
 
 async def on_help(message: Message, bot: Bot, ocr: object | None = None) -> None:
@@ -68,88 +88,48 @@ async def on_help(message: Message, bot: Bot, ocr: object | None = None) -> None
     await send(bot, message.chat.id, reply, thread_id=message.message_thread_id)
 
 
-async def on_cancel(message: Message, bot: Bot, state: FSMContext, dialogs: DialogHolder) -> None:
+async def on_cancel(message: Message, bot: Bot, state: FSMContext, turns: TurnService, dialogs: DialogHolder,
+                    handoff: Handoff | None = None) -> None:
     """Leaves the current flow and shows the menu."""
-    current = await load_state(state)
-    await state.update_data(dialog=DialogState(version=current.version).to_dict())
-    reply = dialogs.dialog.welcome()
-    await send(bot, message.chat.id, Reply(kind="info", title="已退出当前排查", text="有新问题直接发给我。",
-                                           options=reply.options), thread_id=message.message_thread_id)
+    await take_turn(Cancel(), message, bot, state, turns, dialogs, handoff)
 
 
-async def on_question(message: Message, bot: Bot, state: FSMContext, question: str, dialogs: DialogHolder,
-                      outcomes: OutcomeLog, blocked: BlockedChats, questions: QuestionLog,
-                      handoff: Handoff | None = None) -> None:
-    """A typed question (or an edited one): answer, ask which one, or admit not knowing; with a
-    support group, a request for a human (or two misunderstandings in a row) offers the handoff."""
+async def on_question(message: Message, bot: Bot, state: FSMContext, question: str, turns: TurnService,
+                      dialogs: DialogHolder, blocked: BlockedChats, handoff: Handoff | None = None) -> None:
+    """A typed question (or an edited one): answered, clarified or admitted not known; the turn
+    service decides when a human is offered and what a merchant in a case hears."""
     await blocked.clear(message.chat.id)
-    private = message.chat.type == ChatType.PRIVATE
-    pending = handoff is not None and private and bool((await state.get_data()).get(case.PENDING))
-    if handoff is not None and private and not pending and wants_human(question):
-        await case.offer(bot, message.chat.id, state, "words")
-        return
-    if handoff is not None and not private and wants_human(question):
-        await case.ask_privately(bot, message.chat.id, thread_id=message.message_thread_id)
-        return
-    dialog = dialogs.dialog
-    before = await load_state(state)
-    turn = await think(bot, message.chat.id, dialog.on_text, question, before)
-    if pending and handoff is not None and message.from_user is not None and not (understood(turn)
-                                                                                  or is_noise(question)):
-        # the offer asked for one line of detail: this is it (a clear question is answered instead,
-        # below, and so is a blank or emoji-only message; the offer stays open)
-        await case.open_case(bot, message.from_user, message.chat.id, state, handoff, dialogs, detail=question)
-        return
-    user_id = message.from_user.id if message.from_user else message.chat.id
-    await save_turn(state, turn, outcomes, user_id)
-    await record_turn(questions, str(user_id), question, turn.understanding, flow=in_flow(before))
-    if handoff is not None and private and not pending and offers_handoff(turn):
-        await case.offer(bot, message.chat.id, state, "fallbacks", opening="抱歉，我还是没看懂。")
-        return
-    await send(bot, message.chat.id, turn.reply, thread_id=message.message_thread_id)
+    event = Text(question, edited=message.edit_date is not None)
+    await take_turn(event, message, bot, state, turns, dialogs, handoff)
 
 
-async def on_choice(callback: CallbackQuery, bot: Bot, state: FSMContext, dialogs: DialogHolder,
-                    outcomes: OutcomeLog, questions: QuestionLog, handoff: Handoff | None = None) -> None:
-    """A tapped button: the next step, an answer or a script. Stale buttons raise StaleChoice,
-    which the errors handler turns into a fresh menu. 转人工, a flow ending in escalate and
-    "not helped" offer the handoff when a support group is set."""
-    turn = dialogs.dialog.on_action(callback.data or "", await load_state(state))
-    await callback.answer()
-    await state.update_data({case.PENDING: None})
-    await save_turn(state, turn, outcomes, callback.from_user.id)
-    await record_action(questions, str(callback.from_user.id), callback.data or "")
-    chat_id = chat_of(callback)
-    message = callback.message if isinstance(callback.message, Message) else None
-    trigger = _handoff_trigger(turn)
-    if handoff is not None and trigger is not None and callback.message is not None:
-        if callback.message.chat.type == ChatType.PRIVATE:
-            await case.offer(bot, chat_id, state, trigger, edit=message)
-        else:
-            await case.ask_privately(bot, chat_id, thread_id=getattr(message, "message_thread_id", None))
+async def on_choice(callback: CallbackQuery, bot: Bot, state: FSMContext, turns: TurnService,
+                    dialogs: DialogHolder, handoff: Handoff | None = None) -> None:
+    """A tapped button: the next step, an answer or a script; a stale one gets a fresh menu."""
+    private = not isinstance(callback.message, Message) or callback.message.chat.type == ChatType.PRIVATE
+    if callback.data == encode(OpenNow()) and not private:
+        await callback.answer(case.ASK_PRIVATELY, show_alert=True)
         return
-    await show(bot, message, chat_id, turn.reply)
+    await take_turn(Tap(callback.data or ""), callback, bot, state, turns, dialogs, handoff)
 
 
-def _handoff_trigger(turn: Turn) -> str | None:
-    if any(e.kind == "ended" and e.end == "escalate" for e in turn.events):
-        return "escalate"
-    if any(e.kind == "feedback" and e.helped is False for e in turn.events):
-        return "not_helped"
-    if turn.reply.kind == "human":
-        return "button"
-    return None
+async def on_unsupported(message: Message, bot: Bot, state: FSMContext, turns: TurnService,
+                         dialogs: DialogHolder, handoff: Handoff | None = None) -> None:
+    """Voice, stickers, documents, locations …: say what works instead of staying silent; with a
+    support group, a photo or voice note can go to a human along with the case."""
+    if message.sticker is not None:
+        event: Input = Sticker()
+    else:
+        kind = next((k for k in HANDED_OVER_MEDIA if getattr(message, k, None)), "media")
+        event = Unreadable(kind, media=attachment(message))
+    await take_turn(event, message, bot, state, turns, dialogs, handoff)
 
 
-async def on_unsupported(message: Message, bot: Bot, state: FSMContext, handoff: Handoff | None = None) -> None:
-    """Photos, voice, stickers, documents, locations …: say what works instead of staying silent;
-    with a support group, a photo or voice note can go to a human along with the case."""
-    if handoff is not None and message.chat.type == ChatType.PRIVATE and any(
-            getattr(message, kind, None) for kind in case.HANDED_OVER_MEDIA):
-        await case.offer(bot, message.chat.id, state, "media", media=message,
-                         opening="这个我看不了，可以转给人工客服看。")
-        return
-    await send(bot, message.chat.id, UNSUPPORTED, thread_id=message.message_thread_id)
+def attachment(message: Message) -> tuple[int, int, str, str]:
+    """What the handoff needs of a photo or file that goes along with it: where it is, its kind, and
+    its caption masked (the conversation state is stored; a caption may hold a card number)."""
+    kind = next((k for k in HANDED_OVER_MEDIA if getattr(message, k, None)), "media")
+    return (message.chat.id, message.message_id, kind, mask_card_numbers(message.caption or ""))
 
 
 def create_router() -> Router:

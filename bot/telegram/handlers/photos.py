@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 from typing import Any
 
 import aiohttp
@@ -22,18 +21,17 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Document, Message, PhotoSize
 from aiogram.utils.chat_action import ChatActionSender
 
-from bot.handoff.rules import offers_handoff
 from bot.core.reply import Reply
-from bot.core.screen import read_screen
+from bot.core.screen import ScreenLine, read_screen
 from bot.ocr import ImageTooLarge, OcrBusy, OcrError, OcrUnavailable, OcrWorker, Reading, ocr_available
 from bot.ocr.reader import MAX_BYTES
-from bot.storage.outcomes import OutcomeLog
-from bot.storage.questions import QuestionLog, record_turn
 from bot.storage.recipients import BlockedChats
-from bot.telegram.conversation import TYPING_AFTER, load_state, save_turn, send, think
+from bot.telegram.conversation import TYPING_AFTER
 from bot.core.holder import DialogHolder
 from bot.telegram.handlers import case, merchant
 from bot.telegram.handoff import Handoff
+from bot.turn.inputs import Screen
+from bot.turn.service import UNSUPPORTED, TurnService
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ class NotFetched(OcrError):
     """The picture could not be fetched from Telegram (getFile refused, or the download failed)."""
 
 
-REFUSALS = {ImageTooLarge: TOO_LARGE, OcrBusy: BUSY, OcrUnavailable: merchant.UNSUPPORTED, NotFetched: NOT_RECEIVED}
+REFUSALS = {ImageTooLarge: TOO_LARGE, OcrBusy: BUSY, OcrUnavailable: UNSUPPORTED, NotFetched: NOT_RECEIVED}
 
 
 class Picture(BaseFilter):
@@ -75,36 +73,20 @@ class Picture(BaseFilter):
 
 
 async def on_picture(message: Message, bot: Bot, state: FSMContext, picture: PhotoSize | Document, ocr: OcrWorker,
-                     dialogs: DialogHolder, outcomes: OutcomeLog, blocked: BlockedChats, questions: QuestionLog,
+                     turns: TurnService, dialogs: DialogHolder, blocked: BlockedChats,
                      handoff: Handoff | None = None) -> None:
     """A photo of the screen: "识别到：…", then the answer as if typed, or the codes to pick from.
     Nothing read: please type it (with a support group, a human with the photo attached)."""
     await blocked.clear(message.chat.id)
-    if handoff is not None and (await state.get_data()).get(case.PENDING):  # it goes along with the handoff
-        await case.offer(bot, message.chat.id, state, "media", media=message, opening="这张图片会一起转给人工客服。")
-        return
+    lines: tuple[ScreenLine, ...] = ()
+    refused: Reply | None = None
     try:
-        reading = await read(bot, message.chat.id, picture, ocr)
+        lines = (await read(bot, message.chat.id, picture, ocr)).lines
     except OcrError as error:
         log.info("photo from chat %s not read: %s: %s", message.chat.id, type(error).__name__, error)
-        await send(bot, message.chat.id, REFUSALS.get(type(error), UNREADABLE))
-        return
-    turn = await think(bot, message.chat.id, partial(dialogs.dialog.on_screen, caption=message.caption or ""),
-                       reading.lines, await load_state(state))
-    if turn.understanding is None:  # no text, or only buttons and key hints
-        if handoff is not None:
-            await case.offer(bot, message.chat.id, state, "media", media=message,
-                             opening="图片上没认出文字，这张图片我可以转给人工客服看。")
-        else:
-            await send(bot, message.chat.id, turn.reply)
-        return
-    user_id = message.from_user.id if message.from_user else message.chat.id
-    await save_turn(state, turn, outcomes, user_id)
-    await record_turn(questions, str(user_id), turn.state.last_question, turn.understanding)
-    if handoff is not None and offers_handoff(turn):
-        await case.offer(bot, message.chat.id, state, "fallbacks", media=message, opening="抱歉，我还是没看懂。")
-        return
-    await send(bot, message.chat.id, turn.reply)
+        refused = REFUSALS.get(type(error), UNREADABLE)
+    event = Screen(lines, caption=message.caption or "", media=merchant.attachment(message), refused=refused)
+    await merchant.take_turn(event, message, bot, state, turns, dialogs, handoff)
 
 
 async def on_case_picture(message: Message, bot: Bot, handoff: Handoff, ticket, picture: PhotoSize | Document,
