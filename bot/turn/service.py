@@ -117,9 +117,12 @@ class TurnService:
         return self._dialog()
 
     async def handle(self, event: ev.Input, where: ev.Where, front: Front, store: StateStore) -> Outcome:
-        """Decide the turn, have `front` carry it out, then record it: one state read, one write."""
+        """Decide the turn, record it, have `front` carry it out: one state read, one write."""
         loaded = ChatState.from_dict(await store.load())
         decided = await self._decide(event, where, front, loaded)
+        # recorded before it is shown: whatever the merchant has seen is already in the question log
+        # and the flow outcomes (an admin's /stats right after it counts it)
+        await self._record(event, where, decided, before=loaded.dialog)
         carried = await front.carry_out(decided.effects)
         state = _seen(decided.state, carried)
         superseded = loaded.look.live
@@ -131,7 +134,6 @@ class TurnService:
             state = replace(state, case=carried.case, cases_known=True, pending=None)
         if state != loaded:
             await store.save(state.to_dict())
-        await self._record(event, where, decided, before=loaded.dialog)
         return replace(decided, state=state)
 
     # ---- deciding ----------------------------------------------------------------------
