@@ -6,8 +6,8 @@ statement SQLite runs is counted (BEGIN/COMMIT included, the migrations at start
 asks a few warm-up questions, then each measured question is counted from the update until its answer
 has been sent and the handler is done.
 
-"Before" runs the same measurement on another commit's tree (default: the commit this branch started
-from, `git merge-base HEAD main`), exported to a temporary directory, so both columns come from one run:
+"Before" runs the same measurement on another commit's tree (default: 63fc2c9, the last commit before
+the turn service), exported to a temporary directory, so both columns come from one run:
 
     python benchmarks/statements.py [--before COMMIT] [--support]
 """
@@ -106,17 +106,21 @@ def run_in(tree: Path, support: bool) -> dict[str, object]:
     return json.loads(output.strip().splitlines()[-1])
 
 
+LAST_RELEASE = "63fc2c9"
+"""The last commit before one turn service decided every turn (the layout of this release, the stores
+of the last one: 8 statements a question with a support group)."""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", help="the commit to compare with (default: merge-base of HEAD and main)")
+    parser.add_argument("--before", default=LAST_RELEASE, help=f"the commit to compare with (default: {LAST_RELEASE})")
     parser.add_argument("--support", action="store_true", help="with a support group (SUPPORT_CHAT_ID) set")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.support), ensure_ascii=False))
         return 0
-    before = args.before or subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=ROOT, check=True,
-                                           capture_output=True, text=True).stdout.strip()
+    before = args.before
     with tempfile.TemporaryDirectory() as old:
         archive = subprocess.run(["git", "archive", before], cwd=ROOT, check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
