@@ -13,13 +13,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.core.reply import Reply
 from bot.telegram.render import render, split
+from bot.turn.service import EDITED_IN_PLACE
 
 log = logging.getLogger(__name__)
 
 TYPING_AFTER = 0.4
 """Seconds of work before "typing…" is shown; most answers take about a millisecond."""
-EDITED_IN_PLACE = frozenset({"step", "feedback", "info", "answer", "human", "welcome", "fallback", "clarify"})
-"""Replies `show` may put in place of a tapped message (merchants' turns are placed by bot.turn)."""
+# the replies `show` may put in place of a tapped message: the same kinds as the turn service's
+# (merchants' turns are placed by bot.turn; `show` serves admin screens such as /review)
 
 
 def chat_of(callback: CallbackQuery) -> int:
