@@ -96,19 +96,7 @@ def _case(file: str, number: int, raw: Any) -> Case:
             raise CaseError(f"{where}: {key} must be a quoted string (codes too: \"03\", not 03), got {raw[key]!r}")
     if kind != "ask" and ("expect" in raw or "expect_not" in raw):
         raise CaseError(f"{where}: expect and expect_not belong to ask cases")
-    lists = {}
-    for key in ("must_say", "must_not_say"):
-        value = raw.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise CaseError(f"{where}: {key} is a list of regular expressions (strings)")
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise CaseError(f"{where}: {key} {pattern!r} is not a regular expression: {error}") from None
-        lists[key] = tuple(value)
+    lists = pattern_lists(raw, where, CaseError)
     if kind != "ask" and not (lists["must_say"] or lists["must_not_say"]):
         raise CaseError(f"{where}: a {kind} case needs must_say or must_not_say")
     if kind == "ask" and not (raw.get("expect") or raw.get("expect_not") or lists["must_say"] or lists["must_not_say"]):
@@ -266,3 +254,21 @@ def _cut(text: str, limit: int = 600) -> str:
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
+
+
+def pattern_lists(raw: dict, where: str, error: type[Exception]) -> dict[str, tuple[str, ...]]:
+    """`must_say` and `must_not_say` of a case or a conversation turn: a regular expression or a list
+    of them, each checked to compile; `error` is raised (with `where`) for anything else."""
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("must_say", "must_not_say"):
+        value = raw.get(key, [])
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise error(f"{where}: {key} is a list of regular expressions (strings)")
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as problem:
+                raise error(f"{where}: {key} {pattern!r} is not a regular expression: {problem}") from None
+        lists[key] = tuple(value)
+    return lists

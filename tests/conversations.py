@@ -48,7 +48,7 @@ from bot.turn.cases import TicketCases
 from bot.turn.effects import Effect, NoteToCase, OfferHandoff, OpenCase, Relay
 from bot.turn.inputs import Input, Tap, Text, Where
 from bot.turn.service import Carried, Shown, TurnService
-from tests.content_cases import yaml_entries
+from tests.content_cases import pattern_lists, yaml_entries
 
 T = TypeVar("T")
 
@@ -134,18 +134,7 @@ def _turn(where: str, raw: Any) -> Step:
         raise ConversationError(f"{where}: say: and tap: take a quoted string (\"51\", not 51)")
     if "say" in raw and said is None:
         said = ""
-    patterns: dict[str, tuple[str, ...]] = {}
-    for key in ("must_say", "must_not_say"):
-        value = raw.get(key, [])
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConversationError(f"{where}: {key} is a list of regular expressions (strings)")
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise ConversationError(f"{where}: {key} {pattern!r} is not a regular expression: {error}") from None
-        patterns[key] = tuple(value)
+    patterns = pattern_lists(raw, where, ConversationError)
     fallbacks = raw.get("fallbacks")
     if fallbacks is not None and (not isinstance(fallbacks, int) or isinstance(fallbacks, bool)):
         raise ConversationError(f"{where}: fallbacks is a whole number")
