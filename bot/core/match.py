@@ -115,6 +115,7 @@ class Matcher:
         short_names = {name for name in names if len(name) <= MAX_NAME_WORD}
         synonyms = {word for group in lexicon.synonyms for word in group}
         self.segmenter = Segmenter(self.normaliser.normalise(w) for w in words | short_names | synonyms)
+        self.normaliser.cut = self.segmenter.known_words
         self.stopwords = frozenset(self.normaliser.normalise(word) for word in lexicon.stopwords)
         self._domain_words = frozenset(
             {self.normaliser.canonical(word) for word in self.segmenter.words}

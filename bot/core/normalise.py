@@ -94,6 +94,10 @@ class Normaliser:
                 by_sound.setdefault(sound_key(word), set()).add(word)
         # a sound shared by two domain words is ambiguous: never guess between them
         self._by_sound = {key: next(iter(words)) for key, words in by_sound.items() if len(words) == 1}
+        self.cut: Callable[[str], list[str]] | None = None
+        """Word segmentation of the text as typed (set by the matcher once its segmenter exists): a
+        sound-alike fix must not cut through a real word ("交易记录" is not "交移机录", "这钱到底"
+        is not "这签到底")."""
 
     def normalise(self, text: str) -> str:
         """fold, then fix typos and sound-alike slips."""
@@ -120,6 +124,7 @@ class Normaliser:
         if len(run) < self.MIN_SOUNDALIKE or not self._by_sound:
             return run
         sounds = [_char_sound(c) for c in run]
+        bounds: set[int] | None = None
         out: list[str] = []
         i = 0
         while i < len(run):
@@ -129,7 +134,11 @@ class Normaliser:
                     out.append(piece)
                     break
                 word = self._by_sound.get(tuple(sounds[i:i + length]))
-                if word is not None:
+                if word is None:
+                    continue
+                if bounds is None:
+                    bounds = _word_bounds(run, self.cut)
+                if i in bounds and i + length in bounds and not _changes_a_word(piece, word):
                     out.append(word)
                     break
             else:
@@ -137,6 +146,27 @@ class Normaliser:
                 length = 1
             i += length
         return "".join(out)
+
+
+KEPT_CHARACTERS = frozenset("钱不个那了吗呢啊吧的嘛呀啦")
+"""Characters that are whole words in merchant speech and particles: a sound-alike fix never changes
+them ("钱到账了" is not 签到, "不打小票" is not 补打, "怎么激活嘛" is not 激活码)."""
+
+
+def _changes_a_word(piece: str, word: str) -> bool:
+    return any(a != b and a in KEPT_CHARACTERS for a, b in zip(piece, word, strict=True))
+
+
+def _word_bounds(run: str, cut: Callable[[str], list[str]] | None) -> set[int]:
+    """Offsets in `run` where a word starts or ends (every offset without a segmenter)."""
+    if cut is None:
+        return set(range(len(run) + 1))
+    bounds = {0}
+    position = 0
+    for word in cut(run):
+        position += len(word)
+        bounds.add(position)
+    return bounds
 
 
 def _replacer(mapping: Mapping[str, str], *, whole_words: bool = False) -> Callable[[str], str]:

@@ -59,3 +59,8 @@ class Segmenter:
     def cut(self, text: str) -> list[str]:
         """Words of `text`, spaces dropped. HMM stays on so unknown words are still grouped."""
         return [token for token in self._tokenizer.lcut(text, HMM=True) if token.strip()]
+
+    def known_words(self, text: str) -> list[str]:
+        """`text` as dictionary words and single characters: without HMM, a typo ("小飘") is never
+        grouped with its neighbours into a made-up word ("小飘是")."""
+        return self._tokenizer.lcut(text, HMM=False)

@@ -82,3 +82,30 @@ SYMBOLS = st.characters(categories=["So", "Sk", "Po", "Ps", "Pe", "Cc"]).filter(
 @given(st.text(alphabet=SYMBOLS, max_size=50))
 def test_symbols_and_emoji_only_fold_to_nothing(text: str) -> None:
     assert fold(text) == ""
+
+
+@pytest.mark.parametrize("raw", [
+    "这钱到底扣没扣",  # 钱到 sounds like 签到, but 到底 is a word and 钱 is never a slip
+    "钱到我账上再转给他",
+    "交易记录里的时间",  # 易记 sounds like 移机, cut out of 交易 and 记录
+    "开五金店的",  # 金店 sounds like 进电
+    "我们的机器不打纸质小票",  # 不打 sounds like 补打
+    "怎么激活嘛",  # 激活嘛 sounds like 激活码: a particle is never a slip
+])
+def test_sound_alike_fixes_never_cut_through_real_words(raw: str) -> None:
+    from bot.core.engine import Engine
+
+    normaliser = Engine.load().matcher.normaliser
+    assert normaliser.normalise(raw) == raw
+
+
+@pytest.mark.parametrize("raw, normalised", [
+    ("这钱到底扣没扣 签倒失败", "这钱到底扣没扣 签到失败"),
+    ("小飘是白的", "小票是白的"),
+    ("于额不足", "余额不足"),
+    ("搬店了要一机", "搬店了要移机"),
+])
+def test_sound_alike_fixes_with_the_real_segmenter(raw: str, normalised: str) -> None:
+    from bot.core.engine import Engine
+
+    assert Engine.load().matcher.normaliser.normalise(raw) == normalised
