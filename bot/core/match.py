@@ -13,7 +13,7 @@ from bot.core.clauses import split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core.index import PhraseIndex
 from bot.core.loader import Content
-from bot.core.models import CodeIntent, Intent, IntentKind
+from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
 from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
 from bot.core.pinyin import transliterate
 from bot.core.segment import Segmenter
@@ -47,6 +47,11 @@ PARTICLES = frozenset("了吗呢啊吧的呀啦嘛哈么呗咯哇噢")
 MARKER_SCORE = 0.8
 """A redirect's marker word in the question puts it first (over ANSWER_AT; a close problem intent still
 makes it a question rather than an answer, by MARGIN)."""
+TALK_OVER = 0.45
+"""A message with a possible problem word but no problem intent fitting it this well may still be small
+talk, told by one of its clauses."""
+CLAUSE_TALK = 0.8
+"""How close such a clause must be to a small-talk phrase (near word for word)."""
 FUZZY_SHARE = 0.5
 """How a phrase's score is made: this share of the rapidfuzz blend (spelling, order, typos), the rest
 weighted word overlap (bot/core/index.py: what the shared words say). Chosen in benchmarks/accuracy.py."""
@@ -126,6 +131,10 @@ class Matcher:
                              for marker in intent.markers)
         self.redline_patterns = tuple((intent.id, re.compile(pattern)) for intent in content.redlines
                                       for pattern in intent.patterns)
+        self.redline_signals = tuple(
+            (intent.id, tuple(tuple(self.normaliser.fix_typos(prepare(word)) for word in group)
+                             for group in signal_groups(signal)))
+            for intent in content.redlines for signal in intent.signals)
         self.known_codes = frozenset(content.by_code)
         self.displays = _quotable_displays(content)
         self._intents: list[Intent] = []
@@ -240,6 +249,8 @@ class Matcher:
         # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码
         literal = self.normaliser.fix_typos(joined)
         redline = next((intent_id for intent_id, pattern in self.redline_patterns if pattern.search(literal)), None)
+        if redline is None and not known:
+            redline = self._signalled(literal)
         refused = redline is not None or any(word in normalised for word in self.refuse)
         fuzzy: list[Candidate] = []
         if not refused:
@@ -262,6 +273,13 @@ class Matcher:
                 # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
                 talk_forms = [self._talk_words(form) for form in (normalised, *clause_forms)]
             fuzzy = self._rank(units, talk_forms, exclude=exclude)
+            if not known and problem_word and clause_forms and (not fuzzy or fuzzy[0].score < TALK_OVER):
+                # a word that could point at a problem ("一天", "服务") but nothing that fits one: a clause
+                # that is itself small talk ("气死我了 找了一天都没人管") still says what the message is
+                said = self._rank([], [self._talk_words(form) for form in clause_forms], exclude=exclude)
+                talk = [c for c in said if c.kind == "smalltalk" and c.score >= CLAUSE_TALK
+                        and not self._closer_to_a_negative(c.intent, units, c.score)]
+                fuzzy = sorted([*fuzzy, *talk], key=lambda c: c.score, reverse=True)
 
         ranked: list[Candidate] = [
             Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code, "code") for h in known]
@@ -332,6 +350,12 @@ class Matcher:
             code = intent.code if isinstance(intent, CodeIntent) else None
             candidates.append(Candidate(intent.id, code, round(value, 4), "fuzzy", phrase, intent.kind))
         return candidates
+
+    def _signalled(self, literal: str) -> str | None:
+        """The first red line with a signal whose every group has a word in the question."""
+        compact = literal.replace(" ", "")
+        return next((intent_id for intent_id, groups in self.redline_signals
+                     if all(any(word in compact for word in group) for group in groups)), None)
 
     def _with_markers(self, ranked: list[Candidate], normalised: str) -> list[Candidate]:
         """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher."""

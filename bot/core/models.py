@@ -276,6 +276,22 @@ class RedlineIntent(_ConversationIntent):
     """句式 Regular expressions for the shapes of this request ("刷.{0,6}还.{0,3}网贷"), matched against the
     question in simplified lower-case Chinese after a denied clause is dropped; any match refuses."""
 
+    signals: tuple[Text, ...] = ()
+    """同时出现 Word groups that together make this request, in any order: groups are joined by "+",
+    words inside a group by "|" ("自己的卡|我的信用卡 + 自己的机器|店里的机器"). A question holding a word
+    of every group, and no response code, is refused. Easier to write than a pattern, and the order of
+    what merchants say does not matter."""
+
+    @field_validator("signals")
+    @classmethod
+    def _signals_have_words(cls, signals: tuple[str, ...]) -> tuple[str, ...]:
+        for signal in signals:
+            groups = signal_groups(signal)
+            if len(groups) < 2 or any(not group for group in groups):
+                raise ValueError(f"{signal!r}：要写两组以上的词，组之间用 + 分开，组内的词用 | 分开，"
+                                 "例如 “自己的卡|我的信用卡 + 自己的机器|店里的机器”")
+        return signals
+
     @field_validator("patterns")
     @classmethod
     def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
@@ -287,6 +303,12 @@ class RedlineIntent(_ConversationIntent):
                 raise ValueError(f"{pattern!r} 不是正确的正则表达式（{where}出错）：检查括号是否配对；"
                                  "要匹配 ( ) [ ] . * ? + 这些符号本身，前面加 \\") from error
         return patterns
+
+
+def signal_groups(signal: str) -> tuple[tuple[str, ...], ...]:
+    """"a|b + c|d" as its groups of words, spaces dropped (the question is compared without them)."""
+    return tuple(tuple(word for word in (w.replace(" ", "").lower() for w in group.split("|")) if word)
+                 for group in signal.split("+"))
 
 
 Intent = CodeIntent | SymptomIntent | SmalltalkIntent | RedirectIntent | RedlineIntent

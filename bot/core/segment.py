@@ -63,4 +63,5 @@ class Segmenter:
     def known_words(self, text: str) -> list[str]:
         """`text` as dictionary words and single characters: without HMM, a typo ("小飘") is never
         grouped with its neighbours into a made-up word ("小飘是")."""
-        return self._tokenizer.lcut(text, HMM=False)
+        words: list[str] = self._tokenizer.lcut(text, HMM=False)
+        return words

@@ -115,3 +115,11 @@ def test_a_display_text_quoted_names_its_code(engine: Engine) -> None:
 def test_a_story_that_says_the_payment_went_through_is_not_code_00(engine: Engine) -> None:
     candidates = engine.understand("交易成功了但是没出小票").analysis.candidates
     assert all(c.via != "display" for c in candidates)
+
+
+def test_a_small_talk_clause_beside_a_stray_problem_word_is_small_talk(engine: Engine) -> None:
+    # "一下午"/"服务" could point at a problem, but nothing fits one: the clause says what it is
+    assert engine.understand("气死我了 等了一下午都没人理").decision.intent == "complaint"
+    assert engine.understand("拜拜 下回有事再找你").decision.intent == "goodbye"
+    # a problem that fits still wins over a greeting beside it
+    assert engine.understand("你好 签到失败").decision.intent == "signin_failure"

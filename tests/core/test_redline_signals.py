@@ -1,0 +1,68 @@
+"""Red lines by word groups (`signals`): every group has a word in the question, in any order."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.core.engine import Engine
+from bot.core.errors import ContentError
+from bot.core.models import signal_groups
+from tests.conftest import MINI
+
+REDLINES = """\
+redlines:
+  - id: split_payment
+    title: 拆单
+    now: 一笔交易按实际金额刷一次，不能拆单
+    answer: 把一笔交易拆成几笔来绕过限额是违规的。
+    signals:
+      - '分开刷|分两次 + 限额|一次只能'
+    examples: [一万的单子能不能拆成三笔, 把一单拆成几单刷, 帮我拆单]
+"""
+
+
+def _content_with(tmp_path: Path, redlines: str) -> Path:
+    root = tmp_path / "content"
+    shutil.copytree(MINI, root)
+    (root / "intents" / "redlines.yaml").write_text(redlines, encoding="utf-8")
+    return root
+
+
+def test_signal_groups_split_on_plus_and_bar() -> None:
+    assert signal_groups("分开刷|分 两次 + 限额") == (("分开刷", "分两次"), ("限额",))
+
+
+@pytest.mark.parametrize("question", [
+    "限额不够 客人想分开刷",
+    "客人想分两次 因为卡一次只能刷五千",  # the other order, other words of the same groups
+])
+def test_a_word_of_every_group_refuses(tmp_path: Path, question: str) -> None:
+    engine = Engine.load(_content_with(tmp_path, REDLINES))
+    decision = engine.understand(question).decision
+    assert (decision.kind, decision.intent) == ("refuse", "split_payment")
+
+
+@pytest.mark.parametrize("question", [
+    "客人想分开刷",  # one group only
+    "限额不够",
+    "限额不够 分开刷 显示51",  # a response code: the merchant asks about the code
+    "不是要分开刷 限额是多少",  # the denied clause does not vote
+])
+def test_one_group_a_code_or_a_denial_does_not_refuse(tmp_path: Path, question: str) -> None:
+    engine = Engine.load(_content_with(tmp_path, REDLINES))
+    assert engine.understand(question).decision.kind != "refuse"
+
+
+def test_a_signal_with_one_group_is_refused_in_chinese(tmp_path: Path) -> None:
+    broken = REDLINES.replace("'分开刷|分两次 + 限额|一次只能'", "'分开刷|分两次'")
+    with pytest.raises(ContentError) as caught:
+        Engine.load(_content_with(tmp_path, broken))
+    assert "组之间用 + 分开" in str(caught.value)
+
+
+def test_shipped_signals_refuse_wordings_no_example_has(engine: Engine) -> None:
+    # written for this test, in orders and words the red lines' examples and patterns do not have
+    for question in ("店里来个熟人 说急用钱 让我刷他的卡 再把现金给他 收点手续费",
+                     "卡背面三位数和卡号 客户电话里报给我了 能在pos上手动输吗"):
+        assert engine.understand(question).decision.kind == "refuse", question
