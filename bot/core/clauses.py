@@ -32,7 +32,12 @@ _DONE = re.compile(r"(?:签到|激活|连网|联网|下载|更新|重启|开机|
 """A step that worked ("签到成功了，但是刷卡不行"): context, not the problem."""
 _TRIED = re.compile(r"(?:也|都|已经)(?:重启|换|试|插|拔|检查|改|重装|充)(?:了一下|过了|过|了)$")
 """Something already tried ("路由器也重启了", "卡也换过了"): what was done, not what is wrong."""
+_TRIED_IT = re.compile(r"^(?:我|我们|也|都|已经)*把.{1,8}(?:重启|重插|拔了|换了|检查|重新插|关了又开)(?:了|过了|过|一下|了一下)?$")
+""""我把路由器重启了": what the merchant did to it, not the problem."""
 _DISMISSED_NOT_PROBLEM = re.compile(r"不是.{1,12}的问题$|不是.{1,12}问题$")
+_DECLINED = re.compile(r"^(?:但|可|但是|可是)?(?:我|我们)?(?:没敢|不敢|没答应|没同意|没帮他|没帮她|没给他|没给她|拒绝了|没理他|没理她)"
+                       r"(?:的|了|啊)?$")
+"""A clause saying the merchant did not go along with what came just before ("让我帮他输 我没敢")."""
 MIN_CLAUSE = 2
 
 
@@ -66,6 +71,10 @@ def split_clauses(text: str) -> list[Clause]:
         following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
         corrected = any(_CORRECTION.search(later.strip()) for later, _, _ in pieces[index + 1:])
         clauses.append(Clause(piece, start, end, _is_denied(piece, following, corrected=corrected)))
+        if index and _DECLINED.search(piece.strip()):
+            # "非要我帮他按 我没敢": what the merchant would not do is not what they ask about
+            before = clauses[index - 1]
+            clauses[index - 1] = Clause(before.text, before.start, before.end, True)
     return clauses
 
 
@@ -86,7 +95,7 @@ def _is_denied(clause: str, following: str, *, corrected: bool) -> bool:
     core = clause.strip()
     if _DISMISSED.search(core) and len(core) <= 14 and not _ASKING.search(core):
         return True
-    if (_DONE.search(core) or _TRIED.search(core)) and len(core) <= 10:
+    if (_DONE.search(core) or _TRIED.search(core) or _TRIED_IT.search(core)) and len(core) <= 12:
         return True
     if _DISMISSED_NOT_PROBLEM.search(core):
         return True

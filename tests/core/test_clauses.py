@@ -45,3 +45,8 @@ def test_a_question_that_ends_like_a_dismissal_is_still_asked() -> None:
     and all."""
     assert denied("听说超过5万要审核 那我每次刷4万9是不是就没事") == []
     assert denied("晚上刷会不会没问题") == []
+
+
+def test_what_the_merchant_would_not_do_is_denied() -> None:
+    clauses = split_clauses("顾客非要我帮他输 我没敢 是不是键盘坏了")
+    assert clauses[0].denied and not clauses[-1].denied

@@ -123,3 +123,30 @@ def test_a_small_talk_clause_beside_a_stray_problem_word_is_small_talk(engine: E
     assert engine.understand("拜拜 下回有事再找你").decision.intent == "goodbye"
     # a problem that fits still wins over a greeting beside it
     assert engine.understand("你好 签到失败").decision.intent == "signin_failure"
+
+
+def test_a_redirect_marker_in_a_story_only_draws_level(engine: Engine) -> None:
+    # 路由器 is context in this story: posbot asks rather than sends the merchant to their router's maker
+    story = "店里的路由器放在后面仓库 机器连wifi一直提示通讯失败 手机上网倒是正常 早上开店就这样了"
+    understood = engine.understand(story)
+    assert understood.analysis.candidates[0].intent == "network_failure"
+    assert understood.decision.kind == "clarify"
+    # what the merchant did to the router is not what is wrong
+    tried = "早上开店 机器连wifi一直提示通讯失败 我把路由器重启了 手机上网正常 机器还是连不上"
+    assert engine.understand(tried).decision.intent == "network_failure"
+    # a short question about the router is still someone else's job
+    assert engine.understand("路由器怎么改wifi密码").decision.intent == "redirect_device"
+
+
+def test_a_problem_told_in_two_clauses_of_a_story_scores_above_its_best_clause(engine: Engine) -> None:
+    clauses = ["客人买了两条烟刷卡", "机器卡住不动", "我重启以后记录里找不到这一笔", "客人手机却收到了扣款短信",
+               "这钱到底收没收到"]
+
+    def score(text: str) -> float:
+        found = [c.score for c in engine.matcher.analyse(text).candidates if c.intent == "charged_but_failed"]
+        return found[0] if found else 0.0
+
+    story = score(" ".join(clauses))
+    best_alone = max(score(" ".join(clauses[i:i + 2])) for i in range(len(clauses)))
+    assert story > best_alone + 0.02
+    assert engine.understand(" ".join(clauses)).analysis.candidates[0].intent == "charged_but_failed"
