@@ -22,6 +22,8 @@ LATIN_UNITS = ("mm", "cm", "km", "kg", "ml", "mah", "gb", "mb", "kb", "hz", "kw"
 AMOUNT_AFTER = ("流量费", "年费", "服务费", "手续费", "管理费", "押金", "激活费", "块钱", "多块", "来块", "乘", "除以",
                 "加上", "减去", "等于")
 """A number right before one of these is an amount ("每年扣我99流量费") or arithmetic ("96乘以51")."""
+ARITHMETIC = frozenset("加减乘除+")
+"""Between two numbers these make a sum ("51加51", "96+51"): amounts, not codes."""
 CLOCK = frozenset("点时")
 """A number right after digits and one of these is the minutes of a time ("10点51", "3点20")."""
 NOT_CODE_AFTER = ("操作员", "员工号", "工号", "尾号", "型号", "号码", "编号", "店号", "扣", "收", "付", "花", "退",
@@ -61,12 +63,14 @@ def find_codes(text: str, known: Collection[str]) -> list[CodeHit]:
     text = _chinese_digits_after_cues(text)
     runs = list(_RUN.finditer(text))
     hits: list[CodeHit] = []
+    quantities: set[str] = set()
     skip = -1
     for index, run in enumerate(runs):
         if index <= skip:
             continue
         value, start, end = run.group(), run.start(), run.end()
         if _is_quantity(text, start, end):
+            quantities.add(value.upper())
             continue
         cued = _cued(text, start)
         if len(value) == 1:
@@ -89,6 +93,10 @@ def find_codes(text: str, known: Collection[str]) -> list[CodeHit]:
             hits.append(CodeHit(code, start, end, False, True))
     unique: list[CodeHit] = []
     for hit in hits:
+        # the same number already said as an amount ("刷了51块 … 51加51") is that amount again, unless
+        # a cue says it is shown on the screen ("刷了51块 显示51")
+        if hit.code in quantities and not hit.cued:
+            continue
         if all(hit.code != seen.code for seen in unique):
             unique.append(hit)
     return unique
@@ -113,6 +121,8 @@ def _is_quantity(text: str, start: int, end: int) -> bool:
     if after in UNITS or before in BEFORE_QUANTITY:
         return True
     if text[end:end + 3].startswith(AMOUNT_AFTER) or text[end:end + 3].lower().startswith(LATIN_UNITS):
+        return True
+    if after in ARITHMETIC and after2.isdigit():
         return True
     if after in NUMERIC_JOINERS and after2.isdigit():
         return True

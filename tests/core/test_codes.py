@@ -114,3 +114,10 @@ def test_long_numbers_are_never_codes(number: int) -> None:
        st.sampled_from(["", "咋办", "是什么意思", "了", " 怎么回事"]))
 def test_a_known_code_in_a_sentence_is_found(code: str, before: str, after: str) -> None:
     assert codes(before + code + after) == [code]
+
+
+def test_a_number_already_said_as_an_amount_is_not_a_code_later() -> None:
+    assert codes("刷了51块 顾客说扣了他两次 51加51") == []
+    assert codes("收了96元 96+96是192") == []
+    # unless the screen shows it
+    assert codes("刷了51块 显示51") == ["51"]
