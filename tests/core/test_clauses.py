@@ -50,3 +50,8 @@ def test_a_question_that_ends_like_a_dismissal_is_still_asked() -> None:
 def test_what_the_merchant_would_not_do_is_denied() -> None:
     clauses = split_clauses("顾客非要我帮他输 我没敢 是不是键盘坏了")
     assert clauses[0].denied and not clauses[-1].denied
+
+
+def test_what_was_tried_and_did_not_help_is_context() -> None:
+    clauses = split_clauses("一直显示网络错误 重启也没用")
+    assert [c.denied for c in clauses] == [False, True]
