@@ -68,7 +68,7 @@ def split_clauses(text: str) -> list[Clause]:
             if piece.strip():
                 pieces.append((piece, chunk_start + begin, chunk_start + offset))
             begin = offset
-    pieces = [part for piece in pieces for part in _split_correction(*piece)]
+    pieces = [part for piece in pieces for split in _split_subject(*piece) for part in _split_correction(*split)]
     clauses: list[Clause] = []
     for index, (piece, start, end) in enumerate(pieces):
         following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
@@ -93,9 +93,22 @@ def _split_correction(piece: str, start: int, end: int) -> list[tuple[str, int, 
     return [(match.group(1), start, cut), (match.group(2), cut, end)]
 
 
+_SUBJECT = re.compile(r"^(机器|pos机?|刷卡机|电签|卡|钱|顾客|客人|屏幕|小票)(?=不是|并不是|也不是)")
+"""What a denial is about ("机器不是坏了 是丢了"): the subject stays, only what is denied goes."""
+
+
+def _split_subject(piece: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    match = _SUBJECT.match(piece.lstrip())
+    if match is None:
+        return [(piece, start, end)]
+    cut = start + (len(piece) - len(piece.lstrip())) + match.end()
+    return [(piece[:cut - start], start, cut), (piece[cut - start:], cut, end)]
+
+
 def _is_denied(clause: str, following: str, *, corrected: bool) -> bool:
     """`corrected`: some later clause opens with a correction (就是/只是/但 …)."""
-    core = clause.strip()
+    # emoji and punctuation at the ends ("机器能用了👍") say nothing about what is denied
+    core = re.sub(r"^\W+|\W+$", "", clause.strip())
     if _DISMISSED.search(core) and len(core) <= 14 and not _ASKING.search(core):
         return True
     if (_DONE.search(core) or _TRIED.search(core) or _TRIED_IT.search(core) or _TRIED_NO_HELP.search(core)) \

@@ -55,3 +55,12 @@ def test_what_the_merchant_would_not_do_is_denied() -> None:
 def test_what_was_tried_and_did_not_help_is_context() -> None:
     clauses = split_clauses("一直显示网络错误 重启也没用")
     assert [c.denied for c in clauses] == [False, True]
+
+
+def test_the_subject_of_a_denial_stays() -> None:
+    clauses = split_clauses("机器不是坏了 是丢了")
+    assert [(c.text.strip(), c.denied) for c in clauses] == [("机器", False), ("不是坏了", True), ("是丢了", False)]
+
+
+def test_an_emoji_does_not_hide_a_dismissal() -> None:
+    assert [c.denied for c in split_clauses("感谢 机器能用了👍")] == [False, True]
