@@ -54,6 +54,10 @@ CLAUSE_TALK = 0.65
 """How close such a clause (or the whole message) must be to a small-talk phrase. 0.8, 0.7, 0.65 and 0.6 were
 tried on the read blind sets: each step down fixed small talk and lost nothing there, but at 0.6 a red-line
 example ("定位能设置成店里的地址吗 我人在别处") became a greeting in `posbot validate`."""
+OTHER_SOUND_WEIGHT = 0.25
+"""How much a word of small talk, a redirect or a red line counts when choosing the word a pinyin sound
+stands for, against a terminal problem's word (1)."""
+TALK_WORDS = 2 / 3
 STORY_CLAUSES = 4
 """A message of this many clauses or more is a story: a redirect's marker in it may be context."""
 FULL_MATCH = 1.0
@@ -190,13 +194,17 @@ class Matcher:
     def _word_sounds(self, content: Content) -> dict[tuple[str, ...], str]:
         """Toneless pinyin -> the word posbot knows by that sound (the most used one when two words
         sound alike), for questions typed in pinyin."""
-        counts: dict[str, int] = {}
-        for text in self._texts:
+        counts: dict[str, float] = {}
+        problems = {intent.id for intent in content.problems}
+        for text, (intent_id, _source) in zip(self._texts, self._sources, strict=True):
+            # a question typed in pinyin is most often about the terminal: "dai guoqu" is 带过去, however
+            # many loan examples say 贷
+            weight = 1.0 if intent_id in problems else OTHER_SOUND_WEIGHT
             for word in text.split():
-                counts[word] = counts.get(word, 0) + 1
+                counts[word] = counts.get(word, 0) + weight
         for word in self.stopwords | set(self.segmenter.words):
             counts.setdefault(word, 0)
-        by_sound: dict[tuple[str, ...], tuple[int, str]] = {}
+        by_sound: dict[tuple[str, ...], tuple[float, str]] = {}
         for word, count in counts.items():
             if word and all("\u4e00" <= c <= "\u9fff" for c in word):
                 key = sound_key(word)
@@ -288,7 +296,8 @@ class Matcher:
             if not known and problem_word and (not fuzzy or fuzzy[0].score < TALK_OVER):
                 # a word that could point at a problem ("一天", "服务") but nothing that fits one: a clause
                 # that is itself small talk ("气死我了 找了一天都没人管") still says what the message is
-                said = self._rank([], [self._talk_words(form) for form in (normalised, *clause_forms)], exclude=exclude)
+                forms = [self._talk_words(form) for form in (normalised, *clause_forms)]
+                said = self._rank([], [form for form in forms if self._mostly_talk(form)], exclude=exclude)
                 talk = [c for c in said if c.kind == "smalltalk" and c.score >= CLAUSE_TALK
                         and not self._closer_to_a_negative(c.intent, units, c.score)]
                 fuzzy = sorted([*fuzzy, *talk], key=lambda c: c.score, reverse=True)
@@ -374,11 +383,24 @@ class Matcher:
             candidates.append(Candidate(intent.id, code, round(value, 4), "fuzzy", phrase, intent.kind))
         return candidates
 
+    def _mostly_talk(self, form: str) -> bool:
+        """At least TALK_WORDS of a form's words are small talk's own ("气死 我 了"), so a clause that only
+        looks like a small-talk phrase ("没卖东西" ~ "没用的东西") is not taken for one."""
+        words = form.split()
+        known = sum(1 for word in words if self.normaliser.canonical(word) in self._talk_vocabulary)
+        return bool(words) and known >= TALK_WORDS * len(words)
+
     def _signalled(self, literal: str) -> str | None:
-        """The first red line with a signal whose every group has a word in the question."""
+        """The first red line with a signal that has a word of every group close together in the question
+        (within SIGNAL_SPAN characters: in a long story "别的店都能贴 … 我的机器屏幕上" are two
+        separate things, not "my machine at another shop")."""
         compact = literal.replace(" ", "")
-        return next((intent_id for intent_id, groups in self.redline_signals
-                     if all(any(word in compact for word in group) for group in groups)), None)
+        for intent_id, groups in self.redline_signals:
+            found = [[(m.start(), m.start() + len(word)) for word in group for m in re.finditer(re.escape(word), compact)]
+                     for group in groups]
+            if all(found) and _close_together(found):
+                return intent_id
+        return None
 
     def _with_markers(self, ranked: list[Candidate], normalised: str, *, story: bool = False) -> list[Candidate]:
         """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher.
@@ -441,6 +463,19 @@ _DISPLAY_CUE = ("显示", "提示", "报", "写着", "跳出", "弹出", "出现
 _APPROVED = frozenset({"00", "10", "11", "A2", "A4", "A5", "A6"})
 """Codes that mean the payment went through: "交易成功" in a story ("交易成功了但没出小票") is what
 happened, not a code to explain."""
+
+
+SIGNAL_SPAN = 30
+"""Characters within which a red-line signal's words must all appear."""
+
+
+def _close_together(found: list[list[tuple[int, int]]]) -> bool:
+    """One occurrence per group, all inside SIGNAL_SPAN characters."""
+    starts = sorted({start for spans in found for start, _end in spans})
+    for left in starts:
+        if all(any(left <= start and end <= left + SIGNAL_SPAN for start, end in spans) for spans in found):
+            return True
+    return False
 
 
 def _compact(text: str) -> str:

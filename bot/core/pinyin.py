@@ -65,6 +65,11 @@ def transliterate(text: str, words: Mapping[tuple[str, ...], str]) -> str:
             for m in _LATIN.finditer(text)]
     if sum(len(cut) for _, _, cut in runs if cut) < MIN_PINYIN_SYLLABLES:
         return text
+    # English the lexicon does not know ("can i fake the location of my pos"): a few of its words read
+    # as pinyin (can, fa ke), most do not; written as sounds it would become noise
+    words_not_pinyin = sum(1 for start, end, cut in runs if cut is None and end - start >= 2)
+    if words_not_pinyin > sum(1 for _, _, cut in runs if cut):
+        return text
     out: list[str] = []
     position = 0
     index = 0

@@ -27,3 +27,9 @@ def test_units_glued_to_numbers_are_not_pinyin() -> None:
     assert transliterate("纸是57mm的 打不出来", WORDS) == "纸是57mm的 打不出来"
     assert transliterate("电池5000mah 用不到半天", WORDS) == "电池5000mah 用不到半天"
     assert split_syllables("mm") is None
+
+
+def test_english_the_lexicon_does_not_know_is_not_read_as_pinyin() -> None:
+    # can, fa ke read as pinyin; the, location, of, my, pos do not: it is English, left alone
+    text = "can i fake the location of my pos"
+    assert transliterate(text, {("fa",): "发", ("ke",): "可", ("can",): "餐"}) == text
