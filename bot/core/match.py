@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Literal
 
 import numpy as np
@@ -59,6 +59,8 @@ OTHER_SOUND_WEIGHT = 0.25
 stands for, against a terminal problem's word (1)."""
 TALK_WORDS = 2 / 3
 STORY_CLAUSES = 4
+STORY_SECOND = 0.01
+"""In a story, a redirect comes just under the best terminal problem (it is still offered)."""
 """A message of this many clauses or more is a story: a redirect's marker in it may be context."""
 FULL_MATCH = 1.0
 SUPPORT = 0.5
@@ -407,12 +409,18 @@ class Matcher:
         In a story (several clauses) a marker is as often context ("路由器也重启了", "买了台电脑"): there it
         only draws level with the best other intent, so posbot asks rather than sends the merchant away."""
         marked = {intent_id for intent_id, marker in self.markers if marker and marker in normalised}
+        problem = max((c.score for c in ranked if c.kind in ("code", "symptom")), default=0.0)
+        if story and problem:
+            # a clause of a story that reads like someone else's job is as often context ("我要进货",
+            # "买了台电脑"): it may come second, and be asked about, but not lead the terminal's problem
+            ranked = [replace(c, score=min(c.score, problem - STORY_SECOND)) if c.kind == "redirect" else c
+                      for c in ranked]
         if not marked:
             return ranked
         kept = [c for c in ranked if c.intent not in marked]
         level = MARKER_SCORE
-        if story:
-            level = min(MARKER_SCORE, max((c.score for c in kept if c.kind in ("code", "symptom")), default=MARKER_SCORE))
+        if story and problem:
+            level = min(MARKER_SCORE, problem - STORY_SECOND)
         for intent_id in sorted(marked):
             own = next((c.score for c in ranked if c.intent == intent_id), 0.0)
             kept.append(Candidate(intent_id, None, max(own, level), "fuzzy", "", "redirect"))

@@ -150,3 +150,13 @@ def test_a_problem_told_in_two_clauses_of_a_story_scores_above_its_best_clause(e
     best_alone = max(score(" ".join(clauses[i:i + 2])) for i in range(len(clauses)))
     assert story > best_alone + 0.02
     assert engine.understand(" ".join(clauses)).analysis.candidates[0].intent == "charged_but_failed"
+
+
+def test_a_clause_like_someone_elses_job_does_not_lead_a_story(engine: Engine) -> None:
+    story = "一个客人来买笔记本电脑 刷卡的时候机器一直提示通讯失败 换了个地方也一样 今天已经第三回了"
+    ranked = [c.intent for c in engine.understand(story).analysis.candidates]
+    assert ranked[0] == "network_failure"
+    # a story with an aside about the merchant's own card is asked about, not sent to the bank outright
+    aside = "昨天忙了一整天 晚上对账的时候 顺便想问我的储蓄卡被锁了 另外机器打小票有点淡 字看不太清"
+    decision = engine.understand(aside).decision
+    assert decision.kind == "clarify" and "redirect_issuer" in [c.intent for c in decision.choices]
