@@ -30,8 +30,9 @@ chat: $(CHAT_STAMP)
 	$(BIN)/posbot chat
 
 # lint (real bugs, blocking calls in the bot), types (strict on the core and the stores), then the tests
+# on two processes (pytest-xdist; each starts its own PostgreSQL and Redis on 127.0.0.1)
 test: $(DEV_STAMP)
-	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/python -m pytest
+	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/python -m pytest -n 2
 
 validate: $(CHAT_STAMP)
 	$(BIN)/posbot validate
