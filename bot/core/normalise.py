@@ -175,9 +175,21 @@ def _replacer(mapping: Mapping[str, str], *, whole_words: bool = False) -> Calla
     mapping = {k: v for k, v in mapping.items() if k}
     if not mapping:
         return lambda text: text
-    alternatives = "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True))
-    if whole_words:
-        alternatives = rf"(?<![a-z])(?:{alternatives})(?![a-z])"
-    pattern = re.compile(alternatives)
-    return lambda text: pattern.sub(lambda m: " " + mapping[m.group()] + " " if whole_words else mapping[m.group()],
-                                    text)
+    if not whole_words:
+        pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)))
+        return lambda text: pattern.sub(lambda m: mapping[m.group()], text)
+    # English keys were folded ("e-receipt" -> "e receipt"): a space in one matches spaces or a hyphen
+    by_words = {" ".join(k.split()): v for k, v in mapping.items()}
+    alternatives = "|".join(r"[\s\-]+".join(re.escape(part) for part in k.split())
+                            for k in sorted(by_words, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![a-z])(?:{alternatives})(?![a-z])")
+
+    def chinese(match: re.Match[str]) -> str:
+        # a space only where Latin letters or digits touch the word ("sign in失败" -> "签到失败", but
+        # "刷卡ok了" stays one clause, not three)
+        text = match.string
+        before = " " if match.start() and text[match.start() - 1].isascii() and text[match.start() - 1].isalnum() else ""
+        after = " " if match.end() < len(text) and text[match.end()].isascii() and text[match.end()].isalnum() else ""
+        return before + by_words[" ".join(re.split(r"[\s\-]+", match.group()))] + after
+
+    return lambda text: pattern.sub(chinese, text)

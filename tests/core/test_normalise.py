@@ -109,3 +109,13 @@ def test_sound_alike_fixes_with_the_real_segmenter(raw: str, normalised: str) ->
     from bot.core.engine import Engine
 
     assert Engine.load().matcher.normaliser.normalise(raw) == normalised
+
+
+def test_english_words_become_chinese_without_cutting_the_sentence() -> None:
+    normaliser = Normaliser(english={"receipt": "小票", "e-receipt": "电子签购单", "resend": "重发", "ok": "好"})
+    # no spaces beside Chinese (a space there starts a new clause); a hyphen or a space inside a key matches
+    assert normaliser.english_to_chinese("e-receipt怎么resend给客人") == "电子签购单怎么重发给客人"
+    assert normaliser.english_to_chinese("e receipt呢") == "电子签购单呢"
+    assert normaliser.english_to_chinese("刷卡ok了吗") == "刷卡好了吗"
+    # beside Latin letters or digits a space keeps the words apart ("5000mah" and codes stay readable)
+    assert normaliser.english_to_chinese("receipt 2张") == "小票 2张"
