@@ -30,7 +30,7 @@ NOT_CODE_AFTER = ("操作员", "员工号", "工号", "尾号", "型号", "号�
                   "转", "刷了", "充", "乘", "乘以", "除以", "加", "减", "终端号", "商户号", "手机号", "电话", "卡号",
                   "订单号", "流水号", "批次号", "凭证号", "参考号", "金额", "一共", "总共", "共", "消费了", "买了",
                   "卖了", "价格", "单价", "差", "欠", "找", "还剩", "剩", "余额", "少", "多", "多扣", "多收", "少到",
-                  "流量费", "年费", "服务费", "手续费")
+                  "流量费", "年费", "服务费", "手续费", "扣我", "扣了我", "收我", "收了我", "要我", "交")
 """A number right after these is an operator number, a card tail, a model or an amount
 ("操作员01", "刷一万扣60"), not a code, unless a cue word stands between them."""
 CHINESE_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")
@@ -120,7 +120,7 @@ def _is_quantity(text: str, start: int, end: int) -> bool:
     before2 = text[start - 2] if start > 1 else ""
     if after in UNITS or before in BEFORE_QUANTITY:
         return True
-    if text[end:end + 3].startswith(AMOUNT_AFTER) or text[end:end + 3].lower().startswith(LATIN_UNITS):
+    if text[end:end + 4].lstrip("的").startswith(AMOUNT_AFTER) or text[end:end + 3].lower().startswith(LATIN_UNITS):
         return True
     if after in ARITHMETIC and after2.isdigit():
         return True
