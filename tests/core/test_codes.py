@@ -121,3 +121,10 @@ def test_a_number_already_said_as_an_amount_is_not_a_code_later() -> None:
     assert codes("收了96元 96+96是192") == []
     # unless the screen shows it
     assert codes("刷了51块 显示51") == ["51"]
+
+
+def test_a_fee_or_a_sum_taken_is_an_amount() -> None:
+    assert codes("还要交个96的激活费") == []
+    assert codes("每年自动扣我96 说是服务费") == []
+    assert codes("交51就能保住费率") == []
+    assert codes("交了钱以后显示96") == ["96"]
