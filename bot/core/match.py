@@ -152,6 +152,9 @@ class Matcher:
             (intent.id, tuple(tuple(self.normaliser.fix_typos(prepare(word)) for word in group)
                              for group in signal_groups(signal)))
             for intent in content.redlines for signal in intent.signals)
+        # each group's first characters: a question holding none of them lacks the group (a set test)
+        self._signal_firsts = tuple(tuple(frozenset(word[0] for word in group if word) for group in groups)
+                                    for _intent_id, groups in self.redline_signals)
         self.known_codes = frozenset(content.by_code)
         self.displays = _quotable_displays(content)
         self._intents: list[Intent] = []
@@ -397,10 +400,16 @@ class Matcher:
         (within SIGNAL_SPAN characters: in a long story "别的店都能贴 … 我的机器屏幕上" are two
         separate things, not "my machine at another shop")."""
         compact = literal.replace(" ", "")
-        for intent_id, groups in self.redline_signals:
-            found = [[(m.start(), m.start() + len(word)) for word in group for m in re.finditer(re.escape(word), compact)]
+        characters = set(compact)
+        for (intent_id, groups), firsts in zip(self.redline_signals, self._signal_firsts, strict=True):
+            # most questions lack a word of some group: those tests are cheap, positions only after them
+            if any(first.isdisjoint(characters) for first in firsts):
+                continue
+            if not all(any(word in compact for word in group) for group in groups):
+                continue
+            found = [[(start, start + len(word)) for word in group for start in _positions(compact, word)]
                      for group in groups]
-            if all(found) and _close_together(found):
+            if _close_together(found):
                 return intent_id
         return None
 
@@ -452,9 +461,10 @@ class Matcher:
     def _closer_to_a_negative(self, intent_id: str, units: list[str], score: float) -> bool:
         """A question at least as close to one of an intent's `not_examples` as to the intent."""
         negatives = self._negatives.get(intent_id)
-        if not negatives:
+        forms = [unit for unit in units if unit]
+        if not negatives or not forms:
             return False
-        return any(float(_blend(unit, negatives).max()) >= score for unit in units if unit)
+        return float(_blend_many(forms, negatives).max()) >= score
 
     def _excluded(self, exclude: tuple[str, str]) -> np.ndarray:
         return np.array([n for n, (intent_id, source) in enumerate(self._sources) if (intent_id, source) == exclude],
@@ -475,6 +485,15 @@ happened, not a code to explain."""
 
 SIGNAL_SPAN = 30
 """Characters within which a red-line signal's words must all appear."""
+
+
+def _positions(text: str, word: str) -> list[int]:
+    found = []
+    start = text.find(word)
+    while start >= 0:
+        found.append(start)
+        start = text.find(word, start + 1)
+    return found
 
 
 def _close_together(found: list[list[tuple[int, int]]]) -> bool:
@@ -521,6 +540,14 @@ def _blend(form: str, texts: list[str]) -> np.ndarray:
     for scorer, weight in SCORERS:
         row = process.cdist([form], texts, scorer=scorer, processor=None, dtype=np.float32, workers=1)[0]
         total += weight * row
+    return total / 100.0
+
+
+def _blend_many(forms: list[str], texts: list[str]) -> np.ndarray:
+    """The SCORERS blend of each of `forms` (rows) against each of `texts` (columns), 0..1, in one pass."""
+    total = np.zeros((len(forms), len(texts)), dtype=np.float64)
+    for scorer, weight in SCORERS:
+        total += weight * process.cdist(forms, texts, scorer=scorer, processor=None, dtype=np.float32, workers=1)
     return total / 100.0
 
 
