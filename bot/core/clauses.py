@@ -111,8 +111,9 @@ def _is_denied(clause: str, following: str, *, corrected: bool) -> bool:
     core = re.sub(r"^\W+|\W+$", "", clause.strip())
     if _DISMISSED.search(core) and len(core) <= 14 and not _ASKING.search(core):
         return True
-    if (_DONE.search(core) or _TRIED.search(core) or _TRIED_IT.search(core) or _TRIED_NO_HELP.search(core)) \
-            and len(core) <= 12:
+    if (_DONE.search(core) or _TRIED.search(core)) and len(core) <= 10:
+        return True
+    if (_TRIED_IT.search(core) or _TRIED_NO_HELP.search(core)) and len(core) <= 12:
         return True
     if _DISMISSED_NOT_PROBLEM.search(core):
         return True

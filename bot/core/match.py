@@ -58,10 +58,11 @@ OTHER_SOUND_WEIGHT = 0.25
 """How much a word of small talk, a redirect or a red line counts when choosing the word a pinyin sound
 stands for, against a terminal problem's word (1)."""
 TALK_WORDS = 2 / 3
+"""Share of a form's words that must be small talk's own for that form to be taken as small talk."""
 STORY_CLAUSES = 4
+"""A message of this many clauses or more is a story: a redirect in it may be context."""
 STORY_SECOND = 0.01
 """In a story, a redirect comes just under the best terminal problem (it is still offered)."""
-"""A message of this many clauses or more is a story: a redirect's marker in it may be context."""
 FULL_MATCH = 1.0
 SUPPORT = 0.5
 SUPPORT_FROM = 0.3
@@ -363,7 +364,7 @@ class Matcher:
                 np.maximum.at(per_intent, self._owner[phrase_ids], scores)
                 top_two[1] = np.maximum(top_two[1], np.minimum(top_two[0], per_intent))
                 top_two[0] = np.maximum(top_two[0], per_intent)
-        if top_two is not None and SUPPORT > 0:
+        if top_two is not None:
             # never above a whole phrase said word for word (1.0), nor past a code typed in the question
             best = np.minimum(FULL_MATCH, best + SUPPORT * np.maximum(0.0, top_two[1] - SUPPORT_FROM))
         talk_forms = list(dict.fromkeys(form for form in talk_forms if form))
@@ -415,13 +416,12 @@ class Matcher:
 
     def _with_markers(self, ranked: list[Candidate], normalised: str, *, story: bool = False) -> list[Candidate]:
         """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher.
-        In a story (several clauses) a marker is as often context ("路由器也重启了", "买了台电脑"): there it
-        only draws level with the best other intent, so posbot asks rather than sends the merchant away."""
+        In a story (STORY_CLAUSES or more) a marker or an example of someone else's job is as often context
+        ("路由器也重启了", "买了台电脑"): there every redirect comes just under the best terminal problem, so
+        posbot asks rather than sends the merchant away."""
         marked = {intent_id for intent_id, marker in self.markers if marker and marker in normalised}
         problem = max((c.score for c in ranked if c.kind in ("code", "symptom")), default=0.0)
         if story and problem:
-            # a clause of a story that reads like someone else's job is as often context ("我要进货",
-            # "买了台电脑"): it may come second, and be asked about, but not lead the terminal's problem
             ranked = [replace(c, score=min(c.score, problem - STORY_SECOND)) if c.kind == "redirect" else c
                       for c in ranked]
         if not marked:
@@ -536,11 +536,8 @@ def _no_numbers(tokens: list[str]) -> list[str]:
 
 def _blend(form: str, texts: list[str]) -> np.ndarray:
     """The SCORERS blend of `form` against each of `texts`, 0..1."""
-    total = np.zeros(len(texts), dtype=np.float64)
-    for scorer, weight in SCORERS:
-        row = process.cdist([form], texts, scorer=scorer, processor=None, dtype=np.float32, workers=1)[0]
-        total += weight * row
-    return total / 100.0
+    row: np.ndarray = _blend_many([form], texts)[0]
+    return row
 
 
 def _blend_many(forms: list[str], texts: list[str]) -> np.ndarray:

@@ -279,8 +279,8 @@ class RedlineIntent(_ConversationIntent):
     signals: tuple[Text, ...] = ()
     """同时出现 Word groups that together make this request, in any order: groups are joined by "+",
     words inside a group by "|" ("自己的卡|我的信用卡 + 自己的机器|店里的机器"). A question holding a word
-    of every group, and no response code, is refused. Easier to write than a pattern, and the order of
-    what merchants say does not matter."""
+    of every group within 30 characters, and no response code, is refused. Easier to write than a
+    pattern, and the order of what merchants say does not matter."""
 
     @field_validator("signals")
     @classmethod
