@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 
 from bot.core.clauses import split_clauses
 from bot.core.codes import CodeHit, find_codes
-from bot.core.index import PhraseIndex
+from bot.core.index import PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
 from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
@@ -121,7 +121,11 @@ class Matcher:
        against the phrases that share a word or a character pair with them (bot/core/index.py: cost
        follows the question, not the size of the content); each intent keeps its best unit;
     6. small talk is compared with the whole question and its clauses, only where nothing points at
-       a terminal problem; a redirect's marker word puts it first.
+       a terminal problem; a redirect's marker word puts it first;
+    7. the whole message is compared with each intent's profile, every word of its phrases together
+       (bot/core/index.py IntentProfiles): intents further from it than the closest lose score, so a
+       long message or a new wording goes to the intent whose words it holds, not to another intent's
+       single phrase that shares a few of them.
     """
 
     def __init__(self, content: Content) -> None:
@@ -182,8 +186,11 @@ class Matcher:
         # small talk is all greeting and filler words, which are stopwords everywhere else: it is
         # compared with the whole question, stopwords kept, never through the word index
         self._talk = np.flatnonzero(np.array(talk, dtype=bool))
-        self._index = PhraseIndex([("" if is_talk else text) for text, is_talk in zip(self._texts, talk, strict=True)],
-                                  owners)
+        indexed = [("" if is_talk else text) for text, is_talk in zip(self._texts, talk, strict=True)]
+        self._index = PhraseIndex(indexed, owners)
+        self._profiles = IntentProfiles(self._index, indexed, owners, len(self._intents))
+        self._is_talk = np.array([intent.kind == "smalltalk" for intent in self._intents], dtype=bool)
+        self._position = {intent.id: number for number, intent in enumerate(self._intents)}
         intents_with: dict[str, set[str]] = {}
         for (intent_id, _source), text, is_talk in zip(self._sources, self._texts, talk, strict=True):
             for token in ([] if is_talk else text.split()):
@@ -312,6 +319,7 @@ class Matcher:
                 talk = [c for c in said if c.kind == "smalltalk" and c.score >= CLAUSE_TALK
                         and not self._closer_to_a_negative(c.intent, units, c.score)]
                 fuzzy = sorted([*fuzzy, *talk], key=lambda c: c.score, reverse=True)
+            fuzzy = self._by_profile(fuzzy, units[0], exclude=exclude)
 
         ranked: list[Candidate] = [
             Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code, "code") for h in known]
@@ -393,6 +401,22 @@ class Matcher:
             code = intent.code if isinstance(intent, CodeIntent) else None
             candidates.append(Candidate(intent.id, code, round(value, 4), "fuzzy", phrase, intent.kind))
         return candidates
+
+    def _by_profile(self, candidates: list[Candidate], form: str, *,
+                    exclude: tuple[str, str] | None) -> list[Candidate]:
+        """The whole message against each intent's profile (every word of its phrases together): the
+        intent whose words the message holds most keeps its score, the others lose PROFILE_SHARE x how far
+        behind it they are (bot/core/index.py). Small talk has no profile and is left as it is."""
+        if not PROFILE_SHARE or not form or not candidates:
+            return candidates
+        excluded = self._excluded(exclude).tolist() if exclude is not None else []
+        similarity = self._profiles.similarity(form, without=excluded)
+        lead = float(similarity[~self._is_talk].max(initial=0.0))
+        position = self._position
+        moved = [c if c.kind == "smalltalk" else
+                 replace(c, score=round(c.score - PROFILE_SHARE * (lead - float(similarity[position[c.intent]])), 4))
+                 for c in candidates]
+        return sorted(moved, key=lambda c: c.score, reverse=True)
 
     def _mostly_talk(self, form: str) -> bool:
         """At least TALK_WORDS of a form's words are small talk's own ("气死 我 了"), so a clause that only
