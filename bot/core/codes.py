@@ -19,6 +19,9 @@ NUMERIC_JOINERS = frozenset(".:/-,*x×")
 BEFORE_QUANTITY = frozenset("第年月¥$+")
 LATIN_UNITS = ("mm", "cm", "km", "kg", "ml", "mah", "gb", "mb", "kb", "hz", "kw")
 """Units written in Latin letters: "57mm的纸", "5000mah" are sizes, not codes."""
+_ENGLISH_UNIT = re.compile(r" ?(months?|times?|days?|hours?|hrs?|mins?|minutes?|weeks?|years?|yuan|rmb|pcs|bucks?)"
+                           r"(?![a-z])")
+"""English counts and amounts ("installment 12 months", "swiped 3 times", "51 yuan")."""
 AMOUNT_AFTER = ("流量费", "年费", "服务费", "手续费", "管理费", "押金", "激活费", "块钱", "多块", "来块", "乘", "除以",
                 "加上", "减去", "等于")
 """A number right before one of these is an amount ("每年扣我99流量费") or arithmetic ("96乘以51")."""
@@ -30,9 +33,10 @@ NOT_CODE_AFTER = ("操作员", "员工号", "工号", "尾号", "型号", "号�
                   "转", "刷了", "充", "乘", "乘以", "除以", "加", "减", "终端号", "商户号", "手机号", "电话", "卡号",
                   "订单号", "流水号", "批次号", "凭证号", "参考号", "金额", "一共", "总共", "共", "消费了", "买了",
                   "卖了", "价格", "单价", "差", "欠", "找", "还剩", "剩", "余额", "少", "多", "多扣", "多收", "少到",
-                  "流量费", "年费", "服务费", "手续费", "扣我", "扣了我", "收我", "收了我", "要我", "交")
+                  "流量费", "年费", "服务费", "手续费", "扣我", "扣了我", "收我", "收了我", "要我", "交", "输", "输入",
+                  "密码", "登录")
 """A number right after these is an operator number, a card tail, a model or an amount
-("操作员01", "刷一万扣60"), not a code, unless a cue word stands between them."""
+("操作员01", "刷一万扣60", "我输01和密码"), not a code, unless a cue word stands between them."""
 CHINESE_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")
 CUES = ("错误码", "返回码", "应答码", "响应码", "代码", "码", "报错", "报", "显示", "提示", "出现", "返回",
         "错误", "出", "跳")
@@ -121,6 +125,8 @@ def _is_quantity(text: str, start: int, end: int) -> bool:
     if after in UNITS or before in BEFORE_QUANTITY:
         return True
     if text[end:end + 4].lstrip("的").startswith(AMOUNT_AFTER) or text[end:end + 3].lower().startswith(LATIN_UNITS):
+        return True
+    if _ENGLISH_UNIT.match(text, end):
         return True
     if after in ARITHMETIC and after2.isdigit():
         return True

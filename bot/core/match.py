@@ -234,7 +234,7 @@ class Matcher:
         return self._words(self.normaliser.normalise(text))
 
     def _words(self, normalised: str) -> list[str]:
-        words = (self.normaliser.canonical(t) for t in self.segmenter.cut(normalised))
+        words = (self.normaliser.canonical(t) for t in self.segmenter.cut(_COUNTED.sub(r"\1 ", normalised)))
         return [w for w in words if w not in self.stopwords]
 
     def match_form(self, text: str) -> str:
@@ -506,11 +506,12 @@ class Matcher:
 
 DISPLAY_SCORE = 0.9
 """A code's display text quoted in the question: above ANSWER_AT with a margin over most phrases."""
-MIN_DISPLAY = 4
+MIN_DISPLAY = 3
 """Shorter display texts (密码错, 请重试) are everyday words, not a quotation."""
 MAX_SHARED_DISPLAY = 3
 """A display text shared by more codes ("交易失败，请联系发卡行": 13 codes) says nothing about which."""
-_DISPLAY_CUE = ("显示", "提示", "报", "写着", "跳出", "弹出", "出现", "屏幕上", "说")
+_DISPLAY_CUE = ("显示", "提示", "报", "写着", "跳出", "弹出", "跳出来", "弹出来", "出现", "屏幕上", "说", "显示的是",
+                "提示的是")
 _APPROVED = frozenset({"00", "10", "11", "A2", "A4", "A5", "A6"})
 """Codes that mean the payment went through: "交易成功" in a story ("交易成功了但没出小票") is what
 happened, not a code to explain."""
@@ -555,10 +556,16 @@ def _quotes(compact: str, display: str) -> bool:
     """The display text appears right after a cue (显示/提示/报 …), or whole and long (≥ 6 characters)."""
     start = compact.find(display)
     while start >= 0:
-        if len(display) >= 6 or compact[max(0, start - 3):start].endswith(_DISPLAY_CUE):
+        if len(display) >= 6 or compact[max(0, start - 4):start].endswith(_DISPLAY_CUE):
             return True
         start = compact.find(display, start + 1)
     return False
+
+
+_COUNTED = re.compile(r"(\d+(?:\.\d+)?\s*(?:个小时|小时|分钟|公里|次|笔|个|张|台|年|天|块|元|遍|期|岁|秒))")
+"""A number and its measure word ("3次", "2个小时", "380元"): the measure word ends there, so segmentation
+never joins it with what follows ("挥了3次卡" is 次 + 卡, not the word 次卡 a punch card; "用2个小时" is
+not 个小 + 时)."""
 
 
 def _no_numbers(tokens: list[str]) -> list[str]:

@@ -38,6 +38,8 @@ def codes(text: str) -> list[str]:
     ("操作员01签到提示A0", ["A0"]),
     ("10点51刷卡显示05", ["05"]),
     ("下午3点20刷卡报51", ["51"]),
+    ("输完密码显示55", ["55"]),
+    ("swiped 3 times 显示51", ["51"]),
 ])
 def test_finds_codes(text: str, expected: list[str]) -> None:
     assert codes(text) == expected
@@ -81,6 +83,11 @@ def test_finds_codes(text: str, expected: list[str]) -> None:
     "用了3年了",
     "刷卡机每年扣我99流量费",
     "帮我算下96乘以51等于多少",
+    "开机要输操作员号 我输01和密码 一直转圈",
+    "输入12再按确认",
+    "customer wants installment 12 months",
+    "swiped 3 times 还是不行",
+    "it costs 51 yuan",
 ])
 def test_ignores_numbers_that_are_not_codes(text: str) -> None:
     assert codes(text) == []

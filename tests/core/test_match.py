@@ -188,3 +188,21 @@ def test_the_profile_widens_the_lead_of_the_intent_a_message_is_about(engine: En
     with_profile = lead()
     monkeypatch.setattr(match_module, "PROFILE_SHARE", 0.0)
     assert with_profile > lead() + 0.05
+
+
+def test_a_short_screen_text_right_after_a_cue_names_its_code(engine: Engine) -> None:
+    # 挂失卡 is code 41's whole display: quoted after 跳出来 it is that code, and the story around it
+    # (his own card still in my machine) is not the red line of a merchant swiping their own card
+    story = "一个小伙子刷卡买手机 屏幕跳出来挂失卡三个字 他说不可能是他自己的卡 现在卡还在我机器上插着 我是还给他还是扣下来"
+    understood = engine.understand(story)
+    assert understood.decision.kind == "answer"
+    assert understood.decision.intent == "code_41"
+    # without a cue before it, three characters are only words
+    assert engine.matcher.analyse("挂失卡怎么办理").candidates[0].via != "display"
+
+
+def test_a_measure_word_is_not_joined_with_the_word_after_it(engine: Engine) -> None:
+    # "3次卡" must not become the word 次卡 (a punch card)
+    tokens = engine.matcher.analyse("客人挥了3次卡都没反应").tokens
+    assert "次卡" not in tokens
+    assert "卡" in tokens
