@@ -160,6 +160,7 @@ class Matcher:
         # each group's first characters: a question holding none of them lacks the group (a set test)
         self._signal_firsts = tuple(tuple(frozenset(word[0] for word in group if word) for group in groups)
                                     for _intent_id, groups in self.redline_signals)
+        self.not_the_terminal = tuple(re.compile(pattern) for pattern in lexicon.not_the_terminal)
         self.known_codes = frozenset(content.by_code)
         self.displays = _quotable_displays(content)
         self._intents: list[Intent] = []
@@ -337,7 +338,12 @@ class Matcher:
             ranked.append(candidate)
             taken.add(candidate.intent)
         if not known:
-            ranked = self._with_markers(ranked, normalised, story=len(clauses) >= STORY_CLAUSES)
+            # "跟机器没关系 … 我自己的信用卡": whatever the story shares with a terminal problem, the merchant
+            # has said it is not one
+            elsewhere = any(pattern.search(prepared) for pattern in self.not_the_terminal)
+            if elsewhere:
+                ranked = _redirect_first(ranked)
+            ranked = self._with_markers(ranked, normalised, story=len(clauses) >= STORY_CLAUSES and not elsewhere)
             ranked = self._with_displays(ranked, joined)
         ranked.sort(key=lambda c: c.score, reverse=True)
         return Analysis(
@@ -537,6 +543,31 @@ def _close_together(found: list[list[tuple[int, int]]]) -> bool:
         if all(any(left <= start and end <= left + SIGNAL_SPAN for start, end in spans) for spans in found):
             return True
     return False
+
+
+ELSEWHERE_FLOOR = 0.35
+"""A redirect this close to a question that says it is not about the terminal is taken as what it is about."""
+ELSEWHERE_LEAD = 0.15
+"""...and leads every terminal problem by this much (decide.MARGIN: enough to answer)."""
+
+
+def _redirect_first(ranked: list[Candidate]) -> list[Candidate]:
+    """The best redirect (if it fits at all) at the level of the best terminal problem, and the problems
+    and red lines ELSEWHERE_LEAD under it: the merchant has said the question is not about the terminal."""
+    redirect = next((c for c in sorted(ranked, key=lambda c: c.score, reverse=True)
+                     if c.kind == "redirect" and c.score >= ELSEWHERE_FLOOR), None)
+    if redirect is None:
+        return ranked
+    level = max([redirect.score] + [c.score for c in ranked if c.kind in ("code", "symptom")])
+    moved = []
+    for candidate in ranked:
+        if candidate is redirect:
+            candidate = replace(candidate, score=level)
+        elif candidate.kind in ("code", "symptom", "redline"):
+            # a red line is done with the terminal too ("我自己的信用卡 … 刷" is not swiping it on my machine)
+            candidate = replace(candidate, score=round(min(candidate.score, level - ELSEWHERE_LEAD), 4))
+        moved.append(candidate)
+    return moved
 
 
 def _compact(text: str) -> str:

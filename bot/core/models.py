@@ -263,6 +263,18 @@ class RedirectIntent(_ConversationIntent):
     one, and no response code, is offered this intent first whatever else it says."""
 
 
+def _compiled(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """`patterns` unchanged if each is a regular expression, else a Chinese message saying where it breaks."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            where = f"第 {error.pos + 1} 个字符附近" if error.pos is not None else "某处"
+            raise ValueError(f"{pattern!r} 不是正确的正则表达式（{where}出错）：检查括号是否配对；"
+                             "要匹配 ( ) [ ] . * ? + 这些符号本身，前面加 \\") from error
+    return patterns
+
+
 class RedlineIntent(_ConversationIntent):
     """红线 A request posbot must refuse whatever its wording (套现, 拆单, 养卡, recording PINs …):
     matched by meaning through its examples and its patterns; the answer says why and what follows."""
@@ -295,14 +307,7 @@ class RedlineIntent(_ConversationIntent):
     @field_validator("patterns")
     @classmethod
     def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                where = f"第 {error.pos + 1} 个字符附近" if error.pos is not None else "某处"
-                raise ValueError(f"{pattern!r} 不是正确的正则表达式（{where}出错）：检查括号是否配对；"
-                                 "要匹配 ( ) [ ] . * ? + 这些符号本身，前面加 \\") from error
-        return patterns
+        return _compiled(patterns)
 
 
 def signal_groups(signal: str) -> tuple[tuple[str, ...], ...]:
@@ -359,12 +364,21 @@ class Lexicon(_Model):
     """错别字 Misspelling: correction, for misspellings that do not sound alike."""
     refuse: tuple[Text, ...] = ()
     """红线词 Words that mark a request posbot must decline (red lines), whatever else the question says."""
+    not_the_terminal: tuple[Text, ...] = ()
+    """不是终端的事 Regular expressions for a merchant saying the question is not about the terminal
+    ("跟机器没关系", "不是刷卡机的事", "刷卡机倒是好的"), matched against the whole question in simplified
+    lower-case Chinese: someone else's job (a redirect) then comes before any terminal problem."""
     english: dict[Text, Text] = Field(default_factory=dict)
     """英文词 English words or phrases merchants mix in, and the Chinese they mean (printer: 打印机);
     matched as whole words, lower case."""
     replies: StepReplies = Field(default_factory=StepReplies)
     """排查回复 What a merchant types at a flow step instead of tapping 好了 or 还是不行. Only the dialog
     reads these (never the matcher); left out, the defaults below apply."""
+
+    @field_validator("not_the_terminal")
+    @classmethod
+    def _not_the_terminal_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        return _compiled(patterns)
 
     @field_validator("synonyms")
     @classmethod

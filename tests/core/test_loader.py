@@ -136,3 +136,11 @@ def test_ordinary_aliases_still_load(mini_copy: Path) -> None:
     _lexicon_with(mini_copy, "words: &w [打印机, 小票]\nstopwords: *w\n")
     content = load_content(mini_copy)
     assert content.lexicon.stopwords == content.lexicon.words
+
+
+def test_a_broken_not_the_terminal_pattern_is_explained(mini_copy: Path) -> None:
+    path = mini_copy / "intents" / "lexicon.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\nnot_the_terminal:\n  - '跟(机器没关系'\n", encoding="utf-8")
+    [message] = problems(mini_copy)
+    assert "not_the_terminal" in message
+    assert "不是正确的正则表达式" in message

@@ -206,3 +206,15 @@ def test_a_measure_word_is_not_joined_with_the_word_after_it(engine: Engine) -> 
     tokens = engine.matcher.analyse("客人挥了3次卡都没反应").tokens
     assert "次卡" not in tokens
     assert "卡" in tokens
+
+
+def test_a_merchant_saying_it_is_not_about_the_terminal_is_sent_to_whose_job_it_is(engine: Engine) -> None:
+    # lexicon `not_the_terminal`: without it these stories share more words with terminal problems
+    # (冻结 with merchant_frozen, 小票打印机 with printer_problem)
+    own_card = "跟店里机器没关系 我自己那张信用卡昨天刷着刷着就被冻结了 打银行电话也没人接 怎么解冻"
+    assert engine.understand(own_card).decision.intent == "redirect_issuer"
+    pc_printer = "收银电脑上连的那台小票打印机 装了驱动还是打不出来 刷卡机倒是好的"
+    assert engine.understand(pc_printer).decision.intent == "redirect_device"
+    # saying the machine is fine is not the same as saying the question is not about it
+    assert engine.understand("机器没问题 就是签到一直失败").decision.intent != "redirect_device"
+    assert engine.understand("不是刷卡机坏了 是签到不了").analysis.candidates[0].kind != "redirect"
