@@ -135,11 +135,17 @@ class IntentProfiles:
         self._norms = np.array([math.sqrt(sum(v * v for v in total.values())) or 1.0 for total in sums])
         postings: dict[str, list[tuple[int, float]]] = {}
         for owner, total in enumerate(sums):
+            norm = float(self._norms[owner])
             for key, value in total.items():
-                postings.setdefault(key, []).append((owner, value / self._norms[owner]))
-        self._postings = {key: (np.array([o for o, _ in entries], dtype=np.intp),
-                                np.array([v for _, v in entries], dtype=np.float64))
-                          for key, entries in postings.items()}
+                postings.setdefault(key, []).append((owner, value / norm))
+        # one flat array of (intent, weight) runs and each key's slice of it: one numpy array, not thousands
+        self._slices: dict[str, tuple[int, int]] = {}
+        flat: list[tuple[int, float]] = []
+        for key, entries in postings.items():
+            self._slices[key] = (len(flat), len(flat) + len(entries))
+            flat.extend(entries)
+        self._flat_owners = np.array([owner for owner, _ in flat], dtype=np.intp)
+        self._flat_values = np.array([value for _, value in flat], dtype=np.float64)
         self._index = index
         self._owners = list(owners)
         self.size = intents
@@ -149,10 +155,10 @@ class IntentProfiles:
         out of their intents' profiles (the validator's "as if this example were not there")."""
         query = _unit(self._index, form)
         result = np.zeros(self.size, dtype=np.float64)
-        hit = [key for key in query if key in self._postings]
+        hit = [(self._slices[key], query[key]) for key in query if key in self._slices]
         if hit:
-            owners = np.concatenate([self._postings[key][0] for key in hit])
-            values = np.concatenate([self._postings[key][1] * query[key] for key in hit])
+            owners = np.concatenate([self._flat_owners[start:end] for (start, end), _ in hit])
+            values = np.concatenate([self._flat_values[start:end] * weight for (start, end), weight in hit])
             result = np.bincount(owners, weights=values, minlength=self.size).astype(np.float64)
         for phrase in without:
             result[self._owners[phrase]] = self._similarity_without(query, phrase)
