@@ -60,9 +60,13 @@ stands for, against a terminal problem's word (1)."""
 TALK_WORDS = 2 / 3
 """Share of a form's words that must be small talk's own for that form to be taken as small talk."""
 STORY_CLAUSES = 4
-"""A message of this many clauses or more is a story: a redirect in it may be context."""
+"""A message of this many clauses or more is a story: a redirect's marker word in it may be context."""
 STORY_SECOND = 0.01
-"""In a story, a redirect comes just under the best terminal problem (it is still offered)."""
+"""In a story, a redirect lifted by a marker comes just under the best terminal problem (it is still offered)."""
+STORY_LEAD = 0.05
+"""How far a redirect that fits by its examples may lead the best terminal problem in a story: less than
+decide.MARGIN, so posbot asks (redirect first) rather than sends the merchant away. Capping it under the
+problem instead (as markers are) lost 14 read blind questions of someone else's job told as a story."""
 FULL_MATCH = 1.0
 SUPPORT = 0.5
 SUPPORT_FROM = 0.3
@@ -451,13 +455,15 @@ class Matcher:
 
     def _with_markers(self, ranked: list[Candidate], normalised: str, *, story: bool = False) -> list[Candidate]:
         """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher.
-        In a story (STORY_CLAUSES or more) a marker or an example of someone else's job is as often context
-        ("路由器也重启了", "买了台电脑"): there every redirect comes just under the best terminal problem, so
-        posbot asks rather than sends the merchant away."""
+        In a story (STORY_CLAUSES or more) a marker is as often context ("手机充电器也试了", "地铁口开店"): there
+        the marker lifts its redirect only to just under the best terminal problem, so posbot asks rather than
+        sends the merchant away. A redirect that fits by its own examples may lead a story, by at most
+        STORY_LEAD: posbot then asks, the redirect first, and an aside about the merchant's own card does not
+        make it forget the terminal problem told beside it."""
         marked = {intent_id for intent_id, marker in self.markers if marker and marker in normalised}
         problem = max((c.score for c in ranked if c.kind in ("code", "symptom")), default=0.0)
         if story and problem:
-            ranked = [replace(c, score=min(c.score, problem - STORY_SECOND)) if c.kind == "redirect" else c
+            ranked = [replace(c, score=min(c.score, problem + STORY_LEAD)) if c.kind == "redirect" else c
                       for c in ranked]
         if not marked:
             return ranked

@@ -218,3 +218,14 @@ def test_a_merchant_saying_it_is_not_about_the_terminal_is_sent_to_whose_job_it_
     # saying the machine is fine is not the same as saying the question is not about it
     assert engine.understand("机器没问题 就是签到一直失败").decision.intent != "redirect_device"
     assert engine.understand("不是刷卡机坏了 是签到不了").analysis.candidates[0].kind != "redirect"
+
+
+def test_a_story_about_someone_elses_job_is_asked_about_with_it_first(engine: Engine,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    story = "我开超市五年了 身边好几个老板都让我帮他们办机器 我想干脆自己做你们的代理 推一台能拿多少分润 门槛是啥"
+    understood = engine.understand(story)
+    assert understood.analysis.candidates[0].intent == "redirect_agent"
+    # it leads by at most STORY_LEAD: asked, never answered outright past the terminal question beside it
+    assert understood.analysis.candidates[0].score - understood.analysis.candidates[1].score <= match_module.STORY_LEAD + 1e-9
+    monkeypatch.setattr(match_module, "STORY_LEAD", -0.01)
+    assert engine.understand(story).analysis.candidates[0].intent == "apply_pos"
