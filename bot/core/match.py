@@ -239,7 +239,7 @@ class Matcher:
         return self._words(self.normaliser.normalise(text))
 
     def _words(self, normalised: str) -> list[str]:
-        words = (self.normaliser.canonical(t) for t in self.segmenter.cut(_COUNTED.sub(r"\1 ", normalised)))
+        words = (self.normaliser.canonical(t) for t in self.segmenter.cut(_COUNTED.sub(_counted, normalised)))
         return [w for w in words if w not in self.stopwords]
 
     def match_form(self, text: str) -> str:
@@ -599,10 +599,20 @@ def _quotes(compact: str, display: str) -> bool:
     return False
 
 
-_COUNTED = re.compile(r"(\d+(?:\.\d+)?\s*(?:个小时|小时|分钟|公里|次|笔|个|张|台|年|天|块|元|遍|期|岁|秒))")
+_COUNTED = re.compile(r"(\d+(?:\.\d+)?)\s*(个小时|小时|分钟|公里|次|笔|个|张|台|年|天|块|元|遍|期|岁|秒)")
 """A number and its measure word ("3次", "2个小时", "380元"): the measure word ends there, so segmentation
 never joins it with what follows ("挥了3次卡" is 次 + 卡, not the word 次卡 a punch card; "用2个小时" is
 not 个小 + 时)."""
+
+
+_SMALL_COUNT = dict(zip("123456789", "一两三四五六七八九", strict=True))
+
+
+def _counted(match: re.Match[str]) -> str:
+    """"2笔" as the examples write it ("两笔": a count of two is what a duplicate charge is), and a space
+    after the measure word."""
+    number, measure = match.group(1), match.group(2)
+    return (_SMALL_COUNT.get(number, number) if len(number) == 1 else number) + measure + " "
 
 
 def _no_numbers(tokens: list[str]) -> list[str]:

@@ -206,6 +206,8 @@ def test_a_measure_word_is_not_joined_with_the_word_after_it(engine: Engine) -> 
     tokens = engine.matcher.analyse("客人挥了3次卡都没反应").tokens
     assert "次卡" not in tokens
     assert "卡" in tokens
+    # a small count is written as the examples write it: "2笔" is 两笔, what a duplicate charge is
+    assert "两笔" in engine.matcher.analyse("明细里有2笔160都成功").tokens
 
 
 def test_a_merchant_saying_it_is_not_about_the_terminal_is_sent_to_whose_job_it_is(engine: Engine) -> None:
