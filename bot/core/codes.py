@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Collection
 
 _RUN = re.compile(r"[0-9a-z]+")
-UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天台位米度周斤件瓶份人遍纸寸倍折卷盒包箱条根把只节页部家期趟回单%")
-"""A number followed by one of these is a quantity, not a code."""
+UNITS = frozenset("元块毛角分万千百月日号点秒年岁个张次笔天台位米度周斤件瓶份人遍纸寸倍折卷盒包箱条根把只节页部家期趟回单%"
+                  "路楼层栋多")
+"""A number followed by one of these is a quantity, not a code (also a bus line, a floor: "51路", "3楼"; and
+an approximate count: "30多岁")."""
 NUMERIC_JOINERS = frozenset(".:/-,*x×")
 """Between two digits these make a decimal, a time, a date, a range or a size (57*50 paper)."""
 BEFORE_QUANTITY = frozenset("第年月¥$+")
@@ -22,6 +24,8 @@ LATIN_UNITS = ("mm", "cm", "km", "kg", "ml", "mah", "gb", "mb", "kb", "hz", "kw"
 _ENGLISH_UNIT = re.compile(r" ?(months?|times?|days?|hours?|hrs?|mins?|minutes?|weeks?|years?|yuan|rmb|pcs|bucks?)"
                            r"(?![a-z])")
 """English counts and amounts ("installment 12 months", "swiped 3 times", "51 yuan")."""
+MODEL_AFTER = ("型号", "的型号", "机型", "的机型")
+"""A run right before these names a terminal model ("机器是A8的型号"), not a code."""
 AMOUNT_AFTER = ("流量费", "年费", "服务费", "手续费", "管理费", "押金", "激活费", "块钱", "多块", "来块", "乘", "除以",
                 "加上", "减去", "等于")
 """A number right before one of these is an amount ("每年扣我99流量费") or arithmetic ("96乘以51")."""
@@ -126,7 +130,7 @@ def _is_quantity(text: str, start: int, end: int) -> bool:
         return True
     if text[end:end + 4].lstrip("的").startswith(AMOUNT_AFTER) or text[end:end + 3].lower().startswith(LATIN_UNITS):
         return True
-    if _ENGLISH_UNIT.match(text, end):
+    if _ENGLISH_UNIT.match(text, end) or text[end:end + 4].startswith(MODEL_AFTER):
         return True
     if after in ARITHMETIC and after2.isdigit():
         return True

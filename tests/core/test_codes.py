@@ -88,6 +88,11 @@ def test_finds_codes(text: str, expected: list[str]) -> None:
     "customer wants installment 12 months",
     "swiped 3 times 还是不行",
     "it costs 51 yuan",
+    "店在51路公交站旁边 刷卡没反应",
+    "我们在12楼 信号不好",
+    "都30多岁了还不会用",
+    "这台是C1型号的机器",
+    "机器是A0的机型",
 ])
 def test_ignores_numbers_that_are_not_codes(text: str) -> None:
     assert codes(text) == []
