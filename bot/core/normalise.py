@@ -171,7 +171,8 @@ def _word_bounds(run: str, cut: Callable[[str], list[str]] | None) -> set[int]:
 
 def _replacer(mapping: Mapping[str, str], *, whole_words: bool = False) -> Callable[[str], str]:
     """A function replacing every key by its value, longest key first, in one pass. With
-    `whole_words`, a key only matches where no Latin letter touches it ("in" never inside "pin")."""
+    `whole_words`, a key only matches where no Latin letter or digit touches it ("in" never inside "pin"), and
+    a key of digits only where nothing but spaces and punctuation does ("好的 886", not "刷了886块")."""
     mapping = {k: v for k, v in mapping.items() if k}
     if not mapping:
         return lambda text: text
@@ -180,9 +181,20 @@ def _replacer(mapping: Mapping[str, str], *, whole_words: bool = False) -> Calla
         return lambda text: pattern.sub(lambda m: mapping[m.group()], text)
     # English keys were folded ("e-receipt" -> "e receipt"): a space in one matches spaces or a hyphen
     by_words = {" ".join(k.split()): v for k, v in mapping.items()}
-    alternatives = "|".join(r"[\s\-]+".join(re.escape(part) for part in k.split())
-                            for k in sorted(by_words, key=len, reverse=True))
-    pattern = re.compile(rf"(?<![a-z])(?:{alternatives})(?![a-z])")
+
+    def alternatives(keys: list[str]) -> str:
+        return "|".join(r"[\s\-]+".join(re.escape(part) for part in k.split())
+                        for k in sorted(keys, key=len, reverse=True))
+
+    # a word of digits only ("886", "88": goodbyes) stands alone, or it is an amount ("刷了886块")
+    numeric = [k for k in by_words if k.replace(" ", "").isdigit()]
+    wordy = [k for k in by_words if k not in numeric]
+    parts = []
+    if wordy:
+        parts.append(rf"(?<![a-z0-9])(?:{alternatives(wordy)})(?![a-z0-9])")
+    if numeric:
+        parts.append(rf"(?<![\w.])(?:{alternatives(numeric)})(?![\w.])")
+    pattern = re.compile("|".join(parts))
 
     def chinese(match: re.Match[str]) -> str:
         # a space only where Latin letters or digits touch the word ("sign in失败" -> "签到失败", but

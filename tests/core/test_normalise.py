@@ -119,3 +119,15 @@ def test_english_words_become_chinese_without_cutting_the_sentence() -> None:
     assert normaliser.english_to_chinese("刷卡ok了吗") == "刷卡好了吗"
     # beside Latin letters or digits a space keeps the words apart ("5000mah" and codes stay readable)
     assert normaliser.english_to_chinese("receipt 2张") == "小票 2张"
+
+
+def test_a_number_word_is_replaced_only_where_it_stands_alone() -> None:
+    # "886" and "88" are goodbyes typed alone, never inside an amount or a longer number
+    normaliser = Normaliser(english={"886": "再见", "88": "再见", "ok": "好"})
+    assert normaliser.english_to_chinese("886") == "再见"
+    assert normaliser.english_to_chinese("好的 88") == "好的 再见"
+    assert normaliser.english_to_chinese("刷了886块 没出小票") == "刷了886块 没出小票"
+    assert normaliser.english_to_chinese("收了1886") == "收了1886"
+    assert normaliser.english_to_chinese("刷了88.5") == "刷了88.5"
+    # nor is a Latin word replaced inside a run of letters and digits
+    assert normaliser.english_to_chinese("ok2") == "ok2"
