@@ -35,7 +35,7 @@ KNOWLEDGE_DIRS = ("knowledge/flows", "knowledge/scripts", "knowledge/followups")
 LEXICON_FILE = "intents/lexicon.yaml"
 
 
-_PHRASE_FIELDS = {key: ("aliases", "examples", "steps") for key in ("codes", "symptoms")} | {
+_PHRASE_FIELDS = {"codes": ("aliases", "examples", "steps"), "symptoms": ("aliases", "examples", "steps", "not_examples")} | {
     key: ("aliases", "examples", "not_examples") for key in ("smalltalk", "redirects", "redlines")}
 """Fields whose items are located line by line (steps: `posbot validate` measures each one)."""
 

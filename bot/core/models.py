@@ -212,6 +212,9 @@ class SymptomIntent(_TitledIntent):
     """可信度 Optional, default high."""
     aliases: tuple[Text, ...] = ()
     """别名 Optional short names."""
+    not_examples: tuple[Text, ...] = ()
+    """反例 Optional: questions that share this problem's words but belong elsewhere ("我的信用卡额度太低" is the
+    card's bank, not the terminal's limit); a question closer to one of them than to this intent is not given it."""
     examples: tuple[Text, ...] = ()
     """例句 ≥ 10, the way merchants type on a phone."""
     notes: Text | None = None

@@ -144,3 +144,19 @@ def test_a_broken_not_the_terminal_pattern_is_explained(mini_copy: Path) -> None
     [message] = problems(mini_copy)
     assert "not_the_terminal" in message
     assert "不是正确的正则表达式" in message
+
+
+def test_a_symptoms_not_examples_keep_a_question_off_it(mini_copy: Path) -> None:
+    from bot.core.match import Matcher
+
+    question = "电脑打印机不打印了"
+    before = [c.intent for c in Matcher(load_content(mini_copy)).analyse(question).candidates]
+    assert "printer_problem" in before
+    path = mini_copy / "intents" / "symptoms" / "common.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "      - 打印机不打印了\n", "      - 打印机不打印了\n    not_examples:\n      - 电脑打印机不打印了\n", 1)
+    path.write_text(text, encoding="utf-8")
+    content = load_content(mini_copy)
+    assert content.locate("printer_problem", "not_examples", 0).file == "intents/symptoms/common.yaml"
+    after = [c.intent for c in Matcher(content).analyse(question).candidates]
+    assert "printer_problem" not in after
