@@ -54,6 +54,11 @@ CLAUSE_TALK = 0.65
 """How close such a clause (or the whole message) must be to a small-talk phrase. 0.8, 0.7, 0.65 and 0.6 were
 tried on the read blind sets: each step down fixed small talk and lost nothing there, but at 0.6 a red-line
 example ("定位能设置成店里的地址吗 我人在别处") became a greeting in `posbot validate`."""
+SOUND_PRIOR = 2_000
+"""A single character's jieba frequency / this is added to its count in the content when a pinyin syllable
+is read alone: 但 (110,709) gains 55, 单 (5,823) 3, so a few examples using 单 no longer turn "dan" into 单;
+机 (6,937, +3.5) still beats 寄 (2,577, +1.3) that 寄回 examples use more often. Pure jieba frequency read "ji"
+as 急 and lost read pinyin questions; 1,000 also reads "ji" as 急; 2,000 to 100,000 score the read sets alike."""
 OTHER_SOUND_WEIGHT = 0.25
 """How much a word of small talk, a redirect or a red line counts when choosing the word a pinyin sound
 stands for, against a terminal problem's word (1)."""
@@ -225,9 +230,12 @@ class Matcher:
         by_sound: dict[tuple[str, ...], tuple[float, str]] = {}
         for word, count in counts.items():
             if word and all("\u4e00" <= c <= "\u9fff" for c in word):
+                # one syllable left over is often a common character ("dan" is 但 more often than 单): its
+                # general frequency counts too, so a few new examples using 单 do not change how "dan" reads
+                weight = count + self.segmenter.frequency(word) / SOUND_PRIOR if len(word) == 1 else count
                 key = sound_key(word)
-                if key not in by_sound or count > by_sound[key][0]:
-                    by_sound[key] = (count, word)
+                if key not in by_sound or weight > by_sound[key][0]:
+                    by_sound[key] = (weight, word)
         return {key: word for key, (_count, word) in by_sound.items()}
 
     @property

@@ -60,6 +60,10 @@ class Segmenter:
         """Words of `text`, spaces dropped. HMM stays on so unknown words are still grouped."""
         return [token for token in self._tokenizer.lcut(text, HMM=True) if token.strip()]
 
+    def frequency(self, word: str) -> int:
+        """How often `word` occurs in jieba's dictionary (general Chinese; 0 if it is not there)."""
+        return int(self._tokenizer.FREQ.get(word, 0))
+
     def known_words(self, text: str) -> list[str]:
         """`text` as dictionary words and single characters: without HMM, a typo ("小飘") is never
         grouped with its neighbours into a made-up word ("小飘是")."""

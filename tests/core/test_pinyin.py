@@ -1,5 +1,6 @@
 """Pinyin typed with the input method off, written back as the words posbot knows."""
 
+from bot.core.engine import Engine
 from bot.core.pinyin import split_syllables, transliterate
 
 WORDS = {("qian", "dao"): "签到", ("shi", "bai"): "失败", ("xiao", "piao"): "小票", ("mei", "you"): "没有",
@@ -33,3 +34,14 @@ def test_english_the_lexicon_does_not_know_is_not_read_as_pinyin() -> None:
     # can, fa ke read as pinyin; the, location, of, my, pos do not: it is English, left alone
     text = "can i fake the location of my pos"
     assert transliterate(text, {("fa",): "发", ("ke",): "可", ("can",): "餐"}) == text
+
+
+def test_a_left_over_syllable_reads_as_a_common_character_unless_the_domain_uses_another_much_more(
+        engine: Engine) -> None:
+    sounds = engine.matcher._sounds
+    # 其, 就 are far more common in Chinese than 期, 九 (a few instalment and amount examples use those)
+    assert sounds[("qi",)] == "其"
+    assert sounds[("jiu",)] == "就"
+    assert sounds[("dan",)] == "但"
+    # 机 is in hundreds of phrases: "pos ji" is still 机, not 急
+    assert sounds[("ji",)] == "机"
