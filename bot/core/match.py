@@ -561,8 +561,9 @@ def _close_together(found: list[list[tuple[int, int]]]) -> bool:
 
 ELSEWHERE_FLOOR = 0.35
 """A redirect this close to a question that says it is not about the terminal is taken as what it is about."""
-ELSEWHERE_LEAD = 0.15
-"""...and leads every terminal problem by this much (decide.MARGIN: enough to answer)."""
+ELSEWHERE_LEAD = 0.16
+"""...and leads every terminal problem by this much (a little over decide.MARGIN: enough to answer, whatever
+the rounding)."""
 
 
 def _redirect_first(ranked: list[Candidate]) -> list[Candidate]:

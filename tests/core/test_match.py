@@ -230,4 +230,4 @@ def test_a_story_about_someone_elses_job_is_asked_about_with_it_first(engine: En
     # it leads by at most STORY_LEAD: asked, never answered outright past the terminal question beside it
     assert understood.analysis.candidates[0].score - understood.analysis.candidates[1].score <= match_module.STORY_LEAD + 1e-9
     monkeypatch.setattr(match_module, "STORY_LEAD", -0.01)
-    assert engine.understand(story).analysis.candidates[0].intent == "apply_pos"
+    assert engine.understand(story).analysis.candidates[0].intent != "redirect_agent"
