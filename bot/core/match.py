@@ -406,15 +406,15 @@ class Matcher:
             talk = process.cdist(talk_forms, [self._texts[i] for i in phrase_ids], scorer=fuzz.token_sort_ratio,
                                  processor=None, dtype=np.float32, workers=1).max(axis=0) / 100.0
             self._keep_best(talk.astype(np.float64), phrase_ids, best, best_phrase)
-        order = np.argsort(-best, kind="stable")[:MAX_CANDIDATES * 2]
+        order = [int(index) for index in np.argsort(-best, kind="stable")[:MAX_CANDIDATES * 2]
+                 if best[index] * 100 >= MIN_PHRASE_SCORE]
+        nearest = self._nearest_negatives([self._intents[index].id for index in order], units)
         candidates = []
         for index in order:
             value = float(best[index])
-            if value * 100 < MIN_PHRASE_SCORE:
-                break
             intent = self._intents[index]
             phrase = self._texts[best_phrase[index]] if best_phrase[index] >= 0 else ""
-            if self._closer_to_a_negative(intent.id, units, value):
+            if nearest.get(intent.id, -1.0) >= value:
                 continue
             code = intent.code if isinstance(intent, CodeIntent) else None
             candidates.append(Candidate(intent.id, code, round(value, 4), "fuzzy", phrase, intent.kind))
@@ -510,6 +510,22 @@ class Matcher:
             if score > best[owner]:
                 best[owner] = score
                 best_phrase[owner] = phrase_id
+
+    def _nearest_negatives(self, intent_ids: list[str], units: list[str]) -> dict[str, float]:
+        """For each of `intent_ids` with `not_examples`, how close the question comes to the nearest one
+        (all of them in one rapidfuzz call: a question meets up to ten candidates)."""
+        forms = [unit for unit in units if unit]
+        owners = [(intent_id, self._negatives[intent_id]) for intent_id in dict.fromkeys(intent_ids)
+                  if self._negatives.get(intent_id)]
+        if not forms or not owners:
+            return {}
+        scores = _blend_many(forms, [form for _intent_id, negatives in owners for form in negatives]).max(axis=0)
+        nearest: dict[str, float] = {}
+        start = 0
+        for intent_id, negatives in owners:
+            nearest[intent_id] = float(scores[start:start + len(negatives)].max())
+            start += len(negatives)
+        return nearest
 
     def _closer_to_a_negative(self, intent_id: str, units: list[str], score: float) -> bool:
         """A question at least as close to one of an intent's `not_examples` as to the intent."""
