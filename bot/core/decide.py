@@ -27,6 +27,10 @@ REFUSE_AT = 0.55
 """A red-line intent leading with this score is refused. Lower values refuse more red lines of the
 evaluation sets, but `posbot validate`'s leave-one-out check then shows ordinary examples refused
 (0.50: `卡刷不过去` as 拆单, `跨省用机器有影响吗` as 养卡); 0.55 refuses none of them."""
+REFUSE_MARGIN = 0.05
+"""A red line found by its examples (not by a pattern or a signal) is refused only when it leads the next
+intent by this much. On the read blind sets 0.05 took false refusals from 3 to 1 and lost one red line
+of 618; 0.10 lost three; the holdout's totals are the same at 0, 0.05 and 0.10."""
 CLARIFY_CHOICES = 3
 
 DecisionKind = Literal["answer", "clarify", "fallback", "refuse"]
@@ -70,7 +74,13 @@ def decide(candidates: Sequence[Candidate], *, answer_at: float = ANSWER_AT, mar
         return Decision("answer", intent=top.intent)
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
     if top.kind == "redline" and top.score >= refuse_at:
-        return Decision("refuse", intent=top.intent)
+        if top.via != "fuzzy" or top.score - runner_up >= REFUSE_MARGIN:
+            return Decision("refuse", intent=top.intent)
+        # a red line's example barely ahead of an ordinary question ("想办一台刷卡机 … 没营业执照"): decide
+        # among the others rather than tell an honest merchant they asked for fraud
+        ordinary = [c for c in candidates if c.kind != "redline"]
+        return decide(ordinary, answer_at=answer_at, margin=margin, clarify_at=clarify_at, specific=specific,
+                      talk_at=talk_at, refuse_at=refuse_at, vague_clarify_at=vague_clarify_at)
     if top.kind == "smalltalk":
         others = max((c.score for c in candidates if c.kind != "smalltalk"), default=0.0)
         if top.score >= talk_at and top.score - others >= margin:

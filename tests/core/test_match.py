@@ -231,3 +231,19 @@ def test_a_story_about_someone_elses_job_is_asked_about_with_it_first(engine: En
     assert understood.analysis.candidates[0].score - understood.analysis.candidates[1].score <= match_module.STORY_LEAD + 1e-9
     monkeypatch.setattr(match_module, "STORY_LEAD", -0.01)
     assert engine.understand(story).analysis.candidates[0].intent != "redirect_agent"
+
+
+def test_a_red_line_by_example_must_lead_by_the_refuse_margin() -> None:
+    from bot.core.decide import REFUSE_MARGIN
+
+    def redline(score: float, via: str = "fuzzy") -> Candidate:
+        return Candidate("identity_misuse", None, score, via, kind="redline")  # type: ignore[arg-type]  # via as a str
+
+    ordinary = Candidate("apply_pos", None, 0.68, "fuzzy", kind="symptom")
+    # barely ahead of an ordinary question: decided among the others, never refused
+    close = decide([redline(0.70), ordinary])
+    assert close.kind != "refuse"
+    assert close.choices[0].intent == "apply_pos" if close.kind == "clarify" else close.intent == "apply_pos"
+    assert decide([redline(0.68 + REFUSE_MARGIN + 0.01), ordinary]) == Decision("refuse", intent="identity_misuse")
+    # a pattern or a signal is certain whatever follows it
+    assert decide([redline(1.0, "pattern"), Candidate("apply_pos", None, 0.99, "fuzzy")]).kind == "refuse"
