@@ -16,10 +16,10 @@ from typing import Sequence
 
 import numpy as np
 
-MAX_SCORED = 80
+MAX_SCORED = 60
 """At most this many phrases go on to rapidfuzz for one unit (the question, a clause, two clauses):
-those with the best overlap. 300, 100 and 80 rank every evaluation set the same (60 lost a question);
-80 keeps p99 near 2 ms with the content grown to 2,000 phrases (benchmarks/latency.py)."""
+those with the best overlap. With the content at 2,800 phrases, 80 and 60 decide every question of fifteen
+evaluation sets the same (an earlier content lost one at 60); 60 saves about a tenth of the time."""
 PAIR_WEIGHT = 0.5
 """A character pair counts half a word: it is weaker evidence, and every word of 2+ characters adds
 pairs as well."""
