@@ -11,6 +11,7 @@ from rapidfuzz import fuzz, process
 
 from bot.core.clauses import split_clauses
 from bot.core.codes import CodeHit, find_codes
+from bot.core import formcache
 from bot.core.index import PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
@@ -177,9 +178,11 @@ class Matcher:
         self._sources: list[tuple[str, str]] = []
         owners: list[int] = []
         talk: list[bool] = []
+        saved = formcache.load(content.version)
+        self._known_forms = dict(saved)
         for intent in content.intents:
             is_talk = intent.kind == "smalltalk"
-            forms = [(source, self.form_of(intent, text)) for source, text in _phrases_of(intent)]
+            forms = [(source, self._cached_form(intent, text)) for source, text in _phrases_of(intent)]
             forms = [(source, form) for source, form in forms if form]
             if not forms:
                 continue
@@ -210,9 +213,12 @@ class Matcher:
         self._sounds = self._word_sounds(content)
         self._negatives: dict[str, list[str]] = {}
         for intent in content.intents:
-            negatives = [self.match_form(text) for text in getattr(intent, "not_examples", ())]
+            negatives = [self._cached_form(None, text) for text in getattr(intent, "not_examples", ())]
             if negatives:
                 self._negatives[intent.id] = [form for form in negatives if form]
+        if self._known_forms != saved:
+            formcache.save(content.version, self._known_forms)
+        del self._known_forms
 
     def _word_sounds(self, content: Content) -> dict[tuple[str, ...], str]:
         """Toneless pinyin -> the word posbot knows by that sound (the most used one when two words
@@ -237,6 +243,16 @@ class Matcher:
                 if key not in by_sound or weight > by_sound[key][0]:
                     by_sound[key] = (weight, word)
         return {key: word for key, (_count, word) in by_sound.items()}
+
+    def _cached_form(self, intent: Intent | None, text: str) -> str:
+        """form_of (match_form without an intent), from the forms saved at an earlier start when there."""
+        talk = intent is not None and intent.kind == "smalltalk"
+        key = ("t:" if talk else "m:") + text
+        form = self._known_forms.get(key)
+        if form is None:
+            form = self.talk_form(text) if talk else self.match_form(text)
+            self._known_forms[key] = form
+        return form
 
     @property
     def phrase_count(self) -> int:

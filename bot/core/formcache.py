@@ -1,0 +1,74 @@
+"""Phrase forms kept between starts: normalising and segmenting every example (2,800 of them) is most of
+what building the matcher costs, and the result depends only on the content and on this code.
+
+The cache is one JSON file per (content version, code) in the cache directory, written through a temporary
+file and a rename. A missing, unreadable or stale file is simply rebuilt; a full disk or a read-only cache
+never stops posbot from starting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+
+from bot.core.segment import cache_dir
+
+_CODE = Path(__file__).resolve().parent
+KEPT = 5
+"""Forms of this many content versions stay (a live reload writes a new one; workers mid-deploy may still
+use the one before)."""
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """Every source file of bot/core and jieba's version: a change to either may change a form."""
+    digest = hashlib.sha256(jieba.__version__.encode())
+    for path in sorted(_CODE.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_path(content_version: str) -> Path:
+    key = hashlib.sha256(f"{content_version}:{_code_fingerprint()}".encode()).hexdigest()[:20]
+    return cache_dir() / f"forms-{key}.json"
+
+
+def load(content_version: str) -> dict[str, str]:
+    """The forms saved for this content and code, or {} when there are none (or they cannot be read)."""
+    try:
+        data = json.loads(cache_path(content_version).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def save(content_version: str, forms: dict[str, str]) -> None:
+    path = cache_path(content_version)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(forms, out, ensure_ascii=False)
+        os.replace(temporary, path)
+        _keep_newest(path.parent)
+    except OSError:
+        # a full disk or a read-only cache costs the next start half a second, nothing more
+        try:
+            os.unlink(temporary)
+        except (OSError, UnboundLocalError):
+            pass
+
+
+def _keep_newest(folder: Path) -> None:
+    saved = sorted(folder.glob("forms-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in saved[KEPT:]:
+        try:
+            old.unlink()
+        except OSError:
+            pass
