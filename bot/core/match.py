@@ -245,12 +245,11 @@ class Matcher:
         return {key: word for key, (_count, word) in by_sound.items()}
 
     def _cached_form(self, intent: Intent | None, text: str) -> str:
-        """form_of (match_form without an intent), from the forms saved at an earlier start when there."""
-        talk = intent is not None and intent.kind == "smalltalk"
-        key = ("t:" if talk else "m:") + text
+        """form_of (match_form for a not_example, `intent` None), from the forms saved at an earlier start."""
+        key = ("t:" if intent is not None and intent.kind == "smalltalk" else "m:") + text
         form = self._known_forms.get(key)
         if form is None:
-            form = self.talk_form(text) if talk else self.match_form(text)
+            form = self.form_of(intent, text) if intent is not None else self.match_form(text)
             self._known_forms[key] = form
         return form
 
@@ -545,11 +544,7 @@ class Matcher:
 
     def _closer_to_a_negative(self, intent_id: str, units: list[str], score: float) -> bool:
         """A question at least as close to one of an intent's `not_examples` as to the intent."""
-        negatives = self._negatives.get(intent_id)
-        forms = [unit for unit in units if unit]
-        if not negatives or not forms:
-            return False
-        return float(_blend_many(forms, negatives).max()) >= score
+        return self._nearest_negatives([intent_id], units).get(intent_id, -1.0) >= score
 
     def _excluded(self, exclude: tuple[str, str]) -> np.ndarray:
         return np.array([n for n, (intent_id, source) in enumerate(self._sources) if (intent_id, source) == exclude],
@@ -601,8 +596,8 @@ the rounding)."""
 def _redirect_first(ranked: list[Candidate]) -> list[Candidate]:
     """The best redirect (if it fits at all) at the level of the best terminal problem, and the problems
     and red lines ELSEWHERE_LEAD under it: the merchant has said the question is not about the terminal."""
-    redirect = next((c for c in sorted(ranked, key=lambda c: c.score, reverse=True)
-                     if c.kind == "redirect" and c.score >= ELSEWHERE_FLOOR), None)
+    redirect = max((c for c in ranked if c.kind == "redirect" and c.score >= ELSEWHERE_FLOOR),
+                   key=lambda c: c.score, default=None)
     if redirect is None:
         return ranked
     level = max([redirect.score] + [c.score for c in ranked if c.kind in ("code", "symptom")])
@@ -642,8 +637,7 @@ def _quotes(compact: str, display: str) -> bool:
 
 _COUNTED = re.compile(r"(\d+(?:\.\d+)?)\s*(个小时|小时|分钟|公里|次|笔|个|张|台|年|天|块|元|遍|期|岁|秒)")
 """A number and its measure word ("3次", "2个小时", "380元"): the measure word ends there, so segmentation
-never joins it with what follows ("挥了3次卡" is 次 + 卡, not the word 次卡 a punch card; "用2个小时" is
-not 个小 + 时)."""
+never joins it with what follows ("挥了3次卡" is 次 + 卡, not the word 次卡, a punch card)."""
 
 
 _SMALL_COUNT = dict(zip("123456789", "一两三四五六七八九", strict=True))
