@@ -16,8 +16,8 @@ _BOUNDARY = re.compile(r"[，,。.!！?？;；、\n~～…]+|\s+(?=[^\sa-z0-9])|
 "sign in", "5 1")."""
 _CONNECTIVE = re.compile(r"(?=但是|可是|结果|然后|不过|而是|但|可就是|就是|现在又|后来)")
 """Words that start a new clause even without punctuation ("签到成功了但是刷卡还是不行")."""
-_DENIED_START = re.compile(r"^(?:也|倒|并|又|还)?(?:不是|并非|不是说)|^.{0,4}(?:不是|并不是)(?!很|太)")
-"""A clause that opens with 不是 denies what follows ("不是签到失败 是…")."""
+_DENIED_START = re.compile(r"^(?:也|倒|并|又|还)?(?:不是|并非|不是说)|^.{0,4}(?<!是)(?:不是|并不是)(?!很|太)")
+"""A clause that opens with 不是 denies what follows ("不是签到失败 是…"); 是不是 asks ("大单子是不是分几次刷")."""
 _NOT_THIS = re.compile(r"^(?:我|我们|钱|机器|顾客|客人)?(?:也)?(?:没有|没|不想|不要|不用)(?!反应|反映|信号|网|电|纸|显示|出|打|到账|钱|收到)")
 """A clause opening with 没(有) followed by a correction denies it ("没有扣两次，就扣了一次"), unless 没
 is the symptom itself (没反应, 没出小票, 没到账 …)."""
@@ -37,7 +37,7 @@ _TRIED_NO_HELP = re.compile(r"^(?:重启|重新开机|关机重开|重插|拔了
 """"重启也没用": what was tried, told to say it did not help: context, not the problem."""
 _TRIED_IT = re.compile(r"^(?:我|我们|也|都|已经)*把.{1,8}(?:重启|重插|拔了|换了|检查|重新插|关了又开)(?:了|过了|过|一下|了一下)?$")
 """"我把路由器重启了": what the merchant did to it, not the problem."""
-_DISMISSED_NOT_PROBLEM = re.compile(r"不是.{1,12}的问题$|不是.{1,12}问题$")
+_DISMISSED_NOT_PROBLEM = re.compile(r"(?<!是)不是.{1,12}的问题$|(?<!是)不是.{1,12}问题$")
 _DECLINED = re.compile(r"^(?:但|可|但是|可是)?(?:我|我们)?(?:没敢|不敢|没答应|没同意|没帮他|没帮她|没给他|没给她|拒绝了|没理他|没理她)"
                        r"(?:的|了|啊)?$")
 """A clause saying the merchant did not go along with what came just before ("让我帮他输 我没敢")."""

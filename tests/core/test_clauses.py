@@ -35,6 +35,8 @@ def test_denied_dismissed_done_and_tried_clauses_do_not_vote(text: str, gone: st
     "不是签到失败就是通讯失败",  # either … or …: both stay
     "不是吧",  # nothing after it
     "没反应，刷了好几次",  # 没 is the symptom itself
+    "大单子是不是分几次刷就没事 听说五万以上会查",  # 是不是 asks, it denies nothing
+    "刷不出来 是不是读卡器的问题",  # asks whether it is the reader
 ])
 def test_what_is_not_a_denial_stays(text: str) -> None:
     assert denied(text) == []
