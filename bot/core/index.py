@@ -118,6 +118,13 @@ one's single phrase that happens to share a few words. Read blind sets (benchmar
 blind_dev5a 0.885 -> 0.915, blind_dev7 0.884 -> 0.895)."""
 
 
+LONG_PROFILE_SHARE = 1.0
+"""PROFILE_SHARE in a long message (bot/core/match.py LONG_MESSAGE): the more a message says, the better all
+its words together tell its intent, and the less one phrase matching a few of them does. Read blind sets,
+long messages at 0.5 → 0.8 fixed 6 and lost 2, → 1.0 fixed 12 and lost 6, → 1.5 fixed 14 and lost 11,
+→ 2.0 fixed 16 and lost 15 (counted by clauses; match.LONG_MESSAGE says how length is counted now)."""
+
+
 class IntentProfiles:
     """Each intent as one weighted bag of keys (the sum of its phrases' unit vectors, the same keys and
     weights as PhraseIndex), compared with a question by cosine similarity."""

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz, process
 from bot.core.clauses import split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core import formcache
-from bot.core.index import PROFILE_SHARE, IntentProfiles, PhraseIndex
+from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
 from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
@@ -69,6 +69,11 @@ STORY_CLAUSES = 4
 """A message of this many clauses or more is a story: a redirect's marker word in it may be context."""
 STORY_SECOND = 0.01
 """In a story, a redirect lifted by a marker comes just under the best terminal problem (it is still offered)."""
+LONG_MESSAGE = 50
+"""Chinese characters from which a message is long and its profile weighs LONG_PROFILE_SHARE (counted in
+characters, not clauses: English words split a short question into many clauses). Read blind sets against
+0.5 everywhere: from 30 characters 10 fixed and 4 lost, from 40 10 and 3, from 50 10 and 2 (holdout +1 at
+each); counting four clauses instead fixed 12 and lost 6, most of those English."""
 STORY_LEAD = 0.05
 """How far a redirect that fits by its examples may lead the best terminal problem in a story: less than
 decide.MARGIN, so posbot asks (redirect first) rather than sends the merchant away. Capping it under the
@@ -347,7 +352,8 @@ class Matcher:
                 talk = [c for c in said if c.kind == "smalltalk" and c.score >= CLAUSE_TALK
                         and not self._closer_to_a_negative(c.intent, units, c.score)]
                 fuzzy = sorted([*fuzzy, *talk], key=lambda c: c.score, reverse=True)
-            fuzzy = self._by_profile(fuzzy, units[0], exclude=exclude)
+            fuzzy = self._by_profile(fuzzy, units[0], exclude=exclude,
+                                     share=LONG_PROFILE_SHARE if _chinese_length(prepared) >= LONG_MESSAGE else PROFILE_SHARE)
 
         ranked: list[Candidate] = [
             Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code, "code") for h in known]
@@ -436,10 +442,10 @@ class Matcher:
         return candidates
 
     def _by_profile(self, candidates: list[Candidate], form: str, *,
-                    exclude: tuple[str, str] | None) -> list[Candidate]:
+                    exclude: tuple[str, str] | None, share: float = PROFILE_SHARE) -> list[Candidate]:
         """The whole message against each intent's profile (every word of its phrases together): the
-        intent whose words the message holds most keeps its score, the others lose PROFILE_SHARE x how far
-        behind it they are (bot/core/index.py). Small talk has no profile and is left as it is."""
+        intent whose words the message holds most keeps its score, the others lose `share` x how far behind
+        it they are (bot/core/index.py: more in a long message). Small talk has no profile and is left as it is."""
         if not PROFILE_SHARE or not form or not candidates:
             return candidates
         excluded = self._excluded(exclude).tolist() if exclude is not None else []
@@ -447,7 +453,7 @@ class Matcher:
         lead = float(similarity[~self._is_talk].max(initial=0.0))
         position = self._position
         moved = [c if c.kind == "smalltalk" else
-                 replace(c, score=round(c.score - PROFILE_SHARE * (lead - float(similarity[position[c.intent]])), 4))
+                 replace(c, score=round(c.score - share * (lead - float(similarity[position[c.intent]])), 4))
                  for c in candidates]
         return sorted(moved, key=lambda c: c.score, reverse=True)
 
@@ -648,6 +654,10 @@ def _counted(match: re.Match[str]) -> str:
     after the measure word."""
     number, measure = match.group(1), match.group(2)
     return (_SMALL_COUNT.get(number, number) if len(number) == 1 else number) + measure + " "
+
+
+def _chinese_length(text: str) -> int:
+    return sum(1 for char in text if "\u4e00" <= char <= "\u9fff")
 
 
 def _no_numbers(tokens: list[str]) -> list[str]:

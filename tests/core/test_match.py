@@ -247,3 +247,12 @@ def test_a_red_line_by_example_must_lead_by_the_refuse_margin() -> None:
     assert decide([redline(0.68 + REFUSE_MARGIN + 0.01), ordinary]) == Decision("refuse", intent="identity_misuse")
     # a pattern or a signal is certain whatever follows it
     assert decide([redline(1.0, "pattern"), Candidate("apply_pos", None, 0.99, "fuzzy")]).kind == "refuse"
+
+
+def test_in_a_long_message_the_profile_weighs_more(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 维萨卡, 外卡, 银联卡就能刷 are foreign_cards' words; "刷了两次" is one phrase of duplicate_charge
+    story = "我们店开在景区旁边 经常有外国游客来买东西 昨天一个客人拿的是维萨卡 刷了两次都不行 银联卡就能刷 是不是我这机器不支持外卡 要开通吗"
+    assert sum("\u4e00" <= char <= "\u9fff" for char in story) >= match_module.LONG_MESSAGE
+    assert engine.matcher.analyse(story).candidates[0].intent == "foreign_cards"
+    monkeypatch.setattr(match_module, "LONG_PROFILE_SHARE", match_module.PROFILE_SHARE)
+    assert engine.matcher.analyse(story).candidates[0].intent != "foreign_cards"
