@@ -32,9 +32,10 @@ _DONE = re.compile(r"(?:签到|激活|连网|联网|下载|更新|重启|开机|
 """A step that worked ("签到成功了，但是刷卡不行"): context, not the problem."""
 _TRIED = re.compile(r"(?:也|都|已经)(?:重启|换|试|插|拔|检查|改|重装|充)(?:了一下|过了|过|了)$")
 """Something already tried ("路由器也重启了", "卡也换过了"): what was done, not what is wrong."""
-_TRIED_NO_HELP = re.compile(r"^(?:重启|重新开机|关机重开|重插|拔了重插|换了?卡|换了?线|试了|重装)(?:了|过|一下|几次|好几次)?"
+_TRIED_NO_HELP = re.compile(r"^(?:我|我们|也)?(?:把)?(?:路由器|机器|pos机?|刷卡机|手机|网线|wifi|卡)?"
+                            r"(?:重启|重新开机|关机重开|重插|拔了重插|换了?卡|换了?线|试了|重装)(?:了|过|一下|几次|好几次)?"
                             r"(?:也|都|还是)(?:没用|不行|一样|没效果)(?:的|了|啊)?$")
-""""重启也没用": what was tried, told to say it did not help: context, not the problem."""
+""""重启也没用", "路由器重启了也一样": what was tried, told to say it did not help: context, not the problem."""
 _TRIED_IT = re.compile(r"^(?:我|我们|也|都|已经)*把.{1,8}(?:重启|重插|拔了|换了|检查|重新插|关了又开)(?:了|过了|过|一下|了一下)?$")
 """"我把路由器重启了": what the merchant did to it, not the problem."""
 _DISMISSED_NOT_PROBLEM = re.compile(r"(?<!是)不是.{1,12}的问题$|(?<!是)不是.{1,12}问题$")

@@ -57,6 +57,9 @@ def test_what_the_merchant_would_not_do_is_denied() -> None:
 def test_what_was_tried_and_did_not_help_is_context() -> None:
     clauses = split_clauses("一直显示网络错误 重启也没用")
     assert [c.denied for c in clauses] == [False, True]
+    # what it was done to may come first ("路由器" here is not what is wrong)
+    clauses = split_clauses("刷卡老是转圈 最后说交易超时 路由器重启了也一样")
+    assert [c.denied for c in clauses] == [False, False, True]
 
 
 def test_the_subject_of_a_denial_stays() -> None:
