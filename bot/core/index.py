@@ -85,14 +85,20 @@ class PhraseIndex:
     def overlap(self, form: str) -> tuple[np.ndarray, np.ndarray]:
         """(phrase numbers sharing a key with `form`, their weighted F-overlap 0..1), best
         MAX_SCORED only, in ascending phrase order."""
-        keys = keys_of(form)
-        hit = [(key, is_word) for key, is_word in keys.items() if key in self._postings]
-        if not hit:
+        question_weight = 0.0
+        postings: list[np.ndarray] = []
+        key_weights: list[float] = []
+        for key, is_word in keys_of(form).items():
+            weight = self.weight(key, is_word)
+            question_weight += weight
+            posting = self._postings.get(key)
+            if posting is not None:
+                postings.append(posting)
+                key_weights.append(weight)
+        if not postings:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
-        question_weight = sum(self.weight(key, is_word) for key, is_word in keys.items())
-        numbers = np.concatenate([self._postings[key] for key, _ in hit])
-        weights = np.concatenate([np.full(len(self._postings[key]), self.weight(key, is_word))
-                                  for key, is_word in hit])
+        numbers = np.concatenate(postings)
+        weights = np.repeat(key_weights, [len(posting) for posting in postings])
         shared = np.bincount(numbers, weights=weights, minlength=self.size)
         found = np.flatnonzero(shared)
         recall = np.minimum(1.0, shared[found] / self._phrase_weight[found])

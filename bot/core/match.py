@@ -310,7 +310,13 @@ class Matcher:
         units_text = [_without(prepared[c.start:c.end], hits, offset=c.start) for c in kept]
         joined = strip_symbols(" ".join(units_text))
         normalised = self.normaliser.normalise_folded(joined)
-        tokens = tuple(_no_numbers(self._words(normalised)))
+        clause_forms = ([self.normaliser.normalise_folded(strip_symbols(text)) for text in units_text]
+                        if len(kept) > 1 else [])
+        clause_words = [self._words(clause_form) for clause_form in clause_forms]
+        # the message is its clauses side by side: segmented once, not once whole and once a clause at a time
+        whole = ([word for words in clause_words for word in words] if " ".join(form for form in clause_forms if form) == normalised
+                 else self._words(normalised))
+        tokens = tuple(_no_numbers(whole))
         # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码
         literal = self.normaliser.fix_typos(joined)
         # a response code, typed or quoted by its screen text ("提示超出消费次数限制"), says what the message
@@ -325,9 +331,7 @@ class Matcher:
         fuzzy: list[Candidate] = []
         if not refused:
             units = [" ".join(tokens)]
-            clause_forms = ([self.normaliser.normalise_folded(strip_symbols(text)) for text in units_text]
-                            if len(kept) > 1 else [])
-            clause_tokens = [_no_numbers(self._words(clause_form)) for clause_form in clause_forms]
+            clause_tokens = [_no_numbers(words) for words in clause_words]
             # each clause, and (in a message of three or more) each two neighbouring clauses: a problem
             # is often told across two ("钱扣了 机器说失败")
             pairs = ([a + b for a, b in zip(clause_tokens, clause_tokens[1:], strict=False)]
@@ -401,16 +405,26 @@ class Matcher:
         best_phrase = np.full(len(self._intents), -1, dtype=np.intp)
         excluded = self._excluded(exclude) if exclude is not None else None
         top_two = np.zeros((2, len(self._intents)), dtype=np.float64) if clauses else None
+        shortlists = []
         for unit in dict.fromkeys(u for u in units if u):
             phrase_ids, overlap = self._index.overlap(unit)
             if excluded is not None and len(phrase_ids):
                 kept = ~np.isin(phrase_ids, excluded)
                 phrase_ids, overlap = phrase_ids[kept], overlap[kept]
-            if not len(phrase_ids):
-                continue
-            texts = [self._texts[i] for i in phrase_ids]
-            scores = FUZZY_SHARE * _blend(unit, texts) + (1 - FUZZY_SHARE) * overlap
-            self._keep_best(scores, phrase_ids, best, best_phrase)
+            if len(phrase_ids):
+                shortlists.append((unit, phrase_ids, overlap))
+        # every unit's shortlist in one rapidfuzz call per scorer: a long message has a dozen units
+        fuzzy = _blend_pairs([unit for unit, phrase_ids, _ in shortlists for _ in range(len(phrase_ids))],
+                             [self._texts[i] for _, phrase_ids, _ in shortlists for i in phrase_ids])
+        if shortlists:
+            scored = np.concatenate([phrase_ids for _, phrase_ids, _ in shortlists])
+            all_scores = FUZZY_SHARE * fuzzy + (1 - FUZZY_SHARE) * np.concatenate(
+                [overlap for _, _, overlap in shortlists])
+            self._keep_best(all_scores, scored, best, best_phrase)
+        start = 0
+        for unit, phrase_ids, _ in shortlists:
+            scores = all_scores[start:start + len(phrase_ids)]
+            start += len(phrase_ids)
             if top_two is not None and unit in clauses:
                 per_intent = np.zeros(len(self._intents), dtype=np.float64)
                 np.maximum.at(per_intent, self._owner[phrase_ids], scores)
@@ -526,11 +540,19 @@ class Matcher:
 
     def _keep_best(self, scores: np.ndarray, phrase_ids: np.ndarray, best: np.ndarray,
                    best_phrase: np.ndarray) -> None:
+        """Raise `best` (per intent) to each intent's highest of `scores`, and `best_phrase` to the first phrase
+        that reached it, where that beats what `best` holds."""
+        if not len(scores):
+            return
         owners = self._owner[phrase_ids]
-        for score, owner, phrase_id in zip(scores.tolist(), owners.tolist(), phrase_ids.tolist(), strict=True):
-            if score > best[owner]:
-                best[owner] = score
-                best_phrase[owner] = phrase_id
+        # per intent, its highest score first, the earliest phrase among equals
+        order = np.lexsort((np.arange(len(scores)), -scores, owners))
+        sorted_owners = owners[order]
+        first = order[np.concatenate(([True], sorted_owners[1:] != sorted_owners[:-1]))]
+        owners, top = owners[first], scores[first]
+        better = top > best[owners]
+        best[owners[better]] = top[better]
+        best_phrase[owners[better]] = phrase_ids[first][better]
 
     def _nearest_negatives(self, intent_ids: list[str], units: list[str]) -> dict[str, float]:
         """For each of `intent_ids` with `not_examples`, how close the question comes to the nearest one
@@ -666,10 +688,13 @@ def _no_numbers(tokens: list[str]) -> list[str]:
     return [t for t in tokens if not t.isdigit()]
 
 
-def _blend(form: str, texts: list[str]) -> np.ndarray:
-    """The SCORERS blend of `form` against each of `texts`, 0..1."""
-    row: np.ndarray = _blend_many([form], texts)[0]
-    return row
+def _blend_pairs(forms: list[str], texts: list[str]) -> np.ndarray:
+    """The SCORERS blend of each of `forms` against the text beside it in `texts`, 0..1."""
+    total = np.zeros(len(forms), dtype=np.float64)
+    if forms:
+        for scorer, weight in SCORERS:
+            total += weight * process.cpdist(forms, texts, scorer=scorer, processor=None, dtype=np.float32, workers=1)
+    return total / 100.0
 
 
 def _blend_many(forms: list[str], texts: list[str]) -> np.ndarray:
