@@ -70,6 +70,7 @@ def find_codes(text: str, known: Collection[str]) -> list[CodeHit]:
     """
     text = _chinese_digits_after_cues(text)
     runs = list(_RUN.finditer(text))
+    listed = _listed(text, runs)
     hits: list[CodeHit] = []
     quantities: set[str] = set()
     skip = -1
@@ -81,6 +82,8 @@ def find_codes(text: str, known: Collection[str]) -> list[CodeHit]:
             quantities.add(value.upper())
             continue
         cued = _cued(text, start)
+        if listed and not cued:
+            continue  # a message listing numbers is about numbers: its bare ones are data too ("…31 蓝球09")
         if len(value) == 1:
             nxt = runs[index + 1] if index + 1 < len(runs) else None
             if (nxt is not None and len(nxt.group()) == 1 and text[end:nxt.start()].isspace()
@@ -128,6 +131,8 @@ def _is_quantity(text: str, start: int, end: int) -> bool:
     before2 = text[start - 2] if start > 1 else ""
     if after in UNITS or before in BEFORE_QUANTITY:
         return True
+    if after in "一/" and after2 in UNITS:
+        return True  # a price per unit: "68一斤", "30/斤"
     if text[end:end + 4].lstrip("的").startswith(AMOUNT_AFTER) or text[end:end + 3].lower().startswith(LATIN_UNITS):
         return True
     if _ENGLISH_UNIT.match(text, end) or text[end:end + 4].startswith(MODEL_AFTER):
@@ -141,6 +146,35 @@ def _is_quantity(text: str, start: int, end: int) -> bool:
     if before in CLOCK and (before2.isdigit() or before2 in "零〇一二三四五六七八九十两"):
         return True
     return False
+
+
+LIST_SEPARATORS = frozenset(" ,，、;；")
+LISTED = 3
+"""This many numbers or more in a row, split only by spaces or commas, are a list (lottery numbers, amounts,
+"03 07 12 19 25"): none of them is a code unless a cue stands right before it. The same number
+typed again and again ("51 51 51") is not a list. In a message with a list, no bare number is a code."""
+
+
+def _listed(text: str, runs: list[re.Match[str]]) -> set[int]:
+    """Indices of the number runs that are part of a list of LISTED or more."""
+    listed: set[int] = set()
+    chain: list[int] = []
+    for index, run in enumerate(runs):
+        numeric = run.group().isdigit()
+        joined = bool(chain) and numeric and all(char in LIST_SEPARATORS
+                                                 for char in text[runs[chain[-1]].end():run.start()])
+        if joined:
+            chain.append(index)
+            continue
+        listed.update(_a_list(runs, chain))
+        chain = [index] if numeric else []
+    listed.update(_a_list(runs, chain))
+    return listed
+
+
+def _a_list(runs: list[re.Match[str]], chain: list[int]) -> list[int]:
+    """`chain` if it holds LISTED different numbers ("51 51 51" is one code typed three times)."""
+    return chain if len({runs[index].group() for index in chain}) >= LISTED else []
 
 
 def _cued(text: str, start: int) -> bool:

@@ -74,6 +74,12 @@ LONG_MESSAGE = 50
 characters, not clauses: English words split a short question into many clauses). Read blind sets against
 0.5 everywhere: from 30 characters 10 fixed and 4 lost, from 40 10 and 3, from 50 10 and 2 (holdout +1 at
 each); counting four clauses instead fixed 12 and lost 6, most of those English."""
+MARKER_YIELDS_AT = 0.55
+"""A red line that fits by its examples this well (decide.REFUSE_AT) is not passed by a redirect's marker: the
+marker names the other party's world (房贷, 贷款), the red line names the act ("拿信用卡在自己机器刷一笔 还房贷")."""
+MARKER_UNDER_REDLINE = 0.06
+"""Where MARKER_YIELDS_AT holds, a marker lifts its redirect to this far under the red line (just over
+decide.REFUSE_MARGIN, so the red line is refused)."""
 STORY_LEAD = 0.05
 """How far a redirect that fits by its examples may lead the best terminal problem in a story: less than
 decide.MARGIN, so posbot asks (redirect first) rather than sends the merchant away. Capping it under the
@@ -514,6 +520,9 @@ class Matcher:
         level = MARKER_SCORE
         if story and problem:
             level = min(MARKER_SCORE, problem - STORY_SECOND)
+        redline = max((c.score for c in ranked if c.kind == "redline"), default=0.0)
+        if redline >= MARKER_YIELDS_AT:
+            level = min(level, redline - MARKER_UNDER_REDLINE)
         for intent_id in sorted(marked):
             own = next((c.score for c in ranked if c.intent == intent_id), 0.0)
             kept.append(Candidate(intent_id, None, max(own, level), "fuzzy", "", "redirect"))

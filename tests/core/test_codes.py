@@ -140,3 +140,19 @@ def test_a_fee_or_a_sum_taken_is_an_amount() -> None:
     assert codes("每年自动扣我96 说是服务费") == []
     assert codes("交51就能保住费率") == []
     assert codes("交了钱以后显示96") == ["96"]
+
+
+def test_a_price_per_unit_is_an_amount() -> None:
+    assert codes("苹果12一斤 买三斤多少钱") == []
+    assert codes("这个51一个 那个30/斤") == []
+    assert codes("刷了一斤的 显示51") == ["51"]
+
+
+def test_a_list_of_numbers_is_not_a_list_of_codes() -> None:
+    """Three or more numbers in a row (lottery numbers, a list of amounts) are data, not screens."""
+    assert codes("双色球 03 05 12 30 51") == []
+    assert codes("选了 01、03、10、12") == []
+    assert codes("前区03 05 12 后区51") == []
+    # two codes typed together are still two codes, and a cued one in a list still counts
+    assert codes("一会显示03 一会显示05") == ["03", "05"]
+    assert codes("显示03 12点 30分") == ["03"]

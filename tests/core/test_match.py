@@ -142,6 +142,15 @@ def test_a_redirect_marker_in_a_story_only_draws_level(engine: Engine) -> None:
     assert engine.understand("路由器怎么改wifi密码").decision.intent == "redirect_device"
 
 
+def test_a_red_line_its_examples_are_sure_of_is_not_passed_by_a_redirect_marker(engine: Engine) -> None:
+    # 车贷 is redirect_loan's marker, but the act asked for is swiping a credit card on one's own terminal
+    understood = engine.understand("车贷没钱交了 信用卡在我自己的pos上刷一笔转过去")
+    assert understood.analysis.candidates[0].intent == "cash_out"
+    assert understood.decision.kind == "refuse"
+    # without a red line the marker still sends a loan question to whoever lends
+    assert engine.understand("车贷逾期了怎么办").decision.intent == "redirect_loan"
+
+
 def test_a_problem_told_in_two_clauses_of_a_story_scores_above_its_best_clause(engine: Engine) -> None:
     clauses = ["客人买了两条烟刷卡", "机器卡住不动", "我重启以后记录里找不到这一笔", "客人手机却收到了扣款短信",
                "这钱到底收没收到"]
