@@ -357,7 +357,10 @@ class Matcher:
             if not known and problem_word and (not fuzzy or fuzzy[0].score < TALK_OVER):
                 # a word that could point at a problem ("一天", "服务") but nothing that fits one: a clause
                 # that is itself small talk ("气死我了 找了一天都没人管") still says what the message is
-                forms = [self._talk_words(form) for form in (normalised, *clause_forms)]
+                # a clause asking about the rest ("…再把钱退他 可以吗", "…刷四次不就行了嘛") is not small talk
+                forms = [self._talk_words(form) for form, text in zip((normalised, *clause_forms), (joined, *units_text),
+                                                                      strict=False)
+                         if not (form is not normalised and _asks(text))]
                 said = self._rank([], [form for form in forms if self._mostly_talk(form)], exclude=exclude)
                 talk = [c for c in said if c.kind == "smalltalk" and c.score >= CLAUSE_TALK
                         and not self._closer_to_a_negative(c.intent, units, c.score)]
@@ -685,6 +688,14 @@ def _counted(match: re.Match[str]) -> str:
     after the measure word."""
     number, measure = match.group(1), match.group(2)
     return (_SMALL_COUNT.get(number, number) if len(number) == 1 else number) + measure + " "
+
+
+_ASKING = re.compile(r"(吗|嘛|么|不|没|呢|没有|问题|行不行|可不可以|能不能|对不对)[\s?？!！。.~～]*$")
+
+
+def _asks(text: str) -> bool:
+    """A clause that ends as a question ("可以吗", "有啥问题")."""
+    return bool(_ASKING.search(text.strip()))
 
 
 def _chinese_length(text: str) -> int:

@@ -142,6 +142,14 @@ def test_a_redirect_marker_in_a_story_only_draws_level(engine: Engine) -> None:
     assert engine.understand("路由器怎么改wifi密码").decision.intent == "redirect_device"
 
 
+def test_a_closing_question_is_not_small_talk(engine: Engine) -> None:
+    # "可以吗" after a question about a sale asks about that sale: answering "好的👌" would be absurd
+    asked = engine.understand("客户公司要报账 我刷一笔没货的单子再把钱退他 可以吗")
+    assert all(c.kind != "smalltalk" for c in asked.analysis.candidates)
+    # a clause that is small talk on its own still says what the message is
+    assert engine.understand("气死我了 找了一天都没人管").decision.intent == "complaint"
+
+
 def test_a_red_line_its_examples_are_sure_of_is_not_passed_by_a_redirect_marker(engine: Engine) -> None:
     # 车贷 is redirect_loan's marker, but the act asked for is swiping a credit card on one's own terminal
     understood = engine.understand("车贷没钱交了 信用卡在我自己的pos上刷一笔转过去")
