@@ -506,8 +506,9 @@ class Matcher:
         return None
 
     def _with_markers(self, ranked: list[Candidate], normalised: str, *, story: bool = False) -> list[Candidate]:
-        """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher.
-        In a story (STORY_CLAUSES or more) a marker is as often context ("手机充电器也试了", "地铁口开店"): there
+        """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher, and
+        just over a terminal problem that fits better still ("停车场刷etc扣了两次钱": posbot asks, the gate's
+        operator first, rather than explain a double charge on a POS). In a story (STORY_CLAUSES or more) a marker is as often context ("手机充电器也试了", "地铁口开店"): there
         the marker lifts its redirect only to just under the best terminal problem, so posbot asks rather than
         sends the merchant away. A redirect that fits by its own examples may lead a story, by at most
         STORY_LEAD: posbot then asks, the redirect first, and an aside about the merchant's own card does not
@@ -523,6 +524,8 @@ class Matcher:
         level = MARKER_SCORE
         if story and problem:
             level = min(MARKER_SCORE, problem - STORY_SECOND)
+        elif problem:
+            level = min(FULL_MATCH, max(MARKER_SCORE, problem + STORY_SECOND))
         redline = max((c.score for c in ranked if c.kind == "redline"), default=0.0)
         if redline >= MARKER_YIELDS_AT:
             level = min(level, redline - MARKER_UNDER_REDLINE)

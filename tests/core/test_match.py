@@ -142,6 +142,17 @@ def test_a_redirect_marker_in_a_story_only_draws_level(engine: Engine) -> None:
     assert engine.understand("路由器怎么改wifi密码").decision.intent == "redirect_device"
 
 
+def test_a_marker_leads_even_a_problem_that_fits_better(engine: Engine) -> None:
+    # "etc" is another reader's: even where a POS problem fits at 0.9, its redirect comes first
+    ranked = [Candidate("duplicate_charge", None, 0.9, "fuzzy", "", "symptom")]
+    moved = sorted(engine.matcher._with_markers(ranked, "etc 扣 两次"), key=lambda c: c.score, reverse=True)
+    assert [c.intent for c in moved] == ["redirect_other_reader", "duplicate_charge"]
+    assert moved[0].score - moved[1].score < 0.15  # close: posbot asks, it does not send the merchant away
+    # in a story the marker stays under the problem
+    story = engine.matcher._with_markers(ranked, "etc 扣 两次", story=True)
+    assert max(story, key=lambda c: c.score).intent == "duplicate_charge"
+
+
 def test_a_closing_question_is_not_small_talk(engine: Engine) -> None:
     # "可以吗" after a question about a sale asks about that sale: answering "好的👌" would be absurd
     asked = engine.understand("客户公司要报账 我刷一笔没货的单子再把钱退他 可以吗")
