@@ -142,6 +142,13 @@ def test_a_redirect_marker_in_a_story_only_draws_level(engine: Engine) -> None:
     assert engine.understand("路由器怎么改wifi密码").decision.intent == "redirect_device"
 
 
+def test_a_story_with_no_terminal_problem_keeps_its_redirect(engine: Engine) -> None:
+    # a long question about becoming an agent shares a few words with terminal problems (0.2-0.4): those do
+    # not hold the redirect back as a problem told beside it would
+    story = "我在县城有家手机店 认识不少做生意的老乡 想跟你们合作做代理 一台机器分润多少 拿货价多少"
+    assert engine.understand(story).decision.intent == "redirect_agent"
+
+
 def test_a_marker_leads_even_a_problem_that_fits_better(engine: Engine) -> None:
     # "etc" is another reader's: even where a POS problem fits at 0.9, its redirect comes first
     ranked = [Candidate("duplicate_charge", None, 0.9, "fuzzy", "", "symptom")]
