@@ -516,8 +516,17 @@ class Matcher:
         the marker lifts its redirect only to just under the best terminal problem, so posbot asks rather than
         sends the merchant away. A redirect that fits by its own examples may lead a story, by at most
         STORY_LEAD: posbot then asks, the redirect first, and an aside about the merchant's own card does not
-        make it forget the terminal problem told beside it."""
-        marked = {intent_id for intent_id, marker in self.markers if marker and marker in normalised}
+        make it forget the terminal problem told beside it. So may a redirect two of whose markers the story
+        holds."""
+        found: dict[str, list[tuple[int, int]]] = {}
+        for intent_id, marker in self.markers:
+            if marker and marker in normalised:
+                found.setdefault(intent_id, []).extend(
+                    (start, start + len(marker)) for start in _positions(normalised, marker))
+        marked = set(found)
+        # two of a redirect's own words apart in one story ("食堂 … 饭卡", "停车场 … 道闸") say the story is about that
+        # world, not that it passes through it ("笔记本电脑" and "地铁闸机" are one word each, whatever they hold)
+        told = {intent_id for intent_id, spans in found.items() if _apart(spans) >= 2}
         problem = max((c.score for c in ranked if c.kind in ("code", "symptom")), default=0.0)
         # a story is held to its terminal problem only if one fits at all (an agent's long question shares a
         # few words with transaction_lookup at 0.17: that is no problem told beside it)
@@ -538,7 +547,8 @@ class Matcher:
             level = min(level, redline - MARKER_UNDER_REDLINE)
         for intent_id in sorted(marked):
             own = next((c.score for c in ranked if c.intent == intent_id), 0.0)
-            kept.append(Candidate(intent_id, None, max(own, level), "fuzzy", "", "redirect"))
+            lifted = problem + STORY_LEAD if story and intent_id in told else level
+            kept.append(Candidate(intent_id, None, max(own, lifted), "fuzzy", "", "redirect"))
         return kept
 
     def _quotes_a_display(self, text: str) -> bool:
@@ -706,6 +716,17 @@ _ASKING = re.compile(r"(吗|嘛|么|不|没|呢|没有|问题|行不行|可不�
 def _asks(text: str) -> bool:
     """A clause that ends as a question ("可以吗", "有啥问题")."""
     return bool(_ASKING.search(text.strip()))
+
+
+def _apart(spans: list[tuple[int, int]]) -> int:
+    """How many separate places `spans` cover (overlapping or touching spans are one place)."""
+    places = 0
+    end = -1
+    for start, stop in sorted(spans):
+        if start > end:
+            places += 1
+        end = max(end, stop)
+    return places
 
 
 def _chinese_length(text: str) -> int:

@@ -149,6 +149,17 @@ def test_a_story_with_no_terminal_problem_keeps_its_redirect(engine: Engine) -> 
     assert engine.understand(story).decision.intent == "redirect_agent"
 
 
+def test_a_story_holding_two_markers_of_a_redirect_is_about_its_world(engine: Engine) -> None:
+    # 停车场 and 道闸 are both another reader's: the story is about that gate, asked about with it first
+    story = "小区停车场出口那个道闸 今天刷卡一直提示读卡失败 后面的车排了一长串 保安也不会弄"
+    understood = engine.understand(story)
+    assert [c.intent for c in understood.analysis.candidates[:2]] == ["redirect_other_reader", "card_read_failure"]
+    assert understood.decision.kind == "clarify"
+    # one marker in a story is still context: the terminal problem leads
+    one = "小区停车场旁边开了家小超市 今天刷卡一直提示读卡失败 后面的客人排了一长串"
+    assert engine.understand(one).analysis.candidates[0].intent == "card_read_failure"
+
+
 def test_a_marker_leads_even_a_problem_that_fits_better(engine: Engine) -> None:
     # "etc" is another reader's: even where a POS problem fits at 0.9, its redirect comes first
     ranked = [Candidate("duplicate_charge", None, 0.9, "fuzzy", "", "symptom")]
