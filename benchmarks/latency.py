@@ -46,16 +46,25 @@ def grown(content: Content, factor: int, seed: int = 7) -> Content:
                    version=content.version + f"x{factor}")
 
 
-def measure(engine: Engine, questions: list[str], rounds: int) -> tuple[float, float, float]:
+def measure(engine: Engine, questions: list[str], rounds: int) -> dict[str, tuple[float, float, float]]:
+    """(median, p99, max) in ms of wall time and of this thread's CPU time per question. On a shared
+    machine the wall clock also counts other processes' time slices: a question that took 1 ms of CPU can
+    measure 7 ms when two neighbours run their tests. CPU time is what the matcher costs."""
     for question in questions:  # warm caches (pinyin, jieba) the way a running bot has them
         engine.understand(question)
-    samples = []
+    wall: list[float] = []
+    cpu: list[float] = []
     for _ in range(rounds):
         for question in questions:
-            start = time.perf_counter_ns()
+            start, start_cpu = time.perf_counter_ns(), time.thread_time_ns()
             engine.understand(question)
-            samples.append((time.perf_counter_ns() - start) / 1e6)
-    samples.sort()
+            cpu.append((time.thread_time_ns() - start_cpu) / 1e6)
+            wall.append((time.perf_counter_ns() - start) / 1e6)
+    return {"wall": _stats(wall), "cpu": _stats(cpu)}
+
+
+def _stats(samples: list[float]) -> tuple[float, float, float]:
+    samples = sorted(samples)
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1], samples[-1]
 
 
@@ -68,13 +77,13 @@ def main() -> None:
     content = load_content()
     questions = [case.question for case in load_cases(EVAL_SET, content)]
     print(f"{len(questions)} questions x {args.rounds} rounds, one core\n")
-    print("| content | intents | phrases | median ms | p99 ms | max ms |")
-    print("|---|---|---|---|---|---|")
+    print("| content | intents | phrases | clock | median ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|---|---|")
     for factor in (1, 10):
         engine = Engine(content if factor == 1 else grown(content, factor))
-        median, p99, worst = measure(engine, questions, args.rounds)
-        print(f"| {'shipped' if factor == 1 else f'{factor}x synthetic'} | {len(engine.content.intents)} "
-              f"| {engine.matcher.phrase_count} | {median:.3f} | {p99:.3f} | {worst:.3f} |")
+        for clock, (median, p99, worst) in measure(engine, questions, args.rounds).items():
+            print(f"| {'shipped' if factor == 1 else f'{factor}x synthetic'} | {len(engine.content.intents)} "
+                  f"| {engine.matcher.phrase_count} | {clock} | {median:.3f} | {p99:.3f} | {worst:.3f} |")
 
 
 if __name__ == "__main__":
