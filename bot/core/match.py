@@ -12,6 +12,7 @@ from rapidfuzz import fuzz, process
 from bot.core.clauses import split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core import formcache
+from bot.core.literals import required_characters
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
@@ -178,6 +179,8 @@ class Matcher:
                              for marker in intent.markers)
         self.redline_patterns = tuple((intent.id, re.compile(pattern)) for intent in content.redlines
                                       for pattern in intent.patterns)
+        # what each pattern cannot match without: most questions skip most searches on a set test
+        self._pattern_needs = tuple(required_characters(pattern.pattern) for _intent_id, pattern in self.redline_patterns)
         self.redline_signals = tuple(
             (intent.id, tuple(tuple(self.normaliser.fix_typos(prepare(word)) for word in group)
                              for group in signal_groups(signal)))
@@ -334,7 +337,10 @@ class Matcher:
         about_a_code = bool(known) or self._quotes_a_display(joined)
         redline = None
         if not about_a_code:
-            redline = next((intent_id for intent_id, pattern in self.redline_patterns if pattern.search(literal)), None)
+            characters = set(literal)
+            redline = next((intent_id for (intent_id, pattern), needs in zip(self.redline_patterns, self._pattern_needs,
+                                                                             strict=True)
+                            if needs <= characters and pattern.search(literal)), None)
             if redline is None:
                 redline = self._signalled(literal)
         refused = redline is not None or any(word in normalised for word in self.refuse)

@@ -1,0 +1,50 @@
+"""The characters a pattern needs: a prefilter may only skip searches that could not match."""
+
+import re
+
+import pytest
+from hypothesis import given, strategies as st
+
+from bot.core.literals import required_characters
+from bot.core.loader import load_content
+
+
+@pytest.mark.parametrize("pattern, needed", [
+    ("自刷", {"自", "刷"}),
+    ("刷.{0,12}(购物卡|充值卡).{0,15}(现金|钱退)", {"刷", "卡"}),
+    ("(?<!被)跳码", {"跳", "码"}),            # a lookbehind is not part of the match
+    ("套现(?!退款)", {"套", "现"}),
+    ("cash ?out|cash advance", {"c", "a", "s", "h"}),
+    ("(刷|套)现金", {"现", "金"}),            # alternatives share nothing: only what follows them
+    ("[刷碌]卡", {"卡"}),
+    ("刷(卡)?", {"刷"}),                      # an optional group needs nothing
+    ("(?i)abc", set()),                       # case-insensitive: a literal is not one character
+    ("a{0}b", {"b"}),
+])
+def test_required_characters(pattern: str, needed: set[str]) -> None:
+    assert required_characters(pattern) == needed
+
+
+def test_a_broken_pattern_needs_nothing() -> None:
+    assert required_characters("(未闭合") == frozenset()
+
+
+CONTENT = load_content()
+PATTERNS = [pattern for intent in CONTENT.redlines for pattern in intent.patterns]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_every_match_of_a_shipped_pattern_holds_what_it_needs(pattern: str) -> None:
+    compiled, needed = re.compile(pattern), required_characters(pattern)
+    texts = [example for intent in CONTENT.intents for example in (*intent.examples, *getattr(intent, "not_examples", ()))]
+    for text in texts:
+        found = compiled.search(text)
+        if found:
+            assert needed <= set(found.group()), (pattern, text)
+
+
+@given(st.text(alphabet="刷卡现金套自跳码ab ", max_size=12))
+def test_a_search_skipped_by_the_prefilter_finds_nothing(text: str) -> None:
+    for pattern in PATTERNS[:60]:
+        if not required_characters(pattern) <= set(text):
+            assert re.search(pattern, text) is None
