@@ -15,9 +15,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-import jieba
-
-from bot.core.segment import cache_dir
+from bot.core.segment import cache_dir, jieba
 
 _CODE = Path(__file__).resolve().parent
 KEPT = 5
@@ -27,8 +25,10 @@ use the one before)."""
 
 @lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
-    """Every source file of bot/core and jieba's version: a change to either may change a form."""
-    digest = hashlib.sha256(jieba.__version__.encode())
+    """Every source file of bot/core, jieba's and pypinyin's versions: a change to any may change a form."""
+    import pypinyin
+
+    digest = hashlib.sha256(f"{jieba.__version__} {pypinyin.__version__}".encode())
     for path in sorted(_CODE.glob("*.py")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

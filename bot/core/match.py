@@ -17,6 +17,7 @@ from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, Ph
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
 from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
+from bot.core import pinyin
 from bot.core.pinyin import transliterate
 from bot.core.segment import Segmenter
 
@@ -46,6 +47,9 @@ GENERIC_WORDS = frozenset({"pos机", "刷卡", "顾客", "交易", "收款"})
 """Domain words that say nothing about which problem it is: alone they are not worth a "您是想问…"."""
 PARTICLES = frozenset("了吗呢啊吧的呀啦嘛哈么呗咯哇噢")
 """Sentence particles: no meaning of their own in small talk."""
+SYLLABLES_KEY = "#pinyin-syllables"
+"""Where the phrase-form cache keeps pinyin's syllable inventory (bot/core/pinyin.py), so a start does not read it
+from pypinyin's table again."""
 MARKER_SCORE = 0.8
 """A redirect's marker word in the question puts it first (over ANSWER_AT; a close problem intent still
 makes it a question rather than an answer, by MARGIN)."""
@@ -198,6 +202,10 @@ class Matcher:
         talk: list[bool] = []
         saved = formcache.load(content.version)
         self._known_forms = dict(saved)
+        if SYLLABLES_KEY in saved:
+            pinyin.preload(saved[SYLLABLES_KEY].split())
+        else:
+            self._known_forms[SYLLABLES_KEY] = " ".join(sorted(pinyin.syllables()))
         for intent in content.intents:
             is_talk = intent.kind == "smalltalk"
             forms = [(source, self._cached_form(intent, text)) for source, text in _phrases_of(intent)]

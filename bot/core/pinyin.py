@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-from typing import Mapping
+from typing import Iterable, Mapping
 
 _LATIN = re.compile(r"[a-z]+")
 _NO_VOWEL = re.compile(r"[^aeiouv]+")
@@ -21,10 +20,26 @@ MIN_PINYIN_SYLLABLES = 2
 one short run ("an", "e") is more often an English word, a code or a typo."""
 
 
-@lru_cache(maxsize=1)
+_inventory: frozenset[str] | None = None
+
+
 def syllables() -> frozenset[str]:
-    """Every toneless pinyin syllable (about 420), from pypinyin's character table. Built on first use,
-    so start-up does not pay for it (≈50 ms)."""
+    """Every toneless pinyin syllable (about 420), from pypinyin's character table. Read from it on first
+    use (≈50 ms), or given by `preload` from what an earlier start saved."""
+    global _inventory
+    if _inventory is None:
+        _inventory = _read_syllables()
+    return _inventory
+
+
+def preload(known: Iterable[str]) -> None:
+    """Use `known` (syllables() of an earlier start, bot/core/formcache.py) instead of reading them again."""
+    global _inventory
+    if _inventory is None:
+        _inventory = frozenset(known)
+
+
+def _read_syllables() -> frozenset[str]:
     from pypinyin.constants import PINYIN_DICT
 
     found: set[str] = set()

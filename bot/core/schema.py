@@ -8,12 +8,16 @@ files, references between files, flows that reach an end) stays with `posbot val
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from bot.core import models
 from bot.core.loader import INTENT_DIRS, INTENT_FILES, KNOWLEDGE_DIRS, LEXICON_FILE
 from bot.core.models import IntentFile, KnowledgeFile, Lexicon
 
@@ -48,9 +52,42 @@ def _name_of(model: type[BaseModel]) -> str:
     raise KeyError(f"{model.__name__} is not a content file model (see SCHEMAS)")
 
 
+def _docstrings_of(cls: type) -> dict[str, str]:
+    """Field name -> the docstring under its annotation in `cls`'s own source (what pydantic's
+    use_attribute_docstrings reads)."""
+    try:
+        tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    found: dict[str, str] = {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    for node, following in zip(body, body[1:], strict=False):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str)):
+            found[node.target.id] = inspect.cleandoc(following.value.value)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _with_field_docstrings() -> None:
+    """Give every content model's fields their attribute docstrings as descriptions, once, before a schema
+    is generated; the loader never needs them."""
+    classes = [value for value in vars(models).values()
+               if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == models.__name__]
+    for cls in classes:  # in the order they are defined: what a model refers to is rebuilt before it
+        for name, field in cls.model_fields.items():
+            if field.description is not None:
+                continue
+            owner = next((base for base in cls.__mro__ if name in _docstrings_of(base)), None)
+            if owner is not None:
+                field.description = _docstrings_of(owner)[name]
+        cls.model_rebuild(force=True)
+
+
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) for one content file model, titled with the files it is for."""
     name = _name_of(model)
+    _with_field_docstrings()
     body = model.model_json_schema()
     body.pop("title", None)
     summary = body.pop("description", "")

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Iterable
 
-import jieba
+
+def _import_jieba() -> ModuleType:
+    """jieba, imported without pkg_resources. jieba imports it only to open its own data files, and
+    importing it costs about 80 ms of every start (setuptools reads every installed distribution's metadata);
+    when it is missing jieba opens the same files by their path. Nothing else of posbot needs it, and
+    another library that does still imports it afterwards."""
+    if "pkg_resources" in sys.modules or "jieba" in sys.modules:
+        return importlib.import_module("jieba")
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes `import pkg_resources` fail
+    try:
+        return importlib.import_module("jieba")
+    finally:
+        del sys.modules["pkg_resources"]
+
+
+jieba = _import_jieba()
 
 # jieba logs "Building prefix dict ..." at INFO on its own logger; keep our output clean
 jieba.setLogLevel(logging.WARNING)
@@ -35,7 +53,7 @@ def pruned_dictionary(min_freq: int = MIN_DICT_FREQ) -> Path:
     path = cache_dir() / f"jieba-dict-min{min_freq}.txt"
     if path.exists():
         return path
-    source = Path(jieba.__file__).with_name("dict.txt")
+    source = Path(str(jieba.__file__)).with_name("dict.txt")
     kept = [line for line in source.read_text(encoding="utf-8").splitlines()
             if len(line.split()) >= 2 and line.split()[1].isdigit() and int(line.split()[1]) >= min_freq]
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import formcache
+from bot.core import formcache, pinyin
 from bot.core.loader import load_content
 from bot.core.match import Matcher
 
@@ -37,6 +37,21 @@ def test_a_second_start_reads_the_forms_and_builds_the_same_matcher(cache: Path,
     assert calls == []
     assert second._texts == first._texts
     assert second.analyse("小票打出来是白的").candidates == first.analyse("小票打出来是白的").candidates
+
+
+def test_a_second_start_reads_pinyin_syllables_from_the_cache(cache: Path, mini_copy: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    content = load_content(mini_copy)
+    Matcher(content)
+    monkeypatch.setattr(pinyin, "_inventory", None)  # a new process: nothing read yet
+
+    def unread() -> frozenset[str]:
+        raise AssertionError("pypinyin's table read again")
+
+    monkeypatch.setattr(pinyin, "_read_syllables", unread)
+    second = Matcher(content)
+    assert "qian" in pinyin.syllables() and len(pinyin.syllables()) > 300
+    assert second.analyse("xiaopiao dabuchulai").candidates[0].intent == "printer_problem"
 
 
 def test_changed_content_gets_its_own_forms(cache: Path, mini_copy: Path) -> None:
