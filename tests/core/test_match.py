@@ -171,6 +171,13 @@ def test_a_marker_leads_even_a_problem_that_fits_better(engine: Engine) -> None:
     assert max(story, key=lambda c: c.score).intent == "duplicate_charge"
 
 
+def test_small_talk_is_weighed_by_its_own_words(engine: Engine) -> None:
+    # "你们 … 是" is also how "你是机器人吗" starts; 骗子 is a complaint's word
+    understood = engine.understand("你们这帮人就是骗子")
+    assert understood.decision.intent == "complaint"
+    assert [c.intent for c in understood.analysis.candidates[:2]] == ["complaint", "bot_identity"]
+
+
 def test_a_closing_question_is_not_small_talk(engine: Engine) -> None:
     # "可以吗" after a question about a sale asks about that sale: answering "好的👌" would be absurd
     asked = engine.understand("客户公司要报账 我刷一笔没货的单子再把钱退他 可以吗")
