@@ -181,6 +181,12 @@ class Matcher:
             {self.normaliser.canonical(word) for word in self.segmenter.words}
             | {word for intent in content.problems for name in (intent.name, *intent.aliases)
                for word in self.tokens(name)})
+        # the terminal's own words: the lexicon's words and synonyms and problems' names (not what a typo or a
+        # dialect word is corrected to: "唠嗑" becomes 聊天, which is no terminal problem)
+        self._terminal_words = frozenset(
+            {self.normaliser.canonical(self.normaliser.normalise(word))
+             for word in (*lexicon.words, *(word for group in lexicon.synonyms for word in group))}
+            | {word for intent in content.problems for name in (intent.name, *intent.aliases) for word in self.tokens(name)})
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.markers = tuple((intent.id, self.normaliser.normalise(marker)) for intent in content.redirects
                              for marker in intent.markers)
@@ -379,7 +385,11 @@ class Matcher:
             # words small talk itself uses (收到, 人工) do not count as pointing at one
             problem_word = any(self._index.says_something(t) and t not in self._talk_vocabulary for t in tokens)
             talk_forms: list[str] = []
-            if not known and not problem_word:
+            # or where its words are mostly small talk's and none is the terminal's own ("聊天", "消息" point at a
+            # problem only by how rarely phrases use them; "小票", "激活码" are the lexicon's)
+            if not known and (not problem_word or (self._mostly_talk(self._talk_words(normalised))
+                                                   and not any(t in self._terminal_words and t not in self._talk_vocabulary
+                                                               for t in tokens))):
                 # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
                 talk_forms = [self._talk_words(form) for form in (normalised, *clause_forms)]
             single = {" ".join(t) for t in clause_tokens if len(t) >= MIN_UNIT_WORDS} if len(clause_tokens) > 2 else set()

@@ -171,6 +171,14 @@ def test_a_marker_leads_even_a_problem_that_fits_better(engine: Engine) -> None:
     assert max(story, key=lambda c: c.score).intent == "duplicate_charge"
 
 
+def test_small_talk_with_one_rare_word_is_still_small_talk(engine: Engine) -> None:
+    # 消息 is rare in the phrases, so it "points at a problem"; but the message is small talk's words, and
+    # none is the terminal's
+    assert engine.understand("这么晚了还回我消息 是真人吗").decision.intent == "bot_identity"
+    # a terminal word keeps a question about the terminal what it is
+    assert engine.understand("小票去哪打").analysis.candidates[0].kind != "smalltalk"
+
+
 def test_small_talk_is_weighed_by_its_own_words(engine: Engine) -> None:
     # "你们 … 是" is also how "你是机器人吗" starts; 骗子 is a complaint's word
     understood = engine.understand("你们这帮人就是骗子")
