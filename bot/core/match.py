@@ -185,8 +185,10 @@ class Matcher:
         # dialect word is corrected to: "唠嗑" becomes 聊天, which is no terminal problem)
         self._terminal_words = frozenset(
             {self.normaliser.canonical(self.normaliser.normalise(word))
-             for word in (*lexicon.words, *(word for group in lexicon.synonyms for word in group))}
-            | {word for intent in content.problems for name in (intent.name, *intent.aliases) for word in self.tokens(name)})
+             for word in (*lexicon.words, *(word for group in lexicon.synonyms for word in group))})
+        # and the words of problems' names that small talk does not use too ("投诉", "不能" are both's)
+        self._problem_name_words = frozenset(word for intent in content.problems for name in (intent.name, *intent.aliases)
+                                             for word in self.tokens(name))
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.markers = tuple((intent.id, self.normaliser.normalise(marker)) for intent in content.redirects
                              for marker in intent.markers)
@@ -388,8 +390,7 @@ class Matcher:
             # or where its words are mostly small talk's and none is the terminal's own ("聊天", "消息" point at a
             # problem only by how rarely phrases use them; "小票", "激活码" are the lexicon's)
             if not known and (not problem_word or (self._mostly_talk(self._talk_words(normalised))
-                                                   and not any(t in self._terminal_words and t not in self._talk_vocabulary
-                                                               for t in tokens))):
+                                                   and not any(self._terminal_word(t) for t in tokens))):
                 # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
                 talk_forms = [self._talk_words(form) for form in (normalised, *clause_forms)]
             single = {" ".join(t) for t in clause_tokens if len(t) >= MIN_UNIT_WORDS} if len(clause_tokens) > 2 else set()
@@ -532,6 +533,9 @@ class Matcher:
             return sorted(moved, key=lambda c: (c.score, float(talk_similarity[self._talk_number[c.intent]])
                                                 if c.kind == "smalltalk" else 0.0), reverse=True)
         return sorted(moved, key=lambda c: c.score, reverse=True)
+
+    def _terminal_word(self, word: str) -> bool:
+        return word in self._terminal_words or (word in self._problem_name_words and word not in self._talk_vocabulary)
 
     def _mostly_talk(self, form: str) -> bool:
         """At least TALK_WORDS of a form's words are small talk's own ("气死 我 了"), so a clause that only
