@@ -440,7 +440,7 @@ class Matcher:
             tokens=tokens,
             codes=tuple(h.code for h in known),
             vendor_codes=tuple(vendor),
-            candidates=tuple(ranked[:MAX_CANDIDATES]),
+            candidates=_listed(ranked),
             symptom=symptom,
             refused=refused,
             specific=bool(known) or any(self._is_domain_word(t) for t in tokens),
@@ -769,6 +769,18 @@ _ASKING = re.compile(r"(吗|嘛|么|不|没|呢|没有|问题|行不行|可不�
 def _asks(text: str) -> bool:
     """A clause that ends as a question ("可以吗", "有啥问题")."""
     return bool(_ASKING.search(text.strip()))
+
+
+def _listed(ranked: list[Candidate]) -> tuple[Candidate, ...]:
+    """The first MAX_CANDIDATES, with the best candidate that is not small talk kept among them: small talk is
+    answered only when it leads everything else by a margin (bot/core/decide.py), so what it leads must be listed
+    even when five small-talk intents come first ("股市明天会涨吗" was "goodbye" against nothing)."""
+    listed = ranked[:MAX_CANDIDATES]
+    if listed and all(c.kind == "smalltalk" for c in listed):
+        other = next((c for c in ranked[MAX_CANDIDATES:] if c.kind != "smalltalk"), None)
+        if other is not None:
+            listed = [*listed[:-1], other]
+    return tuple(listed)
 
 
 def _apart(spans: list[tuple[int, int]]) -> int:

@@ -179,6 +179,15 @@ def test_small_talk_with_one_rare_word_is_still_small_talk(engine: Engine) -> No
     assert engine.understand("小票去哪打").analysis.candidates[0].kind != "smalltalk"
 
 
+def test_what_small_talk_must_lead_stays_listed() -> None:
+    talk = [Candidate(f"talk{n}", None, 0.5 - n / 100, "fuzzy", kind="smalltalk") for n in range(6)]
+    problem = Candidate("printer_problem", None, 0.4, "fuzzy", kind="symptom")
+    listed = match_module._listed([*talk, problem])
+    assert len(listed) == match_module.MAX_CANDIDATES and listed[-1] == problem
+    # so a small-talk lead of 0.1 over it is no answer
+    assert decide(listed).kind != "answer"
+
+
 def test_small_talk_is_weighed_by_its_own_words(engine: Engine) -> None:
     # "你们 … 是" is also how "你是机器人吗" starts; 骗子 is a complaint's word
     understood = engine.understand("你们这帮人就是骗子")
