@@ -386,29 +386,35 @@ class Matcher:
             # small talk only where nothing points at a problem ("你好 签到失败" is about signing in);
             # words small talk itself uses (收到, 人工) do not count as pointing at one
             problem_word = any(self._index.says_something(t) and t not in self._talk_vocabulary for t in tokens)
+            whole_talk = self._talk_words(normalised)
+            clause_talk: list[str] = []  # the clauses' small-talk forms, made the first time they are needed
+
+            def talk_of_clauses() -> list[str]:
+                if len(clause_talk) < len(clause_forms):
+                    clause_talk[:] = [self._talk_words(form) for form in clause_forms]
+                return clause_talk
             talk_forms: list[str] = []
             # or where its words are mostly small talk's and none is the terminal's own ("聊天", "消息" point at a
             # problem only by how rarely phrases use them; "小票", "激活码" are the lexicon's)
-            if not known and (not problem_word or (self._mostly_talk(self._talk_words(normalised))
+            if not known and (not problem_word or (self._mostly_talk(whole_talk)
                                                    and not any(self._terminal_word(t) for t in tokens))):
                 # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
-                talk_forms = [self._talk_words(form) for form in (normalised, *clause_forms)]
+                talk_forms = [whole_talk, *talk_of_clauses()]
             single = {" ".join(t) for t in clause_tokens if len(t) >= MIN_UNIT_WORDS} if len(clause_tokens) > 2 else set()
             fuzzy = self._rank(units, talk_forms, exclude=exclude, clauses=single)
             if not known and problem_word and (not fuzzy or fuzzy[0].score < TALK_OVER):
                 # a word that could point at a problem ("一天", "服务") but nothing that fits one: a clause
                 # that is itself small talk ("气死我了 找了一天都没人管") still says what the message is
                 # a clause asking about the rest ("…再把钱退他 可以吗", "…刷四次不就行了嘛") is not small talk
-                forms = [self._talk_words(form) for form, text in zip((normalised, *clause_forms), (joined, *units_text),
-                                                                      strict=False)
-                         if not (form is not normalised and _asks(text))]
+                forms = [whole_talk, *(form for form, text in zip(talk_of_clauses(), units_text, strict=False)
+                                       if not _asks(text))]
                 said = self._rank([], [form for form in forms if self._mostly_talk(form)], exclude=exclude)
                 talk = [c for c in said if c.kind == "smalltalk" and c.score >= CLAUSE_TALK
                         and not self._closer_to_a_negative(c.intent, units, c.score)]
                 fuzzy = sorted([*fuzzy, *talk], key=lambda c: c.score, reverse=True)
             fuzzy = self._by_profile(fuzzy, units[0], exclude=exclude,
                                      share=LONG_PROFILE_SHARE if _chinese_length(prepared) >= LONG_MESSAGE else PROFILE_SHARE,
-                                     talk_form=self._talk_words(normalised))
+                                     talk_form=whole_talk)
 
         ranked: list[Candidate] = [
             Candidate(self.content.by_code[h.code].id, h.code, 1.0, "code", h.code, "code") for h in known]
