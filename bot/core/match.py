@@ -196,6 +196,8 @@ class Matcher:
                                       for pattern in intent.patterns)
         # what each pattern cannot match without: most questions skip most searches on a set test
         self._pattern_needs = tuple(required_characters(pattern.pattern) for _intent_id, pattern in self.redline_patterns)
+        self._patterns_by_character = _CharacterIndex([frozenset([min(needs, key=lambda c: (sum(
+            c in other for other in self._pattern_needs), c))]) if needs else frozenset() for needs in self._pattern_needs])
         self.redline_signals = tuple(
             (intent.id, tuple(tuple(self.normaliser.fix_typos(prepare(word)) for word in group)
                              for group in signal_groups(signal)))
@@ -203,6 +205,8 @@ class Matcher:
         # each group's first characters: a question holding none of them lacks the group (a set test)
         self._signal_firsts = tuple(tuple(frozenset(word[0] for word in group if word) for group in groups)
                                     for _intent_id, groups in self.redline_signals)
+        self._signals_by_character = _CharacterIndex([min(firsts, key=len) if firsts else frozenset()
+                                                      for firsts in self._signal_firsts])
         self.not_the_terminal = tuple(re.compile(pattern) for pattern in lexicon.not_the_terminal)
         self.known_codes = frozenset(content.by_code)
         self.displays = _quotable_displays(content)
@@ -366,9 +370,8 @@ class Matcher:
         redline = None
         if not about_a_code:
             characters = set(literal)
-            redline = next((intent_id for (intent_id, pattern), needs in zip(self.redline_patterns, self._pattern_needs,
-                                                                             strict=True)
-                            if needs <= characters and pattern.search(literal)), None)
+            redline = next((self.redline_patterns[n][0] for n in self._patterns_by_character.candidates(characters)
+                            if self._pattern_needs[n] <= characters and self.redline_patterns[n][1].search(literal)), None)
             if redline is None:
                 redline = self._signalled(literal)
         refused = redline is not None or any(word in normalised for word in self.refuse)
@@ -556,7 +559,8 @@ class Matcher:
         separate things, not "my machine at another shop")."""
         compact = literal.replace(" ", "")
         characters = set(compact)
-        for (intent_id, groups), firsts in zip(self.redline_signals, self._signal_firsts, strict=True):
+        for number in self._signals_by_character.candidates(characters):
+            (intent_id, groups), firsts = self.redline_signals[number], self._signal_firsts[number]
             # most questions lack a word of some group: those tests are cheap, positions only after them
             if any(first.isdisjoint(characters) for first in firsts):
                 continue
@@ -775,6 +779,25 @@ _ASKING = re.compile(r"(吗|嘛|么|不|没|呢|没有|问题|行不行|可不�
 def _asks(text: str) -> bool:
     """A clause that ends as a question ("可以吗", "有啥问题")."""
     return bool(_ASKING.search(text.strip()))
+
+
+class _CharacterIndex:
+    """Items (red-line patterns, signals) each of which can only fire when the question holds one of its
+    characters: which items a question's characters leave, in their original order (the first red line found
+    is the one refused). An item with no characters is always left."""
+
+    def __init__(self, keys: list[frozenset[str]]) -> None:
+        self._always = [number for number, key in enumerate(keys) if not key]
+        self._by_character: dict[str, list[int]] = {}
+        for number, key in enumerate(keys):
+            for character in key:
+                self._by_character.setdefault(character, []).append(number)
+
+    def candidates(self, characters: set[str]) -> list[int]:
+        found = set(self._always)
+        for character in characters:
+            found.update(self._by_character.get(character, ()))
+        return sorted(found)
 
 
 def _listed(ranked: list[Candidate]) -> tuple[Candidate, ...]:
