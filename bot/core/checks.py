@@ -69,6 +69,8 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
             confused = content.by_id.get(decision.intent or "")
             if intent.kind == "smalltalk" and confused is not None and confused.kind == "smalltalk":
                 continue  # "您好" taken for "好的" costs nothing: small talk may overlap itself
+            if intent.kind == "redline" and decision.kind == "refuse":
+                continue  # refused as a neighbouring red line (自刷 as 套现 or 养卡): still refused, with why
             if decision.kind in ("answer", "refuse") and decision.intent not in (intent.id, None):
                 top = analysis.candidates[0]
                 own = next((f"{c.score:.2f}" for c in analysis.candidates if c.intent == intent.id), "不在前 5 名")

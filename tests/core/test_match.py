@@ -206,7 +206,7 @@ def test_a_closing_question_is_not_small_talk(engine: Engine) -> None:
 def test_a_red_line_its_examples_are_sure_of_is_not_passed_by_a_redirect_marker(engine: Engine) -> None:
     # 车贷 is redirect_loan's marker, but the act asked for is swiping a credit card on one's own terminal
     understood = engine.understand("车贷没钱交了 信用卡在我自己的pos上刷一笔转过去")
-    assert understood.analysis.candidates[0].intent == "cash_out"
+    assert understood.analysis.candidates[0].kind == "redline"
     assert understood.decision.kind == "refuse"
     # without a red line the marker still sends a loan question to whoever lends
     assert engine.understand("车贷逾期了怎么办").decision.intent == "redirect_loan"
@@ -317,6 +317,10 @@ def test_a_red_line_by_example_must_lead_by_the_refuse_margin() -> None:
     assert decide([redline(0.68 + REFUSE_MARGIN + 0.01), ordinary]) == Decision("refuse", intent="identity_misuse")
     # a pattern or a signal is certain whatever follows it
     assert decide([redline(1.0, "pattern"), Candidate("apply_pos", None, 0.99, "fuzzy")]).kind == "refuse"
+    # two red lines close together are still a red line: the margin is over the best ordinary intent
+    farming = Candidate("card_farming", None, 0.58, "fuzzy", kind="redline")
+    low = Candidate("apply_pos", None, 0.30, "fuzzy", kind="symptom")
+    assert decide([redline(0.60), farming, low]) == Decision("refuse", intent="identity_misuse")
 
 
 def test_in_a_long_message_the_profile_weighs_more(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
