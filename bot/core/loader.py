@@ -213,7 +213,9 @@ def content_version(root: Path | str | None = None) -> str:
     validating them: cheap enough to tell whether anything changed since a version was seen."""
     root = Path(root) if root is not None else default_root()
     digest = hashlib.sha256()
+    # the files in the order load_content reads them: the intent folders, the intent files beside them, knowledge
     paths = (sorted(p for d in INTENT_DIRS for p in (root / d).glob("**/*.yaml"))
+             + [root / name for name in INTENT_FILES if (root / name).exists()]
              + sorted(p for d in KNOWLEDGE_DIRS for p in (root / d).glob("**/*.yaml")) + [root / LEXICON_FILE])
     for path in paths:
         try:

@@ -1,11 +1,12 @@
 """Loading content: good files load; every kind of bad file gets a message naming file, line, field."""
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.core.errors import ContentError
-from bot.core.loader import load_content
+from bot.core.loader import content_version, default_root, load_content
 from bot.core.models import CodeIntent, Party
 
 
@@ -30,6 +31,21 @@ def test_version_changes_with_any_byte(mini_copy: Path) -> None:
     path = mini_copy / "intents" / "lexicon.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "\n# comment\n", encoding="utf-8")
     assert load_content(mini_copy).version != before
+
+
+def test_the_cheap_version_is_the_loaded_version(tmp_path: Path) -> None:
+    """content_version (what an upload compares before writing) must see every file load_content reads,
+    the intent files beside the folders (intents/redlines.yaml …) included."""
+    root = default_root()
+    assert content_version(root) == load_content(root).version
+    copy = tmp_path / "content"
+    shutil.copytree(root / "intents", copy / "intents")
+    shutil.copytree(root / "knowledge", copy / "knowledge")
+    before = content_version(copy)
+    redlines = copy / "intents" / "redlines.yaml"
+    redlines.write_text(redlines.read_text(encoding="utf-8") + "\n# 改了一处\n", encoding="utf-8")
+    assert content_version(copy) != before
+    assert content_version(copy) == load_content(copy).version
 
 
 def test_malformed_yaml_names_file_and_line(mini_copy: Path) -> None:
