@@ -82,6 +82,8 @@ LONG_MESSAGE = 50
 characters, not clauses: English words split a short question into many clauses). Read blind sets against
 0.5 everywhere: from 30 characters 10 fixed and 4 lost, from 40 10 and 3, from 50 10 and 2 (holdout +1 at
 each); counting four clauses instead fixed 12 and lost 6, most of those English."""
+MARKER_TIE = 0.01
+"""How far apart two redirects lifted by markers in one question are placed (posbot asks, the better one first)."""
 MARKER_YIELDS_AT = 0.55
 """A red line that fits by its examples this well (decide.REFUSE_AT) is not passed by a redirect's marker: the
 marker names the other party's world (房贷, 贷款), the red line names the act ("拿信用卡在自己机器刷一笔 还房贷")."""
@@ -608,10 +610,13 @@ class Matcher:
         redline = max((c.score for c in ranked if c.kind == "redline"), default=0.0)
         if redline >= MARKER_YIELDS_AT:
             level = min(level, redline - MARKER_UNDER_REDLINE)
-        for intent_id in sorted(marked):
-            own = next((c.score for c in ranked if c.intent == intent_id), 0.0)
-            lifted = problem + STORY_LEAD if story and intent_id in told else level
-            kept.append(Candidate(intent_id, None, max(own, lifted), "fuzzy", "", "redirect"))
+        own_scores = {intent_id: next((c.score for c in ranked if c.intent == intent_id), 0.0) for intent_id in marked}
+        # two redirects' markers in one question ("征信" is the bank's and the lender's): the one that fits better by
+        # its own examples comes first, the other MARKER_TIE under it
+        order = sorted(marked, key=lambda intent_id: (-own_scores[intent_id], intent_id))
+        for place, intent_id in enumerate(order):
+            lifted = (problem + STORY_LEAD if story and intent_id in told else level) - place * MARKER_TIE
+            kept.append(Candidate(intent_id, None, max(own_scores[intent_id], lifted), "fuzzy", "", "redirect"))
         return kept
 
     def _quotes_a_display(self, text: str) -> bool:

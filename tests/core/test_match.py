@@ -149,6 +149,15 @@ def test_a_story_with_no_terminal_problem_keeps_its_redirect(engine: Engine) -> 
     assert engine.understand(story).decision.intent == "redirect_agent"
 
 
+def test_two_redirects_marked_in_one_question_are_ordered_by_their_own_fit(engine: Engine) -> None:
+    # 征信 is the bank's marker and 网贷 the lender's: the one whose examples fit better comes first
+    ranked = [Candidate("redirect_loan", None, 0.5, "fuzzy", "", "redirect"),
+              Candidate("redirect_issuer", None, 0.3, "fuzzy", "", "redirect")]
+    moved = sorted(engine.matcher._with_markers(ranked, "不看 征信 网贷"), key=lambda c: c.score, reverse=True)
+    assert [c.intent for c in moved[:2]] == ["redirect_loan", "redirect_issuer"]
+    assert moved[0].score - moved[1].score < 0.15  # asked about, both offered
+
+
 def test_a_story_holding_two_markers_of_a_redirect_is_about_its_world(engine: Engine) -> None:
     # 停车场 and 道闸 are both another reader's: the story is about that gate, asked about with it first
     story = "小区停车场出口那个道闸 今天刷卡一直提示读卡失败 后面的车排了一长串 保安也不会弄"
