@@ -179,18 +179,15 @@ class Matcher:
         self.segmenter = Segmenter(self.normaliser.normalise(w) for w in words | short_names | synonyms)
         self.normaliser.cut = self.segmenter.known_words
         self.stopwords = frozenset(self.normaliser.normalise(word) for word in lexicon.stopwords)
-        self._domain_words = frozenset(
-            {self.normaliser.canonical(word) for word in self.segmenter.words}
-            | {word for intent in content.problems for name in (intent.name, *intent.aliases)
-               for word in self.tokens(name)})
-        # the terminal's own words: the lexicon's words and synonyms and problems' names (not what a typo or a
-        # dialect word is corrected to: "唠嗑" becomes 聊天, which is no terminal problem)
+        self._problem_name_words = frozenset(word for intent in content.problems for name in (intent.name, *intent.aliases)
+                                             for word in self.tokens(name))
+        self._domain_words = frozenset({self.normaliser.canonical(word) for word in self.segmenter.words}
+                                       | self._problem_name_words)
+        # the terminal's own words: the lexicon's words and synonyms (not what a typo or a dialect word is
+        # corrected to: "唠嗑" becomes 聊天, which is no terminal problem); see _terminal_word
         self._terminal_words = frozenset(
             {self.normaliser.canonical(self.normaliser.normalise(word))
              for word in (*lexicon.words, *(word for group in lexicon.synonyms for word in group))})
-        # and the words of problems' names that small talk does not use too ("投诉", "不能" are both's)
-        self._problem_name_words = frozenset(word for intent in content.problems for name in (intent.name, *intent.aliases)
-                                             for word in self.tokens(name))
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.markers = tuple((intent.id, self.normaliser.normalise(marker)) for intent in content.redirects
                              for marker in intent.markers)
@@ -546,6 +543,8 @@ class Matcher:
         return sorted(moved, key=lambda c: c.score, reverse=True)
 
     def _terminal_word(self, word: str) -> bool:
+        """A word of the terminal's own: the lexicon's, or of a problem's name that small talk does not use too
+        ("投诉", "不能" are both's)."""
         return word in self._terminal_words or (word in self._problem_name_words and word not in self._talk_vocabulary)
 
     def _mostly_talk(self, form: str) -> bool:
@@ -577,8 +576,8 @@ class Matcher:
     def _with_markers(self, ranked: list[Candidate], normalised: str, *, story: bool = False) -> list[Candidate]:
         """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher, and
         just over a terminal problem that fits better still ("停车场刷etc扣了两次钱": posbot asks, the gate's
-        operator first, rather than explain a double charge on a POS). In a story (STORY_CLAUSES or more) a marker is as often context ("手机充电器也试了", "地铁口开店"): there
-        the marker lifts its redirect only to just under the best terminal problem, so posbot asks rather than
+        operator first, rather than explain a double charge on a POS). In a story (STORY_CLAUSES or more) a
+        marker is as often context ("手机充电器也试了", "地铁口开店"): there the marker lifts its redirect only to just under the best terminal problem, so posbot asks rather than
         sends the merchant away. A redirect that fits by its own examples may lead a story, by at most
         STORY_LEAD: posbot then asks, the redirect first, and an aside about the merchant's own card does not
         make it forget the terminal problem told beside it. So may a redirect two of whose markers the story
