@@ -235,8 +235,8 @@ class Matcher:
         self._owner = np.array(owners, dtype=np.intp)
         # (intent id, source) -> its phrase numbers: the validator leaves one example out of ~2,900 analyses
         self._numbers_of_sources: dict[tuple[str, str], list[int]] = {}
-        for number, source in enumerate(self._sources):
-            self._numbers_of_sources.setdefault(source, []).append(number)
+        for number, intent_and_source in enumerate(self._sources):
+            self._numbers_of_sources.setdefault(intent_and_source, []).append(number)
         self._talk_vocabulary = frozenset(
             self.normaliser.canonical(word) for text, is_talk in zip(self._texts, talk, strict=True) if is_talk
             for word in text.split())
