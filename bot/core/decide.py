@@ -75,12 +75,12 @@ def decide(candidates: Sequence[Candidate], *, answer_at: float = ANSWER_AT, mar
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
     if top.kind == "redline" and top.score >= refuse_at:
         # the margin is over the best ordinary intent: two red lines close together are still a red line
-        ordinary_best = max((c.score for c in candidates if c.kind != "redline"), default=0.0)
+        ordinary = [c for c in candidates if c.kind != "redline"]
+        ordinary_best = max((c.score for c in ordinary), default=0.0)
         if top.via != "fuzzy" or top.score - ordinary_best >= REFUSE_MARGIN:
             return Decision("refuse", intent=top.intent)
         # a red line's example barely ahead of an ordinary question ("想办一台刷卡机 … 没营业执照"): decide
         # among the others rather than tell an honest merchant they asked for fraud
-        ordinary = [c for c in candidates if c.kind != "redline"]
         return decide(ordinary, answer_at=answer_at, margin=margin, clarify_at=clarify_at, specific=specific,
                       talk_at=talk_at, refuse_at=refuse_at, vague_clarify_at=vague_clarify_at)
     if top.kind == "smalltalk":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Iterable, Literal
 
@@ -195,8 +196,11 @@ class Matcher:
                                       for pattern in intent.patterns)
         # what each pattern cannot match without: most questions skip most searches on a set test
         self._pattern_needs = tuple(required_characters(pattern.pattern) for _intent_id, pattern in self.redline_patterns)
-        self._patterns_by_character = _CharacterIndex([frozenset([min(needs, key=lambda c: (sum(
-            c in other for other in self._pattern_needs), c))]) if needs else frozenset() for needs in self._pattern_needs])
+        # each pattern is filed under the character it needs that fewest patterns need
+        needed_by = Counter(character for needs in self._pattern_needs for character in needs)
+        self._patterns_by_character = _CharacterIndex(
+            [frozenset([min(needs, key=lambda c: (needed_by[c], c))]) if needs else frozenset()
+             for needs in self._pattern_needs])
         self.redline_signals = tuple(
             (intent.id, tuple(tuple(self.normaliser.fix_typos(prepare(word)) for word in group)
                              for group in signal_groups(signal)))

@@ -52,6 +52,7 @@ def _name_of(model: type[BaseModel]) -> str:
     raise KeyError(f"{model.__name__} is not a content file model (see SCHEMAS)")
 
 
+@lru_cache(maxsize=None)
 def _docstrings_of(cls: type) -> dict[str, str]:
     """Field name -> the docstring under its annotation in `cls`'s own source (what pydantic's
     use_attribute_docstrings reads)."""
