@@ -31,6 +31,12 @@ REFUSE_MARGIN = 0.05
 """A red line found by its examples (not by a pattern or a signal) is refused only when it leads the next
 intent by this much. On the read blind sets 0.05 took false refusals from 3 to 1 and lost one red line
 of 618; 0.10 lost three; the holdout's totals are the same at 0, 0.05 and 0.10."""
+REFUSE_LEAD_AT = 0.44
+"""Below REFUSE_AT, a red line is still refused from here when it leads every ordinary intent by
+REFUSE_LEAD: a request told in words no example has ("装修款两万八 能刷成四笔七千的吗", 0.50) fits its red
+line loosely but nothing else at all. On the read blind sets 0.44/0.10 refused five more red lines and no
+other question; `posbot validate` shows no example refused."""
+REFUSE_LEAD = 0.10
 CLARIFY_CHOICES = 3
 
 DecisionKind = Literal["answer", "clarify", "fallback", "refuse"]
@@ -73,16 +79,19 @@ def decide(candidates: Sequence[Candidate], *, answer_at: float = ANSWER_AT, mar
     if top.via == "code":
         return Decision("answer", intent=top.intent)
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-    if top.kind == "redline" and top.score >= refuse_at:
+    if top.kind == "redline":
         # the margin is over the best ordinary intent: two red lines close together are still a red line
         ordinary = [c for c in candidates if c.kind != "redline"]
-        ordinary_best = max((c.score for c in ordinary), default=0.0)
-        if top.via != "fuzzy" or top.score - ordinary_best >= REFUSE_MARGIN:
+        lead = top.score - max((c.score for c in ordinary), default=0.0)
+        if top.score >= refuse_at and (top.via != "fuzzy" or lead >= REFUSE_MARGIN):
             return Decision("refuse", intent=top.intent)
-        # a red line's example barely ahead of an ordinary question ("想办一台刷卡机 … 没营业执照"): decide
-        # among the others rather than tell an honest merchant they asked for fraud
-        return decide(ordinary, answer_at=answer_at, margin=margin, clarify_at=clarify_at, specific=specific,
-                      talk_at=talk_at, refuse_at=refuse_at, vague_clarify_at=vague_clarify_at)
+        if top.score >= min(refuse_at, REFUSE_LEAD_AT) and lead >= REFUSE_LEAD:
+            return Decision("refuse", intent=top.intent)
+        if top.score >= refuse_at:
+            # a red line's example barely ahead of an ordinary question ("想办一台刷卡机 … 没营业执照"): decide
+            # among the others rather than tell an honest merchant they asked for fraud
+            return decide(ordinary, answer_at=answer_at, margin=margin, clarify_at=clarify_at, specific=specific,
+                          talk_at=talk_at, refuse_at=refuse_at, vague_clarify_at=vague_clarify_at)
     if top.kind == "smalltalk":
         others = max((c.score for c in candidates if c.kind != "smalltalk"), default=0.0)
         if top.score >= talk_at and top.score - others >= margin:

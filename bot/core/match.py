@@ -409,7 +409,8 @@ class Matcher:
             if not known and (not problem_word or (self._mostly_talk(whole_talk)
                                                    and not any(self._terminal_word(t) for t in tokens))):
                 # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
-                talk_forms = [whole_talk, *talk_of_clauses()]
+                talk_forms = [form for form, text in zip([whole_talk, *talk_of_clauses()], [joined, *units_text], strict=False)
+                              if not _seeks_reassurance(text)]
             single = {" ".join(t) for t in clause_tokens if len(t) >= MIN_UNIT_WORDS} if len(clause_tokens) > 2 else set()
             fuzzy = self._rank(units, talk_forms, exclude=exclude, clauses=single)
             if not known and problem_word and (not fuzzy or fuzzy[0].score < TALK_OVER):
@@ -786,11 +787,18 @@ def _counted(match: re.Match[str]) -> str:
 
 
 _ASKING = re.compile(r"(吗|嘛|么|不|没|呢|没有|问题|行不行|可不可以|能不能|对不对)[\s?？!！。.~～]*$")
+_REASSURANCE = re.compile(r"(没事|有事|没问题|可以|行|能行|对|安全|没关系|合法|稳)吧[\s?？!！。.~～]*$")
+"""Asking whether something done is all right ("…我照着输了 没事吧"): never small talk, though without its 吧
+"没事" is how a goodbye starts ("没事了"). 吧 elsewhere ("好吧", "就这样吧") is small talk's own."""
 
 
 def _asks(text: str) -> bool:
-    """A clause that ends as a question ("可以吗", "有啥问题")."""
-    return bool(_ASKING.search(text.strip()))
+    """A clause that ends as a question ("可以吗", "有啥问题", "没事吧")."""
+    return bool(_ASKING.search(text.strip())) or _seeks_reassurance(text)
+
+
+def _seeks_reassurance(text: str) -> bool:
+    return bool(_REASSURANCE.search(text.strip()))
 
 
 class _CharacterIndex:

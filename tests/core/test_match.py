@@ -332,6 +332,34 @@ def test_a_red_line_by_example_must_lead_by_the_refuse_margin() -> None:
     assert decide([redline(0.60), farming, low]) == Decision("refuse", intent="identity_misuse")
 
 
+def test_a_red_line_that_nothing_else_fits_is_refused_below_the_refuse_score() -> None:
+    from bot.core.decide import REFUSE_AT, REFUSE_LEAD, REFUSE_LEAD_AT
+
+    def redline(score: float) -> Candidate:
+        return Candidate("split_payment", None, score, "fuzzy", kind="redline")
+
+    score = (REFUSE_LEAD_AT + REFUSE_AT) / 2
+    # told in words no example has, a red line fits loosely; it is refused when nothing ordinary comes near
+    far = Candidate("relocate_rebind", None, score - REFUSE_LEAD - 0.01, "fuzzy", kind="symptom")
+    assert decide([redline(score), far]) == Decision("refuse", intent="split_payment")
+    # but an ordinary question close behind is not called fraud at a loose fit
+    near = Candidate("transaction_limits", None, score - REFUSE_LEAD + 0.01, "fuzzy", kind="symptom")
+    assert decide([redline(score), near]).kind != "refuse"
+    # and below REFUSE_LEAD_AT a lead alone refuses nothing
+    assert decide([redline(REFUSE_LEAD_AT - 0.01), Candidate("fee_rate", None, 0.1, "fuzzy")]).kind != "refuse"
+
+
+def test_asking_for_reassurance_is_a_question_not_small_talk(engine: Engine) -> None:
+    # "没事吧" closing a question asks whether what was done is all right: not "没事了", goodbye
+    for question in ("顾客让我照他说的输 我照着输了 没事吧", "他叫我按他说的做 我就按了 没事吧"):
+        understood = engine.understand(question)
+        assert understood.decision.kind != "answer", understood.decision
+    assert match_module._asks("照着输了 没事吧") and not match_module._asks("好吧")
+    # 吧 elsewhere is small talk's own
+    assert engine.understand("没事了 先这样").decision.intent == "goodbye"
+    assert engine.understand("好吧 我再试试").decision.intent == "acknowledge"
+
+
 def test_in_a_long_message_the_profile_weighs_more(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     # 维萨卡, 外卡, 银联卡就能刷 are foreign_cards' words; "刷了两次" is one phrase of duplicate_charge
     story = "我们店开在景区旁边 经常有外国游客来买东西 昨天一个客人拿的是维萨卡 刷了两次都不行 银联卡就能刷 是不是我这机器不支持外卡 要开通吗"
