@@ -75,8 +75,9 @@ def transliterate(text: str, words: Mapping[tuple[str, ...], str]) -> str:
     reads as pinyin (spaces between runs allowed) is cut into syllables, and the longest known word
     sound at each point replaces them ("qiandao shibai" -> "签到失败"); syllables no word has are
     dropped. Text with fewer than MIN_PINYIN_SYLLABLES pinyin syllables is returned as it is."""
-    # letters glued to a number ("57mm", "5000mah", "t1") are a unit or a label, not pinyin
-    runs = [(m.start(), m.end(), None if m.start() and text[m.start() - 1].isdigit() else split_syllables(m.group()))
+    # letters glued to a number ("57mm", "5000mah", "t1", and a code's letter: "还是A0") are a unit or a
+    # label, not pinyin
+    runs = [(m.start(), m.end(), None if _glued_to_a_number(text, m.start(), m.end()) else split_syllables(m.group()))
             for m in _LATIN.finditer(text)]
     if sum(len(cut) for _, _, cut in runs if cut) < MIN_PINYIN_SYLLABLES:
         return text
@@ -104,6 +105,11 @@ def transliterate(text: str, words: Mapping[tuple[str, ...], str]) -> str:
         index = last + 1
     out.append(text[position:])
     return "".join(out)
+
+
+def _glued_to_a_number(text: str, start: int, end: int) -> bool:
+    # before a number only a letter or two: a code ("A0", "Y1"), not "...biancheng2000nianle"
+    return (start > 0 and text[start - 1].isdigit()) or (end - start <= 2 and end < len(text) and text[end].isdigit())
 
 
 def _to_words(sounds: list[str], words: Mapping[tuple[str, ...], str]) -> str:

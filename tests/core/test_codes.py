@@ -93,6 +93,7 @@ def test_finds_codes(text: str, expected: list[str]) -> None:
     "都30多岁了还不会用",
     "这台是C1型号的机器",
     "机器是A0的机型",
+    "孩子数学考了118 英语95",
 ])
 def test_ignores_numbers_that_are_not_codes(text: str) -> None:
     assert codes(text) == []

@@ -30,6 +30,13 @@ def test_units_glued_to_numbers_are_not_pinyin() -> None:
     assert split_syllables("mm") is None
 
 
+def test_a_code_s_letter_is_not_pinyin(engine: Engine) -> None:
+    """"A0" said twice is two syllables "a": written as sounds, the code was lost and the merchant asked
+    which of 99, 59 or A0 they meant."""
+    assert transliterate("刷完报A0 重新签到了还是A0", WORDS) == "刷完报A0 重新签到了还是A0"
+    assert engine.understand("刷完报A0 重新签到了还是A0").decision.intent == "code_a0"
+
+
 def test_english_the_lexicon_does_not_know_is_not_read_as_pinyin() -> None:
     # can, fa ke read as pinyin; the, location, of, my, pos do not: it is English, left alone
     text = "can i fake the location of my pos"
