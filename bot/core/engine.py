@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.decide import Decision, decide
-from bot.core.loader import Content, load_content
+from bot.core.contentcache import cached_content
+from bot.core.loader import Content
 from bot.core.match import Analysis, Matcher
 
 
@@ -40,7 +41,9 @@ class Engine:
 
     @classmethod
     def load(cls, root: Path | str | None = None) -> "Engine":
-        return cls(load_content(root))
+        """The content under `root` (validated, or as validated at an earlier start of the same files and
+        code: bot/core/contentcache.py) and its matcher."""
+        return cls(cached_content(root))
 
     @property
     def version(self) -> str:

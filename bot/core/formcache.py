@@ -24,7 +24,7 @@ use the one before)."""
 
 
 @lru_cache(maxsize=1)
-def _code_fingerprint() -> str:
+def code_fingerprint() -> str:
     """Every source file of bot/core, jieba's and pypinyin's versions: a change to any may change a form."""
     import pypinyin
 
@@ -36,7 +36,7 @@ def _code_fingerprint() -> str:
 
 
 def cache_path(content_version: str) -> Path:
-    key = hashlib.sha256(f"{content_version}:{_code_fingerprint()}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{content_version}:{code_fingerprint()}".encode()).hexdigest()[:20]
     return cache_dir() / f"forms-{key}.json"
 
 
@@ -56,7 +56,7 @@ def save(content_version: str, forms: dict[str, str]) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(forms, out, ensure_ascii=False)
         os.replace(temporary, path)
-        _keep_newest(path.parent)
+        keep_newest(path.parent, "forms-*.json", KEPT)
     except OSError:
         # a full disk or a read-only cache costs the next start half a second, nothing more
         try:
@@ -65,9 +65,15 @@ def save(content_version: str, forms: dict[str, str]) -> None:
             pass
 
 
-def _keep_newest(folder: Path) -> None:
-    saved = sorted(folder.glob("forms-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in saved[KEPT:]:
+def keep_newest(folder: Path, pattern: str, kept: int) -> None:
+    """Delete all but the `kept` newest files of `folder` matching `pattern`."""
+    saved = []
+    for path in folder.glob(pattern):
+        try:
+            saved.append((path.stat().st_mtime, path))
+        except OSError:  # another process removed it meanwhile
+            continue
+    for _mtime, old in sorted(saved, reverse=True)[kept:]:
         try:
             old.unlink()
         except OSError:

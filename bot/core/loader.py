@@ -63,6 +63,11 @@ class Content:
     flows_by_id: Mapping[str, Flow] = field(init=False, repr=False)
     scripts_by_id: Mapping[str, Script] = field(init=False, repr=False)
 
+    def __reduce__(self) -> tuple[type[Content], tuple[object, ...]]:
+        # pickled by its fields (bot/core/contentcache.py); the lookups made from them are made again
+        return (Content, (self.root, self.intents, self.lexicon, self.version, self.flows, self.scripts,
+                          self.followups, dict(self.locations)))
+
     def __post_init__(self) -> None:
         def frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
             return MappingProxyType(mapping)
@@ -213,11 +218,7 @@ def content_version(root: Path | str | None = None) -> str:
     validating them: cheap enough to tell whether anything changed since a version was seen."""
     root = Path(root) if root is not None else default_root()
     digest = hashlib.sha256()
-    # the files in the order load_content reads them: the intent folders, the intent files beside them, knowledge
-    paths = (sorted(p for d in INTENT_DIRS for p in (root / d).glob("**/*.yaml"))
-             + [root / name for name in INTENT_FILES if (root / name).exists()]
-             + sorted(p for d in KNOWLEDGE_DIRS for p in (root / d).glob("**/*.yaml")) + [root / LEXICON_FILE])
-    for path in paths:
+    for path in content_files(root):
         try:
             raw = path.read_bytes()
             raw.decode("utf-8")
@@ -225,6 +226,14 @@ def content_version(root: Path | str | None = None) -> str:
             continue
         digest.update(_shown(path, root).encode() + b"\0" + raw + b"\0")
     return digest.hexdigest()[:12]
+
+
+def content_files(root: Path) -> list[Path]:
+    """The files load_content(root) reads, in its order: the intent folders, the intent files beside them,
+    knowledge, the lexicon (listed even when missing)."""
+    return (sorted(p for d in INTENT_DIRS for p in (root / d).glob("**/*.yaml"))
+            + [root / name for name in INTENT_FILES if (root / name).exists()]
+            + sorted(p for d in KNOWLEDGE_DIRS for p in (root / d).glob("**/*.yaml")) + [root / LEXICON_FILE])
 
 
 def _load_file(model: type[BaseModel], path: Path, root: Path, problems: list[Problem],

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 from bot.core.clauses import split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core import formcache
-from bot.core.literals import required_characters
+from bot.core.literals import LazyPattern, required_characters
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
@@ -192,7 +192,7 @@ class Matcher:
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.markers = tuple((intent.id, self.normaliser.normalise(marker)) for intent in content.redirects
                              for marker in intent.markers)
-        self.redline_patterns = tuple((intent.id, re.compile(pattern)) for intent in content.redlines
+        self.redline_patterns = tuple((intent.id, LazyPattern(pattern)) for intent in content.redlines
                                       for pattern in intent.patterns)
         # what each pattern cannot match without: most questions skip most searches on a set test
         self._pattern_needs = tuple(required_characters(pattern.pattern) for _intent_id, pattern in self.redline_patterns)

@@ -121,7 +121,7 @@ class _Model(BaseModel):
     # the attribute docstrings below are the JSON schema's field descriptions: bot/core/schema.py reads them
     # when it writes the schemas (pydantic's use_attribute_docstrings would read every class's source at each
     # start, about 50 ms)
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class CodeIntent(_Model):
