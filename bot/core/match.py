@@ -182,13 +182,12 @@ class Matcher:
         self.stopwords = frozenset(self.normaliser.normalise(word) for word in lexicon.stopwords)
         self._problem_name_words = frozenset(word for intent in content.problems for name in (intent.name, *intent.aliases)
                                              for word in self.tokens(name))
-        self._domain_words = frozenset({self.normaliser.canonical(word) for word in self.segmenter.words}
-                                       | self._problem_name_words)
         # the terminal's own words: the lexicon's words and synonyms (not what a typo or a dialect word is
-        # corrected to: "唠嗑" becomes 聊天, which is no terminal problem); see _terminal_word
+        # corrected to: "唠嗑" becomes 聊天, "今日" 今天, "几多" 多少, none of them a terminal problem's)
         self._terminal_words = frozenset(
             {self.normaliser.canonical(self.normaliser.normalise(word))
              for word in (*lexicon.words, *(word for group in lexicon.synonyms for word in group))})
+        self._domain_words = self._terminal_words | self._problem_name_words
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.markers = tuple((intent.id, self.normaliser.normalise(marker)) for intent in content.redirects
                              for marker in intent.markers)

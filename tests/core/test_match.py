@@ -349,6 +349,14 @@ def test_a_red_line_that_nothing_else_fits_is_refused_below_the_refuse_score() -
     assert decide([redline(REFUSE_LEAD_AT - 0.01), Candidate("fee_rate", None, 0.1, "fuzzy")]).kind != "refuse"
 
 
+def test_a_dialect_word_s_standard_form_is_no_domain_word(engine: Engine) -> None:
+    # 哪里 is in the lexicon only as what 边度 means: "在哪里办" is no terminal question for it
+    understood = engine.understand("下一届奥运会在哪里办")
+    assert not understood.analysis.specific and understood.decision.kind == "fallback"
+    # a terminal word still is one
+    assert engine.understand("签到在哪里").analysis.specific
+
+
 def test_asking_for_reassurance_is_a_question_not_small_talk(engine: Engine) -> None:
     # "没事吧" closing a question asks whether what was done is all right: not "没事了", goodbye
     for question in ("顾客让我照他说的输 我照着输了 没事吧", "他叫我按他说的做 我就按了 没事吧"):
