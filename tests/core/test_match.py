@@ -142,6 +142,15 @@ def test_a_redirect_marker_in_a_story_only_draws_level(engine: Engine) -> None:
     assert engine.understand("路由器怎么改wifi密码").decision.intent == "redirect_device"
 
 
+def test_a_question_said_not_to_be_about_the_terminal_offers_no_terminal_problem(engine: Engine) -> None:
+    # nobody's job fits a fishing trip; the words it shares with terminal problems are no reason to ask
+    understood = engine.understand("跟刷卡机没关系 我想问问下周末去哪钓鱼 那边天气咋样 要不要带伞")
+    assert understood.decision.kind == "fallback"
+    assert all(c.score <= match_module.ELSEWHERE_CAP for c in understood.analysis.candidates if c.kind == "symptom")
+    # where a redirect fits, it is still the answer
+    assert engine.understand("跟机器没关系 我自己的信用卡被冻结了 怎么解").decision.intent == "redirect_issuer"
+
+
 def test_a_story_with_no_terminal_problem_keeps_its_redirect(engine: Engine) -> None:
     # a long question about becoming an agent shares a few words with terminal problems (0.2-0.4): those do
     # not hold the redirect back as a problem told beside it would
