@@ -724,8 +724,9 @@ def _close_together(found: list[list[tuple[int, int]]]) -> bool:
 ELSEWHERE_FLOOR = 0.35
 """A redirect this close to a question that says it is not about the terminal is taken as what it is about."""
 ELSEWHERE_CAP = 0.35
-"""Where no redirect fits a question that says it is not about the terminal, its terminal problems score at
-most this: under decide.CLARIFY_AT, so posbot says it cannot help rather than offer them."""
+"""Where no redirect fits a question that says it is not about the terminal, its terminal problems (and red
+lines found by examples alone) score at most this: under decide.CLARIFY_AT and REFUSE_LEAD_AT, so posbot says
+it cannot help rather than offer them."""
 ELSEWHERE_LEAD = 0.16
 """...and leads every terminal problem by this much (a little over decide.MARGIN: enough to answer, whatever
 the rounding)."""
@@ -738,9 +739,10 @@ def _redirect_first(ranked: list[Candidate]) -> list[Candidate]:
                    key=lambda c: c.score, default=None)
     if redirect is None:
         # nobody else's job fits either: what the message shares with a terminal problem is only words
-        # ("跟机器没关系 … 下个月办酒席 会不会下雨"), never worth a "您是想问…"
-        return [replace(c, score=round(min(c.score, ELSEWHERE_CAP), 4)) if c.kind in ("code", "symptom") else c
-                for c in ranked]
+        # ("跟机器没关系 … 下个月办酒席 会不会下雨"), never worth a "您是想问…"; nor is a red line's by its
+        # examples ("我老婆的信用卡丢了 里面还有两万额度" is no cash-out)
+        return [replace(c, score=round(min(c.score, ELSEWHERE_CAP), 4))
+                if c.kind in ("code", "symptom") or (c.kind == "redline" and c.via == "fuzzy") else c for c in ranked]
     level = max([redirect.score] + [c.score for c in ranked if c.kind in ("code", "symptom")])
     moved = []
     for candidate in ranked:

@@ -108,8 +108,10 @@ def transliterate(text: str, words: Mapping[tuple[str, ...], str]) -> str:
 
 
 def _glued_to_a_number(text: str, start: int, end: int) -> bool:
-    # before a number only a letter or two: a code ("A0", "Y1"), not "...biancheng2000nianle"
-    return (start > 0 and text[start - 1].isdigit()) or (end - start <= 2 and end < len(text) and text[end].isdigit())
+    # a unit after a number is a few letters ("57mm", "5000mah"), not "65chaochuxiaofeicishu"; before a
+    # number only a letter or two: a code ("A0", "Y1"), not "...biancheng2000nianle"
+    short = end - start <= 3
+    return short and ((start > 0 and text[start - 1].isdigit()) or (end - start <= 2 and end < len(text) and text[end].isdigit()))
 
 
 def _to_words(sounds: list[str], words: Mapping[tuple[str, ...], str]) -> str:

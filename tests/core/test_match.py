@@ -147,6 +147,9 @@ def test_a_question_said_not_to_be_about_the_terminal_offers_no_terminal_problem
     understood = engine.understand("跟刷卡机没关系 我想问问下周末去哪钓鱼 那边天气咋样 要不要带伞")
     assert understood.decision.kind == "fallback"
     assert all(c.score <= match_module.ELSEWHERE_CAP for c in understood.analysis.candidates if c.kind == "symptom")
+    # nor is a red line that only its examples' words fit
+    lost = engine.understand("顺便问下 跟店里机器没关系 我妈的信用卡在菜市场丢了 卡里还有三万额度 咋办")
+    assert lost.decision.kind != "refuse"
     # where a redirect fits, it is still the answer
     assert engine.understand("跟机器没关系 我自己的信用卡被冻结了 怎么解").decision.intent == "redirect_issuer"
 

@@ -35,6 +35,8 @@ def test_a_code_s_letter_is_not_pinyin(engine: Engine) -> None:
     which of 99, 59 or A0 they meant."""
     assert transliterate("刷完报A0 重新签到了还是A0", WORDS) == "刷完报A0 重新签到了还是A0"
     assert engine.understand("刷完报A0 重新签到了还是A0").decision.intent == "code_a0"
+    # pinyin typed right after a code is pinyin, not a unit of it
+    assert engine.understand("shuaka xianshi51yuebuzu").decision.intent == "code_51"
 
 
 def test_english_the_lexicon_does_not_know_is_not_read_as_pinyin() -> None:
