@@ -64,23 +64,26 @@ def test_held_out_set_generalises(engine: Engine) -> None:
 # examples); blind_holdout.yaml and blind_final.yaml are only ever scored. Floors sit just under what the
 # README reports (overall -0.02, each category -0.03), so a change that makes one kind worse fails here.
 BLIND_FLOORS = {
-    "blind.yaml": {"overall": 0.95, "dialect": 0.93, "english": 0.93, "homophone": 0.97, "long": 0.95, "near_domain": 0.93, "negation": 0.89, "numbers": 0.95, "pinyin": 0.93, "redline": 0.95, "smalltalk": 0.97},
+    "blind.yaml": {"overall": 0.95, "dialect": 0.93, "english": 0.93, "homophone": 0.97, "long": 0.95, "near_domain": 0.95, "negation": 0.89, "numbers": 0.95, "pinyin": 0.95, "redline": 0.97, "smalltalk": 0.97},
     "blind_dev2.yaml": {"overall": 0.94, "dialect": 0.97, "english": 0.97, "long": 0.94, "near_domain": 0.92, "negation": 0.83, "redline": 0.97, "smalltalk": 0.93},
-    "blind_dev3.yaml": {"overall": 0.95, "dialect": 0.97, "english": 0.95, "long": 0.95, "negation": 0.89, "numbers": 0.9, "redline": 0.95},
+    "blind_dev3.yaml": {"overall": 0.95, "dialect": 0.97, "english": 0.95, "long": 0.95, "negation": 0.89, "numbers": 0.9, "redline": 0.97},
     "blind_dev4a.yaml": {"overall": 0.93, "dialect": 0.87, "english": 0.92, "homophone": 0.97, "long": 0.95},
     "blind_dev4b.yaml": {"overall": 0.94, "near_domain": 0.89, "negation": 0.9, "numbers": 0.89, "pinyin": 0.97, "redline": 0.97, "smalltalk": 0.97},
     "blind_dev5a.yaml": {"overall": 0.91, "dialect": 0.9, "long": 0.9},
     "blind_dev5b.yaml": {"overall": 0.94, "near_domain": 0.92, "redline": 0.94, "smalltalk": 0.93},
     "blind_dev6.yaml": {"overall": 0.95, "english": 0.9, "long": 0.95, "redline": 0.95},
     "blind_dev7.yaml": {"overall": 0.92, "long": 0.94, "near_domain": 0.87, "smalltalk": 0.92},
-    "blind_dev8a.yaml": {"overall": 0.91, "english": 0.92, "long": 0.92, "redline": 0.87},
+    "blind_dev8a.yaml": {"overall": 0.94, "english": 0.92, "long": 0.92, "redline": 0.95},
     "blind_dev8b.yaml": {"overall": 0.94, "dialect": 0.97, "near_domain": 0.9, "numbers": 0.9, "smalltalk": 0.94},
-    "blind_dev9.yaml": {"overall": 0.92, "long": 0.87, "near_domain": 0.94, "pinyin": 0.93, "redline": 0.89},
-    "blind_dev10a.yaml": {"overall": 0.88, "near_domain": 0.89, "redline": 0.8, "smalltalk": 0.95},
-    "blind_dev10b.yaml": {"overall": 0.9, "long": 0.97, "near_domain": 0.89, "redline": 0.81, "smalltalk": 0.9},
-    "blind_dev11.yaml": {"overall": 0.87, "long": 0.9, "near_domain": 0.93, "redline": 0.72, "smalltalk": 0.94},
-    "blind_final.yaml": {"overall": 0.9, "dialect": 0.92, "english": 0.9, "homophone": 0.97, "long": 0.8, "near_domain": 0.82, "negation": 0.95, "numbers": 0.91, "pinyin": 0.89, "redline": 0.8, "smalltalk": 0.95},
-    "blind_holdout.yaml": {"overall": 0.93, "dialect": 0.9, "english": 0.92, "homophone": 0.94, "long": 0.88, "near_domain": 0.97, "negation": 0.94, "numbers": 0.92, "pinyin": 0.91, "redline": 0.9, "smalltalk": 0.93},
+    "blind_dev9.yaml": {"overall": 0.94, "long": 0.87, "near_domain": 0.97, "pinyin": 0.93, "redline": 0.97},
+    "blind_dev10a.yaml": {"overall": 0.9, "near_domain": 0.89, "redline": 0.87, "smalltalk": 0.95},
+    "blind_dev10b.yaml": {"overall": 0.93, "long": 0.97, "near_domain": 0.92, "redline": 0.89, "smalltalk": 0.9},
+    "blind_dev11.yaml": {"overall": 0.93, "long": 0.9, "near_domain": 0.93, "redline": 0.92, "smalltalk": 0.94},
+    "blind_dev12.yaml": {"overall": 0.92, "long": 0.92, "near_domain": 0.83, "redline": 0.95, "smalltalk": 0.92},
+    "blind_dev13.yaml": {"overall": 0.88, "long": 0.97, "near_domain": 0.9, "redline": 0.81, "smalltalk": 0.97},
+    "blind_dev14.yaml": {"overall": 0.93, "dialect": 0.92, "english": 0.82, "homophone": 0.97, "long": 0.97, "near_domain": 0.87, "negation": 0.97, "numbers": 0.97, "pinyin": 0.92, "redline": 0.97, "smalltalk": 0.87},
+    "blind_final.yaml": {"overall": 0.91, "dialect": 0.92, "english": 0.93, "homophone": 0.97, "long": 0.82, "near_domain": 0.82, "negation": 0.95, "numbers": 0.91, "pinyin": 0.9, "redline": 0.87, "smalltalk": 0.95},
+    "blind_holdout.yaml": {"overall": 0.94, "dialect": 0.9, "english": 0.92, "homophone": 0.94, "long": 0.88, "near_domain": 0.97, "negation": 0.94, "numbers": 0.92, "pinyin": 0.97, "redline": 0.93, "smalltalk": 0.93},
 }
 
 
