@@ -51,6 +51,9 @@ class Clause:
     start: int
     end: int
     denied: bool
+    absent: bool = False
+    """Denied only as something that did not happen, before what did ("没买东西 就刷一笔"): not the problem
+    to match, but still what the merchant says was so (a red line is read in it)."""
 
 
 def split_clauses(text: str) -> list[Clause]:
@@ -74,7 +77,8 @@ def split_clauses(text: str) -> list[Clause]:
     for index, (piece, start, end) in enumerate(pieces):
         following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
         corrected = any(_CORRECTION.search(later.strip()) for later, _, _ in pieces[index + 1:])
-        clauses.append(Clause(piece, start, end, _is_denied(piece, following, corrected=corrected)))
+        denied = _is_denied(piece, following, corrected=corrected)
+        clauses.append(Clause(piece, start, end, denied, absent=denied and _only_absent(piece)))
         if index and _DECLINED.search(piece.strip()):
             # "非要我帮他按 我没敢": what the merchant would not do is not what they ask about
             before = clauses[index - 1]
@@ -104,6 +108,12 @@ def _split_subject(piece: str, start: int, end: int) -> list[tuple[str, int, int
         return [(piece, start, end)]
     cut = start + (len(piece) - len(piece.lstrip())) + match.end()
     return [(piece[:cut - start], start, cut), (piece[cut - start:], cut, end)]
+
+
+def _only_absent(clause: str) -> bool:
+    """Denied by _NOT_THIS alone: "没(有)…" followed by a correction, no 不是, nothing dismissed as working."""
+    core = re.sub(r"^\W+|\W+$", "", clause.strip())
+    return bool(_NOT_THIS.search(core)) and not _DENIED_START.search(core) and not _DISMISSED.search(core)
 
 
 def _is_denied(clause: str, following: str, *, corrected: bool) -> bool:

@@ -368,8 +368,12 @@ class Matcher:
         whole = ([word for words in clause_words for word in words] if " ".join(form for form in clause_forms if form) == normalised
                  else self._words(normalised))
         tokens = tuple(_no_numbers(whole))
-        # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码
-        literal = self.normaliser.fix_typos(joined)
+        # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码; and
+        # in what they say did not happen as well ("没买东西 就刷一笔": no sale is the point)
+        told = [c for c in clauses if not c.denied or c.absent]
+        literal = self.normaliser.fix_typos(
+            joined if not told or told == kept
+            else strip_symbols(" ".join(_without(prepared[c.start:c.end], hits, offset=c.start) for c in told)))
         # a response code, typed or quoted by its screen text ("提示超出消费次数限制"), says what the message
         # is about: the shapes of a red line around it are the story of that payment ("连着刷了几笔")
         about_a_code = bool(known) or self._quotes_a_display(joined)

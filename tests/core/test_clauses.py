@@ -69,3 +69,12 @@ def test_the_subject_of_a_denial_stays() -> None:
 
 def test_an_emoji_does_not_hide_a_dismissal() -> None:
     assert [c.denied for c in split_clauses("感谢 机器能用了👍")] == [False, True]
+
+
+def test_what_did_not_happen_is_told_apart_from_what_is_denied() -> None:
+    # "没买东西 就刷一笔": no sale is denied as the problem to match, but it is what the merchant says was so
+    first, *_ = split_clauses("没买东西 就刷一笔")
+    assert first.denied and first.absent
+    # a denial proper or a part that works is not an absence
+    assert not split_clauses("不是签到失败 是打印不出来")[0].absent
+    assert not split_clauses("网络没问题 就是刷不了卡")[0].absent

@@ -369,6 +369,13 @@ def test_a_dialect_word_s_standard_form_is_no_domain_word(engine: Engine) -> Non
     assert engine.understand("签到在哪里").analysis.specific
 
 
+def test_a_red_line_is_read_in_what_the_merchant_says_did_not_happen(engine: Engine) -> None:
+    # "没…就…" denies the first clause as the problem to match; for a red line no sale is the point
+    assert engine.understand("没卖货 就刷五千 钱到我卡上").decision.kind == "refuse"
+    # a denial proper still does not vote ("不是帮别人刷 是…")
+    assert engine.understand("不是帮朋友刷 是我自己店里卖货 刷卡没反应").decision.kind != "refuse"
+
+
 def test_asking_for_reassurance_is_a_question_not_small_talk(engine: Engine) -> None:
     # "没事吧" closing a question asks whether what was done is all right: not "没事了", goodbye
     for question in ("顾客让我照他说的输 我照着输了 没事吧", "他叫我按他说的做 我就按了 没事吧"):
