@@ -115,16 +115,25 @@ def _glued_to_a_number(text: str, start: int, end: int) -> bool:
 
 
 def _to_words(sounds: list[str], words: Mapping[tuple[str, ...], str]) -> str:
+    """The words whose sounds cover `sounds` best: the most syllables in the longest words (each word scores its
+    length squared). Taking the longest word at each point instead reads "shua xin yong ka huan dai kuan" as
+    刷新 用卡 换 贷款, not 刷 信用卡 还 贷款. A syllable no word has is dropped."""
     longest = max((len(key) for key in words), default=1)
+    count = len(sounds)
+    # best[i]: the score of the best reading of sounds[i:], and its first step (a word, or None to skip one)
+    best: list[tuple[int, int, str | None]] = [(0, 1, None)] * (count + 1)
+    for i in range(count - 1, -1, -1):
+        choice: tuple[int, int, str | None] = (best[i + 1][0], 1, None)
+        for length in range(min(longest, count - i), 0, -1):
+            word = words.get(tuple(sounds[i:i + length]))
+            if word is not None and best[i + length][0] + length * length > choice[0]:
+                choice = (best[i + length][0] + length * length, length, word)
+        best[i] = choice
     out: list[str] = []
     i = 0
-    while i < len(sounds):
-        for length in range(min(longest, len(sounds) - i), 0, -1):
-            word = words.get(tuple(sounds[i:i + length]))
-            if word is not None:
-                out.append(word)
-                i += length
-                break
-        else:
-            i += 1
+    while i < count:
+        _score, length, word = best[i]
+        if word is not None:
+            out.append(word)
+        i += length
     return "".join(out)

@@ -39,6 +39,14 @@ def test_a_code_s_letter_is_not_pinyin(engine: Engine) -> None:
     assert engine.understand("shuaka xianshi51yuebuzu").decision.intent == "code_51"
 
 
+def test_the_reading_with_the_longest_words_wins_not_the_longest_first_word(engine: Engine) -> None:
+    words = {("shua", "xin"): "刷新", ("yong", "ka"): "用卡", ("xin", "yong", "ka"): "信用卡", ("shua",): "刷"}
+    # longest first: 刷新 用卡; best cover: 刷 信用卡
+    assert transliterate("shua xin yong ka", words).split() == ["刷信用卡"]
+    # so a red line typed in pinyin is read as one ("huan" read as 换, a typo of 还 before 贷款)
+    assert engine.understand("shua xinyongka huan daikuan xing bu xing").decision.kind == "refuse"
+
+
 def test_english_the_lexicon_does_not_know_is_not_read_as_pinyin() -> None:
     # can, fa ke read as pinyin; the, location, of, my, pos do not: it is English, left alone
     text = "can i fake the location of my pos"
