@@ -99,6 +99,11 @@ STORY_LEAD = 0.05
 """How far a redirect that fits by its examples may lead the best terminal problem in a story: less than
 decide.MARGIN, so posbot asks (redirect first) rather than sends the merchant away. Capping it under the
 problem instead (as markers are) lost 14 read blind questions of someone else's job told as a story."""
+TERMINAL_NAMES = ("pos", "刷卡", "终端", "电签", "签购单", "小票", "收款机", "机子", "部机")
+"""Words that name the merchant's terminal or its use (机器 is normalised to pos机; "顾客刷卡交话费" is a sale on it)."""
+MARKER_LEAD = 0.16
+"""Over a problem, where the question never names the terminal, a marked redirect leads by this (decide.MARGIN
+and a little): it is answered."""
 FULL_MATCH = 1.0
 SUPPORT = 0.5
 SUPPORT_FROM = 0.3
@@ -587,8 +592,9 @@ class Matcher:
 
     def _with_markers(self, ranked: list[Candidate], normalised: str, *, story: bool = False) -> list[Candidate]:
         """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher, and
-        just over a terminal problem that fits better still ("停车场刷etc扣了两次钱": posbot asks, the gate's
-        operator first, rather than explain a double charge on a POS). In a story (STORY_CLAUSES or more) a
+        just over a terminal problem that fits better still where the question names the terminal (posbot asks,
+        the redirect first, rather than explain a double charge on a POS), and MARKER_LEAD over it where the
+        question never does ("12306退票手续费是多少" is 12306's, whatever it shares with a fee). In a story (STORY_CLAUSES or more) a
         marker is as often context ("手机充电器也试了", "地铁口开店"): there the marker lifts its redirect only to just under the best terminal problem, so posbot asks rather than
         sends the merchant away. A redirect that fits by its own examples may lead a story, by at most
         STORY_LEAD: posbot then asks, the redirect first, and an aside about the merchant's own card does not
@@ -617,7 +623,10 @@ class Matcher:
         if story and problem:
             level = min(MARKER_SCORE, problem - STORY_SECOND)
         elif problem:
-            level = min(FULL_MATCH, max(MARKER_SCORE, problem + STORY_SECOND))
+            # the terminal not named at all ("12306退票手续费是多少"): the problem fits by shared words only, and
+            # the redirect answers; named ("停车场刷etc … 我的pos机"), posbot asks, the redirect first
+            lead = STORY_SECOND if any(name in normalised for name in TERMINAL_NAMES) else MARKER_LEAD
+            level = min(FULL_MATCH, max(MARKER_SCORE, problem + lead))
         redline = max((c.score for c in ranked if c.kind == "redline"), default=0.0)
         if redline >= MARKER_YIELDS_AT:
             level = min(level, redline - MARKER_UNDER_REDLINE)

@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.core import match as match_module
 from bot.core.decide import CLARIFY_AT, Decision, decide
+import bot.core.decide as decide_module
 from bot.core.engine import Engine
 from bot.core.match import Candidate
 
@@ -152,6 +153,19 @@ def test_a_question_said_not_to_be_about_the_terminal_offers_no_terminal_problem
     assert lost.decision.kind != "refuse"
     # where a redirect fits, it is still the answer
     assert engine.understand("跟机器没关系 我自己的信用卡被冻结了 怎么解").decision.intent == "redirect_issuer"
+
+
+def test_a_marked_redirect_is_answered_when_the_terminal_is_not_named(engine: Engine) -> None:
+    matcher = engine.matcher
+    fee = Candidate("fee_rate", None, 0.7, "fuzzy", kind="symptom")
+
+    def redirect_score(normalised: str) -> float:
+        ranked = matcher._with_markers([fee], normalised)
+        return next(c.score for c in ranked if c.intent == "redirect_other_service")
+    # "话费 … 手续费" shares words with a fee question, but names no terminal: the phone bill's operator answers
+    assert redirect_score("话费 充值 手续费 多少") >= 0.7 + match_module.MARKER_LEAD
+    # with the terminal named, posbot asks, the redirect first
+    assert 0.7 < redirect_score("话费 充值 手续费 pos机 也 扣") < 0.7 + decide_module.MARGIN
 
 
 def test_a_story_with_no_terminal_problem_keeps_its_redirect(engine: Engine) -> None:
