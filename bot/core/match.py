@@ -10,7 +10,7 @@ from typing import Iterable, Literal
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.core.clauses import split_clauses
+from bot.core.clauses import Clause, split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core import formcache
 from bot.core.literals import LazyPattern, required_characters
@@ -375,10 +375,8 @@ class Matcher:
         tokens = tuple(_no_numbers(whole))
         # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码; and
         # in what they say did not happen as well ("没买东西 就刷一笔": no sale is the point)
-        told = [c for c in clauses if not c.denied or c.absent]
-        literal = self.normaliser.fix_typos(
-            joined if not told or told == kept
-            else strip_symbols(" ".join(_without(prepared[c.start:c.end], hits, offset=c.start) for c in told)))
+        told = [c for c in clauses if not c.denied or c.absent] or kept
+        literal = self.normaliser.fix_typos(strip_symbols(_told_text(prepared, clauses, told, hits)))
         # a response code, typed or quoted by its screen text ("提示超出消费次数限制"), says what the message
         # is about: the shapes of a red line around it are the story of that payment ("连着刷了几笔")
         about_a_code = bool(known) or self._quotes_a_display(joined)
@@ -576,6 +574,8 @@ class Matcher:
         (within SIGNAL_SPAN characters: in a long story "别的店都能贴 … 我的机器屏幕上" are two
         separate things, not "my machine at another shop")."""
         compact = literal.replace(" ", "")
+        # where the merchant put a space: a word read across it ("…都没有 交易是成功了" holds 没有交易) is no word
+        breaks = _break_positions(literal)
         characters = set(compact)
         for number in self._signals_by_character.candidates(characters):
             (intent_id, groups), firsts = self.redline_signals[number], self._signal_firsts[number]
@@ -584,7 +584,8 @@ class Matcher:
                 continue
             if not all(any(word in compact for word in group) for group in groups):
                 continue
-            found = [[(start, start + len(word)) for word in group for start in _positions(compact, word)]
+            found = [[(start, start + len(word)) for word in group for start in _positions(compact, word)
+                      if not any(start < cut < start + len(word) for cut in breaks)]
                      for group in groups]
             if _close_together(found):
                 return intent_id
@@ -714,6 +715,20 @@ happened, not a code to explain."""
 
 SIGNAL_SPAN = 30
 """Characters within which a red-line signal's words must all appear."""
+
+
+def _break_positions(text: str) -> list[int]:
+    """Positions in `text` without its spaces where a space between two Chinese characters stood (a space
+    between Latin letters or digits, "pos 机", is kept within a word)."""
+    cuts: list[int] = []
+    removed = 0
+    for index, character in enumerate(text):
+        if character == " ":
+            before, after = text[index - 1:index], text[index + 1:index + 2]
+            if before and after and not (before.isascii() or after.isascii()):
+                cuts.append(index - removed)
+            removed += 1
+    return cuts
 
 
 def _positions(text: str, word: str) -> list[int]:
@@ -896,6 +911,21 @@ def _phrases_of(intent: Intent) -> Iterable[tuple[str, str]]:
         yield f"aliases.{index}", alias
     for index, example in enumerate(intent.examples):
         yield f"examples.{index}", example
+
+
+def _told_text(prepared: str, clauses: list[Clause], told: list[Clause], hits: list[CodeHit]) -> str:
+    """The question as the merchant wrote it, without the clauses left out of `told` (each becomes a space) and
+    with its codes blanked: clauses cut at a connective ("刷|不过去") stay joined as they were typed."""
+    out: list[str] = []
+    end = 0
+    for clause in clauses:
+        if clause in told:
+            out.append(prepared[end:clause.start] + _without(prepared[clause.start:clause.end], hits, offset=clause.start))
+        else:
+            out.append(" ")
+        end = clause.end
+    out.append(prepared[end:])
+    return "".join(out)
 
 
 def _without(text: str, hits: list[CodeHit], *, offset: int = 0) -> str:

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.core import match as match_module
+from bot.core.clauses import split_clauses
 from bot.core.decide import CLARIFY_AT, Decision, decide
 import bot.core.decide as decide_module
 from bot.core.engine import Engine
@@ -388,6 +389,18 @@ def test_a_red_line_is_read_in_what_the_merchant_says_did_not_happen(engine: Eng
     assert engine.understand("没卖货 就刷五千 钱到我卡上").decision.kind == "refuse"
     # a denial proper still does not vote ("不是帮别人刷 是…")
     assert engine.understand("不是帮朋友刷 是我自己店里卖货 刷卡没反应").decision.kind != "refuse"
+
+
+def test_red_lines_are_read_in_the_question_as_typed(engine: Engine) -> None:
+    matcher = engine.matcher
+    # a clause cut at a connective ("刷|不过去") is joined again as it was typed, so a pattern sees "刷不过去"
+    text = "货款刷不过去 能不能分开刷"
+    clauses = split_clauses(text)
+    assert len(clauses) == 3 and match_module._told_text(text, clauses, clauses, []) == text
+    # a word of a signal is not read across the merchant's own space ("客人多 刷卡" holds no 多刷)
+    assert match_module._break_positions("客人多 刷卡 pos 机") == [3]
+    assert matcher._signalled("今天客人多 刷卡的也不少 现金收得少") is None
+    assert matcher._signalled("多刷了一千 找他现金") == "cash_out"
 
 
 def test_asking_for_reassurance_is_a_question_not_small_talk(engine: Engine) -> None:
