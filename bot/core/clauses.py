@@ -22,14 +22,16 @@ _NOT_THIS = re.compile(r"^(?:我|我们|钱|机器|顾客|客人)?(?:也)?(?:没
 """A clause opening with 没(有) followed by a correction denies it ("没有扣两次，就扣了一次"), unless 没
 is the symptom itself (没反应, 没出小票, 没到账 …)."""
 _CORRECTION = re.compile(r"^(?:我|我们)?(?:是|而是|就|只|但|可是|不过)")
-_DISMISSED = re.compile(r"(?:没问题|没有问题|没毛病|是好的|都好|好好的|正常的?|没事|都正常|没坏|都可以|能用|满格|能刷|也能刷|能上网)"
-                        r"(?:的|了|啊|呀)?$")
-"""A clause ending like this says that part works ("网络没问题", "打印是好的")."""
+_DISMISSED = re.compile(r"(?<![不没未无])(?:没问题|没有问题|没毛病|是好的|都好|好好的|正常的?|没事|都正常|没坏|都可以|能用|满格|能刷|"
+                        r"也能刷|能上网)(?:的|了|啊|呀)?$")
+"""A clause ending like this says that part works ("网络没问题", "打印是好的"); not after a negation ("状态不正常",
+"机器不能用了", "信号不满格" say what is wrong)."""
 _ASKING = re.compile(r"是不是|会不会|是否|能不能|可不可以|行不行")
 """A clause that asks ("是不是就没事", "会不会没问题") states nothing: it is not a dismissal."""
 _DONE = re.compile(r"(?:签到|激活|连网|联网|下载|更新|重启|开机|充电)(?:也|都)?(?:成功了|好了|成功)$"
-                   r"|已经(?:付|刷|收)(?:款)?(?:成功了|好了)$")
-"""A step that worked ("签到成功了，但是刷卡不行"): context, not the problem."""
+                   r"|已经(?:付|刷|收)(?:款)?(?:成功了|好了)$"
+                   r"|(?:早|早就|已经|早都)(?:签到|激活|绑定|实名|认证|连网|联网|下载|更新)(?:过)?了$")
+"""A step that worked ("签到成功了，但是刷卡不行", "机器早激活了"): context, not the problem."""
 _TRIED = re.compile(r"(?:也|都|已经)(?:重启|换|试|插|拔|检查|改|重装|充)(?:了一下|过了|过|了)$")
 """Something already tried ("路由器也重启了", "卡也换过了"): what was done, not what is wrong."""
 _TRIED_NO_HELP = re.compile(r"^(?:我|我们|也)?(?:把)?(?:路由器|机器|pos机?|刷卡机|手机|网线|wifi|卡)?"

@@ -78,3 +78,14 @@ def test_what_did_not_happen_is_told_apart_from_what_is_denied() -> None:
     # a denial proper or a part that works is not an absence
     assert not split_clauses("不是签到失败 是打印不出来")[0].absent
     assert not split_clauses("网络没问题 就是刷不了卡")[0].absent
+
+
+@pytest.mark.parametrize("text", ["发卡方状态不正常，请稍后重试", "机器不能用了 怎么办", "打印不正常 怎么回事",
+                                  "信号不满格 刷卡很慢"])
+def test_a_negated_dismissal_says_what_is_wrong(text: str) -> None:
+    # "不正常" is not "正常": the screen's own text ("发卡方状态不正常") was dropped as a part that works
+    assert denied(text) == []
+
+
+def test_a_step_done_long_ago_is_context() -> None:
+    assert denied("机器早激活了 几个月没用就不能刷了") == ["机器早激活了"]
