@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.console import ConsoleChat, render as console_render
-from bot.core.answer import ANSWER_LINES, STEP_LIMIT, phone_lines
+from bot.core.answer import NOT_WHAT_I_MEANT, ANSWER_LINES, STEP_LIMIT, phone_lines
 from bot.core.checks import check_content
 from bot.core.dialog import DETAILS, DETAILS_LABEL, SHOW, Dialog, DialogState, action
 from bot.core.errors import ContentError
@@ -106,6 +106,15 @@ def test_details_of_an_intent_without_them_is_a_stale_button(dialog: Dialog) -> 
 def test_a_refusal_without_an_intent_keeps_the_shape(dialog: Dialog) -> None:
     reply = dialog._refusal(None)
     assert len(reply.text.splitlines()[0]) <= NOW_LIMIT and len(telegram_lines(reply)) <= ANSWER_LINES
+
+
+def test_a_refusal_on_a_loose_fit_says_what_it_took_the_question_for(dialog: Dialog) -> None:
+    for redline in dialog.content.redlines:
+        reply = dialog._refusal(redline, sure=False)
+        assert redline.title in reply.title and reply.text.splitlines()[0] == redline.now
+        assert reply.text.splitlines()[-1] == NOT_WHAT_I_MEANT
+        for lines in (telegram_lines(reply), console_lines(reply)):
+            assert len(lines) <= ANSWER_LINES, f"{redline.id}: {len(lines)} lines"
 
 
 # ---- the validator ---------------------------------------------------------------------------

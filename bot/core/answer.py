@@ -74,8 +74,14 @@ def redirect_answer(intent: RedirectIntent) -> Shape:
     return Shape(f"这个要找别人：{intent.title}", (f"找谁：{intent.contact}", intent.answer))
 
 
-def refusal_answer(intent: RedlineIntent | None) -> Shape:
-    """A red line: what cannot be done and the lawful way first, then why and what follows."""
+NOT_WHAT_I_MEANT = "不是这个意思的话，请换个说法再问一次，或者点“转人工”。"
+
+
+def refusal_answer(intent: RedlineIntent | None, *, sure: bool = True) -> Shape:
+    """A red line: what cannot be done and the lawful way first, then why and what follows. Refused on a loose
+    fit (`sure` False), the title says what the question was taken for and the last line how to correct it."""
+    if intent is not None and not sure:
+        return Shape(f"如果你问的是「{intent.title}」", (intent.now, *intent.answer.splitlines(), NOT_WHAT_I_MEANT))
     if intent is None:
         return Shape("这个不能帮你", (
             "POS 机只能收真实交易的钱，不能绕过风控",

@@ -37,6 +37,9 @@ REFUSE_LEAD: a request told in words no example has ("装修款两万八 能刷�
 line loosely but nothing else at all. On the read blind sets 0.44/0.10 refused five more red lines and no
 other question; `posbot validate` shows no example refused."""
 REFUSE_LEAD = 0.10
+REFUSE_SURE_AT = 0.70
+"""A red line found by examples alone is refused as sure from this score when it also leads every ordinary intent
+by MARGIN; below, the refusal is worded as "如果你问的是「套现」…" with a way to say it was not."""
 CLARIFY_CHOICES = 3
 
 DecisionKind = Literal["answer", "clarify", "fallback", "refuse"]
@@ -52,6 +55,10 @@ class Decision:
     """The answered intent (answer), or the red line matched (refuse; None for a red-line word)."""
     choices: tuple[Candidate, ...] = ()
     """What to offer (clarify only), best first."""
+    sure: bool = True
+    """False for a red line refused on its examples' loose fit (under REFUSE_SURE_AT, or close to an ordinary
+    intent): the reply says what it took the question for and asks to be corrected, rather than tell a merchant
+    who meant something honest that they asked for fraud."""
 
     @property
     def refused(self) -> bool:
@@ -83,10 +90,11 @@ def decide(candidates: Sequence[Candidate], *, answer_at: float = ANSWER_AT, mar
         # the margin is over the best ordinary intent: two red lines close together are still a red line
         ordinary = [c for c in candidates if c.kind != "redline"]
         lead = top.score - max((c.score for c in ordinary), default=0.0)
+        sure = top.via != "fuzzy" or (top.score >= REFUSE_SURE_AT and lead >= margin)
         if top.score >= refuse_at and (top.via != "fuzzy" or lead >= REFUSE_MARGIN):
-            return Decision("refuse", intent=top.intent)
+            return Decision("refuse", intent=top.intent, sure=sure)
         if top.score >= min(refuse_at, REFUSE_LEAD_AT) and lead >= REFUSE_LEAD:
-            return Decision("refuse", intent=top.intent)
+            return Decision("refuse", intent=top.intent, sure=sure)
         if top.score >= refuse_at:
             # a red line's example barely ahead of an ordinary question ("想办一台刷卡机 … 没营业执照"): decide
             # among the others rather than tell an honest merchant they asked for fraud

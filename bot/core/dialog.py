@@ -222,7 +222,7 @@ class Dialog:
             reply = replace(reply, options=back + reply.options)
             return Turn(reply, replace(state, fallbacks=0, last_intent=intent.id, last_score=None), understanding)
         if decision.kind == "refuse":
-            reply = self._refusal(intent if isinstance(intent, RedlineIntent) else None)
+            reply = self._refusal(intent if isinstance(intent, RedlineIntent) else None, sure=decision.sure)
             return Turn(replace(reply, options=reply.options + back), state, understanding)
         if decision.kind == "answer" and decision.intent is not None:
             reply = self._answer(decision.intent, understanding)
@@ -639,10 +639,10 @@ class Dialog:
                 "· 想找人工客服，点下面的“转人工”")
         return Reply(kind="fallback", title="", text=text, options=(Option(HUMAN_LABEL, act.encode(act.Human())),))
 
-    def _refusal(self, redline: RedlineIntent | None) -> Reply:
+    def _refusal(self, redline: RedlineIntent | None, *, sure: bool = True) -> Reply:
         """A red line: what cannot be done and the lawful way, then why and what follows. A red-line
-        word without a matched red-line intent gets the general text."""
-        shape = refusal_answer(redline)
+        word without a matched red-line intent gets the general text; a loose fit says what it was taken for."""
+        shape = refusal_answer(redline, sure=sure)
         return Reply(kind="refusal", title=shape.title, text="\n".join(shape.lines),
                      intent=redline.id if redline is not None else None, options=(Option(HUMAN_LABEL, act.encode(act.Human())),))
 

@@ -350,13 +350,13 @@ def test_a_red_line_by_example_must_lead_by_the_refuse_margin() -> None:
     close = decide([redline(0.70), ordinary])
     assert close.kind != "refuse"
     assert close.choices[0].intent == "apply_pos" if close.kind == "clarify" else close.intent == "apply_pos"
-    assert decide([redline(0.68 + REFUSE_MARGIN + 0.01), ordinary]) == Decision("refuse", intent="identity_misuse")
+    assert decide([redline(0.68 + REFUSE_MARGIN + 0.01), ordinary]) == Decision("refuse", intent="identity_misuse", sure=False)
     # a pattern or a signal is certain whatever follows it
     assert decide([redline(1.0, "pattern"), Candidate("apply_pos", None, 0.99, "fuzzy")]).kind == "refuse"
     # two red lines close together are still a red line: the margin is over the best ordinary intent
     farming = Candidate("card_farming", None, 0.58, "fuzzy", kind="redline")
     low = Candidate("apply_pos", None, 0.30, "fuzzy", kind="symptom")
-    assert decide([redline(0.60), farming, low]) == Decision("refuse", intent="identity_misuse")
+    assert decide([redline(0.60), farming, low]) == Decision("refuse", intent="identity_misuse", sure=False)
 
 
 def test_a_red_line_that_nothing_else_fits_is_refused_below_the_refuse_score() -> None:
@@ -368,7 +368,7 @@ def test_a_red_line_that_nothing_else_fits_is_refused_below_the_refuse_score() -
     score = (REFUSE_LEAD_AT + REFUSE_AT) / 2
     # told in words no example has, a red line fits loosely; it is refused when nothing ordinary comes near
     far = Candidate("relocate_rebind", None, score - REFUSE_LEAD - 0.01, "fuzzy", kind="symptom")
-    assert decide([redline(score), far]) == Decision("refuse", intent="split_payment")
+    assert decide([redline(score), far]) == Decision("refuse", intent="split_payment", sure=False)
     # but an ordinary question close behind is not called fraud at a loose fit
     near = Candidate("transaction_limits", None, score - REFUSE_LEAD + 0.01, "fuzzy", kind="symptom")
     assert decide([redline(score), near]).kind != "refuse"
@@ -401,6 +401,23 @@ def test_red_lines_are_read_in_the_question_as_typed(engine: Engine) -> None:
     assert match_module._break_positions("客人多 刷卡 pos 机") == [3]
     assert matcher._signalled("今天客人多 刷卡的也不少 现金收得少") is None
     assert matcher._signalled("多刷了一千 找他现金") == "cash_out"
+
+
+def test_a_red_line_refused_on_a_loose_fit_is_not_sure() -> None:
+    from bot.core.decide import REFUSE_SURE_AT
+
+    def redline(score: float, via: str = "fuzzy") -> Candidate:
+        return Candidate("cash_out", None, score, via, kind="redline")  # type: ignore[arg-type]  # via as a str
+
+    ordinary = Candidate("transaction_lookup", None, 0.3, "fuzzy", kind="symptom")
+    assert decide([redline(REFUSE_SURE_AT + 0.05), ordinary]) == Decision("refuse", intent="cash_out", sure=True)
+    loose = decide([redline(REFUSE_SURE_AT - 0.05), ordinary])
+    assert loose.kind == "refuse" and not loose.sure
+    # close to an ordinary intent, even a good fit is worded as a question of what was meant
+    close = Candidate("transaction_lookup", None, REFUSE_SURE_AT, "fuzzy", kind="symptom")
+    assert not decide([redline(REFUSE_SURE_AT + 0.08), close]).sure
+    # a pattern or a signal is sure
+    assert decide([redline(1.0, "pattern"), close]).sure
 
 
 def test_asking_for_reassurance_is_a_question_not_small_talk(engine: Engine) -> None:
