@@ -71,6 +71,8 @@ class PhraseIndex:
         self._phrase_weight = np.array(
             [sum(self.weight(key, is_word) for key, is_word in keys.items()) for keys in phrase_keys],
             dtype=np.float64)
+        # each phrase's SMALL_PHRASE factor, computed once (the same elementwise operations overlap made per question)
+        self._small_share = np.minimum(1.0, self._phrase_weight / SMALL_PHRASE) ** 0.5 if SMALL_PHRASE > 0 else None
 
     def weight(self, key: str, is_word: bool) -> float:
         idf = self._idf.get(key, self.unknown_word)
@@ -88,10 +90,12 @@ class PhraseIndex:
         question_weight = 0.0
         postings: list[np.ndarray] = []
         key_weights: list[float] = []
+        idf_of, postings_of, unknown = self._idf.get, self._postings.get, self.unknown_word
         for key, is_word in keys_of(form).items():
-            weight = self.weight(key, is_word)
+            idf = idf_of(key, unknown)
+            weight = idf if is_word else PAIR_WEIGHT * idf  # self.weight, inlined: ~40 keys a unit
             question_weight += weight
-            posting = self._postings.get(key)
+            posting = postings_of(key)
             if posting is not None:
                 postings.append(posting)
                 key_weights.append(weight)
@@ -100,18 +104,35 @@ class PhraseIndex:
         numbers = np.concatenate(postings)
         weights = np.repeat(key_weights, [len(posting) for posting in postings])
         shared = np.bincount(numbers, weights=weights, minlength=self.size)
-        found = np.flatnonzero(shared)
-        recall = np.minimum(1.0, shared[found] / self._phrase_weight[found])
-        precision = np.minimum(1.0, shared[found] / question_weight)
+        # (a boolean mask's nonzero is several times faster than a float array's: 15 against 55 us at 18,000 phrases)
+        found = np.flatnonzero(shared != 0)
+        shared_found = shared[found]
+        recall = np.minimum(1.0, shared_found / self._phrase_weight[found])
+        precision = np.minimum(1.0, shared_found / question_weight)
         beta2 = BETA * BETA
         f_measure = (1 + beta2) * precision * recall / np.maximum(beta2 * precision + recall, 1e-9)
-        if SMALL_PHRASE > 0:
+        if self._small_share is not None:
             # a phrase that says little ("交易失败") is fully inside many questions: its overlap counts less
-            f_measure = f_measure * np.minimum(1.0, self._phrase_weight[found] / SMALL_PHRASE) ** 0.5
+            f_measure = f_measure * self._small_share[found]
         if len(found) > MAX_SCORED:
-            keep = np.sort(np.argpartition(-f_measure, MAX_SCORED)[:MAX_SCORED])
+            keep = best_positions(f_measure, MAX_SCORED)
             found, f_measure = found[keep], f_measure[keep]
         return found, f_measure
+
+
+def best_positions(values: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the `count` largest of `values` (more than `count` of them), in ascending order.
+
+    Two partitions of the values find the count-th and the next largest; when they differ, the best are
+    exactly those above the latter, found by a comparison (about 3x faster than argpartition over 4,000
+    values). When they are equal, which of the tied values are kept is argpartition's choice, so argpartition
+    makes it, as it always did."""
+    size = len(values)
+    kth = np.partition(values, (size - count - 1, size - count))
+    last_kept, first_left = kth[size - count], kth[size - count - 1]
+    if last_kept > first_left:
+        return np.flatnonzero(values > first_left)
+    return np.sort(np.argpartition(-values, count)[:count])
 
 
 PROFILE_SHARE = 0.5
