@@ -20,7 +20,7 @@ from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
 from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
 from bot.core import pinyin
 from bot.core.pinyin import transliterate
-from bot.core.segment import Segmenter
+from bot.core.segment import Cuts, Segmenter
 
 Via = Literal["code", "fuzzy", "vendor_code", "pattern", "display"]
 Scorer = Callable[..., Any]
@@ -322,8 +322,10 @@ class Matcher:
         """Normalised words of `text` without stopwords."""
         return self._words(self.normaliser.normalise(text))
 
-    def _words(self, normalised: str) -> list[str]:
-        words = (self.normaliser.canonical(t) for t in self.segmenter.cut(_COUNTED.sub(_counted, normalised)))
+    def _words(self, normalised: str, cuts: Cuts | None = None) -> list[str]:
+        """`cuts`: the question's segmentations (bot/core/segment.py Cuts), so a text is segmented once."""
+        cut = cuts.cut if cuts is not None else self.segmenter.cut
+        words = (self.normaliser.canonical(t) for t in cut(_COUNTED.sub(_counted, normalised)))
         return [w for w in words if w not in self.stopwords]
 
     def match_form(self, text: str) -> str:
@@ -345,9 +347,9 @@ class Matcher:
         """Small talk's form: every word kept ("你好", "嗯嗯", "就这样吧" are all stopwords)."""
         return self._talk_words(self.normaliser.normalise(text))
 
-    def _talk_words(self, normalised: str) -> str:
+    def _talk_words(self, normalised: str, cuts: Cuts | None = None) -> str:
         # no synonyms here: 机器 must stay 机器, not become pos机 and meet every terminal question
-        words = _no_numbers(self.segmenter.cut(normalised))
+        words = _no_numbers((cuts.cut if cuts is not None else self.segmenter.cut)(normalised))
         # particles would make "烦死了" and "谢了" look alike; a form of particles only keeps them
         meaningful = [w for w in words if w not in PARTICLES]
         return " ".join(meaningful or words)
@@ -368,10 +370,11 @@ class Matcher:
         normalised = self.normaliser.normalise_folded(joined)
         clause_forms = ([self.normaliser.normalise_folded(strip_symbols(text)) for text in units_text]
                         if len(kept) > 1 else [])
-        clause_words = [self._words(clause_form) for clause_form in clause_forms]
+        cuts = Cuts(self.segmenter, clause_forms)
+        clause_words = [self._words(clause_form, cuts) for clause_form in clause_forms]
         # the message is its clauses side by side: segmented once, not once whole and once a clause at a time
         whole = ([word for words in clause_words for word in words] if " ".join(form for form in clause_forms if form) == normalised
-                 else self._words(normalised))
+                 else self._words(normalised, cuts))
         tokens = tuple(_no_numbers(whole))
         # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码
         literal = self.normaliser.fix_typos(joined)
@@ -400,12 +403,12 @@ class Matcher:
             # small talk only where nothing points at a problem ("你好 签到失败" is about signing in);
             # words small talk itself uses (收到, 人工) do not count as pointing at one
             problem_word = any(self._index.says_something(t) and t not in self._talk_vocabulary for t in tokens)
-            whole_talk = self._talk_words(normalised)
+            whole_talk = self._talk_words(normalised, cuts)
             clause_talk: list[str] = []  # the clauses' small-talk forms, made the first time they are needed
 
             def talk_of_clauses() -> list[str]:
                 if len(clause_talk) < len(clause_forms):
-                    clause_talk[:] = [self._talk_words(form) for form in clause_forms]
+                    clause_talk[:] = [self._talk_words(form, cuts) for form in clause_forms]
                 return clause_talk
             talk_forms: list[str] = []
             # or where its words are mostly small talk's and none is the terminal's own ("聊天", "消息" point at a
