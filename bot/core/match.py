@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 from bot.core.clauses import split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core import formcache
-from bot.core.literals import LazyPattern, required_characters
+from bot.core.literals import LazyPattern, lazy_searches, required_characters
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
@@ -195,6 +195,7 @@ class Matcher:
                              for marker in intent.markers)
         self.redline_patterns = tuple((intent.id, LazyPattern(pattern)) for intent in content.redlines
                                       for pattern in intent.patterns)
+        self._searches = lazy_searches([pattern.pattern for _intent_id, pattern in self.redline_patterns])
         # what each pattern cannot match without: most questions skip most searches on a set test
         self._pattern_needs = tuple(required_characters(pattern.pattern) for _intent_id, pattern in self.redline_patterns)
         # each pattern is filed under the character it needs that fewest patterns need
@@ -385,7 +386,7 @@ class Matcher:
         if not about_a_code:
             characters = set(literal)
             redline = next((self.redline_patterns[n][0] for n in self._patterns_by_character.candidates(characters)
-                            if self._pattern_needs[n] <= characters and self.redline_patterns[n][1].search(literal)), None)
+                            if self._pattern_needs[n] <= characters and self._searches[n](literal)), None)
             if redline is None:
                 redline = self._signalled(literal)
         refused = redline is not None or any(word in normalised for word in self.refuse)
