@@ -240,6 +240,8 @@ class Matcher:
                 talk.append(is_talk)
         self._owner = np.array(owners, dtype=np.intp)
         self._sorted_texts = [sorted_words(text) for text in self._texts]
+        self._text_array = np.array(self._texts, dtype=object)
+        self._sorted_text_array = np.array(self._sorted_texts, dtype=object)
         # (intent id, source) -> its phrase numbers: the validator leaves one example out of ~2,900 analyses
         self._numbers_of_sources: dict[tuple[str, str], list[int]] = {}
         for number, intent_and_source in enumerate(self._sources):
@@ -490,13 +492,16 @@ class Matcher:
             if len(phrase_ids):
                 shortlists.append((unit, phrase_ids, overlap))
         # every unit's shortlist in one rapidfuzz call per scorer: a long message has a dozen units
-        sorted_units = {unit: sorted_words(unit) for unit, _, _ in shortlists}
-        fuzzy = _blend_pairs([unit for unit, phrase_ids, _ in shortlists for _ in range(len(phrase_ids))],
-                             [self._texts[i] for _, phrase_ids, _ in shortlists for i in phrase_ids],
-                             [sorted_units[unit] for unit, phrase_ids, _ in shortlists for _ in range(len(phrase_ids))],
-                             [self._sorted_texts[i] for _, phrase_ids, _ in shortlists for i in phrase_ids])
+        # (the pairs' lists built by numpy's indexing and list repetition: a long message has 500 pairs)
+        scored = np.concatenate([phrase_ids for _, phrase_ids, _ in shortlists]) if shortlists else self._owner[:0]
+        forms: list[str] = []
+        sorted_forms: list[str] = []
+        for unit, phrase_ids, _ in shortlists:
+            forms += [unit] * len(phrase_ids)
+            sorted_forms += [sorted_words(unit)] * len(phrase_ids)
+        fuzzy = _blend_pairs(forms, self._text_array[scored].tolist(), sorted_forms,
+                             self._sorted_text_array[scored].tolist())
         if shortlists:
-            scored = np.concatenate([phrase_ids for _, phrase_ids, _ in shortlists])
             all_scores = FUZZY_SHARE * fuzzy + (1 - FUZZY_SHARE) * np.concatenate(
                 [overlap for _, _, overlap in shortlists])
             self._keep_best(all_scores, scored, best, best_phrase)
