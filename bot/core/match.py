@@ -484,8 +484,8 @@ class Matcher:
         excluded = self._excluded(exclude) if exclude is not None else None
         top_two = np.zeros((2, len(self._intents)), dtype=np.float64) if clauses else None
         shortlists = []
-        for unit in dict.fromkeys(u for u in units if u):
-            phrase_ids, overlap = self._index.overlap(unit)
+        distinct = list(dict.fromkeys(u for u in units if u))
+        for unit, (phrase_ids, overlap) in zip(distinct, self._index.overlaps(distinct), strict=True):
             if excluded is not None and len(phrase_ids):
                 kept = ~np.isin(phrase_ids, excluded)
                 phrase_ids, overlap = phrase_ids[kept], overlap[kept]

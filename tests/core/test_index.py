@@ -91,3 +91,18 @@ def test_overlap_is_bit_for_bit_what_it_was_before_it_was_made_faster() -> None:
             expected, f = expected[keep], f[keep]
         assert np.array_equal(found, expected)
         assert np.array_equal(values, f) and not any(math.isnan(v) for v in values)
+
+
+def test_overlaps_of_many_forms_are_each_forms_own() -> None:
+    """overlaps (one bincount for all of a question's units) gives each form what it gives that form alone."""
+    import numpy as np
+
+    rng = np.random.default_rng(8)
+    words = ["打印机", "没纸", "小票", "签到", "失败", "扣钱", "刷卡", "pos机", "成功", "不", "了", "网络", "卡"]
+    forms = [" ".join(rng.choice(words, rng.integers(1, 6))) for _ in range(300)]
+    built = PhraseIndex(forms, [int(owner) for owner in rng.integers(0, 20, len(forms))])
+    questions = ["天气 怎么样", *forms[:12], "", "打印机 没纸 又 卡纸 刷卡 失败", "火星"]
+    for question, (found, values) in zip(questions, built.overlaps(questions), strict=True):
+        alone_found, alone_values = built.overlaps([question])[0]
+        assert np.array_equal(found, alone_found) and np.array_equal(values, alone_values)
+    assert built.overlaps([]) == []
