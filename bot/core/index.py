@@ -214,11 +214,15 @@ class IntentProfiles:
         out of their intents' profiles (the validator's "as if this example were not there")."""
         query = _unit(self._index, form)
         result = np.zeros(self.size, dtype=np.float64)
-        hit = [(self._slices[key], query[key]) for key in query if key in self._slices]
+        slices = self._slices
+        hit = [(slices[key], weight) for key, weight in query.items() if key in slices]
         if hit:
-            owners = np.concatenate([self._flat_owners[start:end] for (start, end), _ in hit])
-            values = np.concatenate([self._flat_values[start:end] * weight for (start, end), weight in hit])
-            result = np.bincount(owners, weights=values, minlength=self.size).astype(np.float64)
+            # every hit key's run of the flat arrays gathered by one index array, not sliced key by key
+            lengths = np.array([end - start for (start, end), _ in hit], dtype=np.intp)
+            starts = np.array([start for (start, _end), _ in hit], dtype=np.intp)
+            runs = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+            values = self._flat_values[runs] * np.repeat([weight for _, weight in hit], lengths)
+            result = np.bincount(self._flat_owners[runs], weights=values, minlength=self.size).astype(np.float64)
         for phrase in without:
             result[self._owners[phrase]] = self._similarity_without(query, phrase)
         return result

@@ -106,3 +106,25 @@ def test_overlaps_of_many_forms_are_each_forms_own() -> None:
         alone_found, alone_values = built.overlaps([question])[0]
         assert np.array_equal(found, alone_found) and np.array_equal(values, alone_values)
     assert built.overlaps([]) == []
+
+
+def test_similarity_is_bit_for_bit_the_key_by_key_sum() -> None:
+    """IntentProfiles.similarity gathers every hit key's run at once: the same sums as slicing key by key."""
+    import numpy as np
+
+    from bot.core.index import _unit
+
+    rng = np.random.default_rng(21)
+    words = ["打印机", "没纸", "小票", "签到", "失败", "扣钱", "刷卡", "pos机", "成功", "不", "了", "网络", "卡"]
+    forms = [" ".join(rng.choice(words, rng.integers(1, 6))) for _ in range(200)]
+    owners = [int(owner) for owner in rng.integers(0, 15, len(forms))]
+    built = IntentProfiles(PhraseIndex(forms, owners), forms, owners, 15)
+    for question in [*forms[:30], "打印机 没纸 又 卡纸 刷卡 失败", "天气 怎么样"]:
+        query = _unit(built._index, question)
+        hit = [(built._slices[key], query[key]) for key in query if key in built._slices]
+        expected = np.zeros(15)
+        if hit:
+            keyed = np.concatenate([built._flat_owners[start:end] for (start, end), _ in hit])
+            values = np.concatenate([built._flat_values[start:end] * weight for (start, end), weight in hit])
+            expected = np.bincount(keyed, weights=values, minlength=15).astype(np.float64)
+        assert np.array_equal(built.similarity(question), expected)
