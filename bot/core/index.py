@@ -71,6 +71,8 @@ class PhraseIndex:
         self._phrase_weight = np.array(
             [sum(self.weight(key, is_word) for key, is_word in keys.items()) for keys in phrase_keys],
             dtype=np.float64)
+        # each phrase's SMALL_PHRASE factor, computed once (the same elementwise operations overlap made per question)
+        self._small_share = np.minimum(1.0, self._phrase_weight / SMALL_PHRASE) ** 0.5 if SMALL_PHRASE > 0 else None
 
     def weight(self, key: str, is_word: bool) -> float:
         idf = self._idf.get(key, self.unknown_word)
@@ -85,33 +87,77 @@ class PhraseIndex:
     def overlap(self, form: str) -> tuple[np.ndarray, np.ndarray]:
         """(phrase numbers sharing a key with `form`, their weighted F-overlap 0..1), best
         MAX_SCORED only, in ascending phrase order."""
-        question_weight = 0.0
+        return self.overlaps([form])[0]
+
+    def overlaps(self, forms: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`overlap` of each of `forms`, computed together: one bincount over (form, phrase) cells and the
+        F-measure over all of them at once, so a long message's dozen units pay numpy's per-call cost once
+        rather than a dozen times. Each form's numbers are those `overlap` alone gives, bit for bit (a cell's
+        weights are summed in the same order; every other step is elementwise)."""
+        empty = (np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64))
+        results: list[tuple[np.ndarray, np.ndarray]] = [empty] * len(forms)
         postings: list[np.ndarray] = []
         key_weights: list[float] = []
-        for key, is_word in keys_of(form).items():
-            weight = self.weight(key, is_word)
-            question_weight += weight
-            posting = self._postings.get(key)
-            if posting is not None:
-                postings.append(posting)
-                key_weights.append(weight)
-        if not postings:
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
-        numbers = np.concatenate(postings)
-        weights = np.repeat(key_weights, [len(posting) for posting in postings])
-        shared = np.bincount(numbers, weights=weights, minlength=self.size)
-        found = np.flatnonzero(shared)
-        recall = np.minimum(1.0, shared[found] / self._phrase_weight[found])
-        precision = np.minimum(1.0, shared[found] / question_weight)
+        slots: list[int] = []  # the form each row of cells belongs to
+        question_weights: list[float] = []
+        posting_counts: list[int] = []  # postings per slot
+        idf_of, postings_of, unknown = self._idf.get, self._postings.get, self.unknown_word
+        for number, form in enumerate(forms):
+            question_weight = 0.0
+            held = len(postings)
+            for key, is_word in keys_of(form).items():
+                idf = idf_of(key, unknown)
+                weight = idf if is_word else PAIR_WEIGHT * idf  # self.weight, inlined: ~40 keys a unit
+                question_weight += weight
+                posting = postings_of(key)
+                if posting is not None:
+                    postings.append(posting)
+                    key_weights.append(weight)
+            if len(postings) > held:
+                slots.append(number)
+                question_weights.append(question_weight)
+                posting_counts.append(len(postings) - held)
+        if not slots:
+            return results
+        lengths = [len(posting) for posting in postings]
+        per_slot = np.add.reduceat(np.array(lengths, dtype=np.intp), np.cumsum([0] + posting_counts[:-1]))
+        cells = np.concatenate(postings) + np.repeat(np.arange(len(slots), dtype=np.intp) * self.size, per_slot)
+        weights = np.repeat(key_weights, lengths)
+        shared = np.bincount(cells, weights=weights, minlength=len(slots) * self.size)
+        # (a boolean mask's nonzero is several times faster than a float array's: 15 against 55 us at 18,000 phrases)
+        found_cells = np.flatnonzero(shared != 0)
+        slot_of, found = np.divmod(found_cells, self.size)
+        shared_found = shared[found_cells]
+        recall = np.minimum(1.0, shared_found / self._phrase_weight[found])
+        precision = np.minimum(1.0, shared_found / np.array(question_weights)[slot_of])
         beta2 = BETA * BETA
         f_measure = (1 + beta2) * precision * recall / np.maximum(beta2 * precision + recall, 1e-9)
-        if SMALL_PHRASE > 0:
+        if self._small_share is not None:
             # a phrase that says little ("交易失败") is fully inside many questions: its overlap counts less
-            f_measure = f_measure * np.minimum(1.0, self._phrase_weight[found] / SMALL_PHRASE) ** 0.5
-        if len(found) > MAX_SCORED:
-            keep = np.sort(np.argpartition(-f_measure, MAX_SCORED)[:MAX_SCORED])
-            found, f_measure = found[keep], f_measure[keep]
-        return found, f_measure
+            f_measure = f_measure * self._small_share[found]
+        bounds = np.searchsorted(slot_of, np.arange(len(slots) + 1)).tolist()
+        for slot, number in enumerate(slots):
+            phrases, values = found[bounds[slot]:bounds[slot + 1]], f_measure[bounds[slot]:bounds[slot + 1]]
+            if len(phrases) > MAX_SCORED:
+                keep = best_positions(values, MAX_SCORED)
+                phrases, values = phrases[keep], values[keep]
+            results[number] = (phrases, values)
+        return results
+
+
+def best_positions(values: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the `count` largest of `values` (more than `count` of them), in ascending order.
+
+    Two partitions of the values find the count-th and the next largest; when they differ, the best are
+    exactly those above the latter, found by a comparison (about 3x faster than argpartition over 4,000
+    values). When they are equal, which of the tied values are kept is argpartition's choice, so argpartition
+    makes it, as it always did."""
+    size = len(values)
+    kth = np.partition(values, (size - count - 1, size - count))
+    last_kept, first_left = kth[size - count], kth[size - count - 1]
+    if last_kept > first_left:
+        return np.flatnonzero(values > first_left)
+    return np.sort(np.argpartition(-values, count)[:count])
 
 
 PROFILE_SHARE = 0.5
@@ -168,11 +214,15 @@ class IntentProfiles:
         out of their intents' profiles (the validator's "as if this example were not there")."""
         query = _unit(self._index, form)
         result = np.zeros(self.size, dtype=np.float64)
-        hit = [(self._slices[key], query[key]) for key in query if key in self._slices]
+        slices = self._slices
+        hit = [(slices[key], weight) for key, weight in query.items() if key in slices]
         if hit:
-            owners = np.concatenate([self._flat_owners[start:end] for (start, end), _ in hit])
-            values = np.concatenate([self._flat_values[start:end] * weight for (start, end), weight in hit])
-            result = np.bincount(owners, weights=values, minlength=self.size).astype(np.float64)
+            # every hit key's run of the flat arrays gathered by one index array, not sliced key by key
+            lengths = np.array([end - start for (start, end), _ in hit], dtype=np.intp)
+            starts = np.array([start for (start, _end), _ in hit], dtype=np.intp)
+            runs = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+            values = self._flat_values[runs] * np.repeat([weight for _, weight in hit], lengths)
+            result = np.bincount(self._flat_owners[runs], weights=values, minlength=self.size).astype(np.float64)
         for phrase in without:
             result[self._owners[phrase]] = self._similarity_without(query, phrase)
         return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Iterable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -13,16 +13,18 @@ from rapidfuzz import fuzz, process
 from bot.core.clauses import Clause, split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core import formcache
-from bot.core.literals import LazyPattern, required_characters
+from bot.core.literals import LazyPattern, lazy_searches, required_characters
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
 from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
 from bot.core import pinyin
 from bot.core.pinyin import transliterate
-from bot.core.segment import Segmenter
+from bot.core.segment import Cuts, Segmenter
 
 Via = Literal["code", "fuzzy", "vendor_code", "pattern", "display"]
+Scorer = Callable[..., Any]
+"""A rapidfuzz scorer (fuzz.ratio, fuzz.token_set_ratio …)."""
 
 MAX_CANDIDATES = 5
 MIN_PHRASE_SCORE = 20.0
@@ -198,6 +200,7 @@ class Matcher:
                              for marker in intent.markers)
         self.redline_patterns = tuple((intent.id, LazyPattern(pattern)) for intent in content.redlines
                                       for pattern in intent.patterns)
+        self._searches = lazy_searches([pattern.pattern for _intent_id, pattern in self.redline_patterns])
         # what each pattern cannot match without: most questions skip most searches on a set test
         self._pattern_needs = tuple(required_characters(pattern.pattern) for _intent_id, pattern in self.redline_patterns)
         # each pattern is filed under the character it needs that fewest patterns need
@@ -241,6 +244,9 @@ class Matcher:
                 owners.append(len(self._intents) - 1)
                 talk.append(is_talk)
         self._owner = np.array(owners, dtype=np.intp)
+        self._sorted_texts = [sorted_words(text) for text in self._texts]
+        self._text_array = np.array(self._texts, dtype=object)
+        self._sorted_text_array = np.array(self._sorted_texts, dtype=object)
         # (intent id, source) -> its phrase numbers: the validator leaves one example out of ~2,900 analyses
         self._numbers_of_sources: dict[tuple[str, str], list[int]] = {}
         for number, intent_and_source in enumerate(self._sources):
@@ -277,6 +283,8 @@ class Matcher:
             negatives = [self._cached_form(None, text) for text in getattr(intent, "not_examples", ())]
             if negatives:
                 self._negatives[intent.id] = [form for form in negatives if form]
+        self._sorted_negatives = {intent_id: [sorted_words(form) for form in forms]
+                                  for intent_id, forms in self._negatives.items()}
         if self._known_forms != saved:
             formcache.save(content.version, self._known_forms)
         del self._known_forms
@@ -322,8 +330,10 @@ class Matcher:
         """Normalised words of `text` without stopwords."""
         return self._words(self.normaliser.normalise(text))
 
-    def _words(self, normalised: str) -> list[str]:
-        words = (self.normaliser.canonical(t) for t in self.segmenter.cut(_COUNTED.sub(_counted, normalised)))
+    def _words(self, normalised: str, cuts: Cuts | None = None) -> list[str]:
+        """`cuts`: the question's segmentations (bot/core/segment.py Cuts), so a text is segmented once."""
+        cut = cuts.cut if cuts is not None else self.segmenter.cut
+        words = (self.normaliser.canonical(t) for t in cut(_COUNTED.sub(_counted, normalised)))
         return [w for w in words if w not in self.stopwords]
 
     def match_form(self, text: str) -> str:
@@ -345,9 +355,9 @@ class Matcher:
         """Small talk's form: every word kept ("你好", "嗯嗯", "就这样吧" are all stopwords)."""
         return self._talk_words(self.normaliser.normalise(text))
 
-    def _talk_words(self, normalised: str) -> str:
+    def _talk_words(self, normalised: str, cuts: Cuts | None = None) -> str:
         # no synonyms here: 机器 must stay 机器, not become pos机 and meet every terminal question
-        words = _no_numbers(self.segmenter.cut(normalised))
+        words = _no_numbers((cuts.cut if cuts is not None else self.segmenter.cut)(normalised))
         # particles would make "烦死了" and "谢了" look alike; a form of particles only keeps them
         meaningful = [w for w in words if w not in PARTICLES]
         return " ".join(meaningful or words)
@@ -368,10 +378,11 @@ class Matcher:
         normalised = self.normaliser.normalise_folded(joined)
         clause_forms = ([self.normaliser.normalise_folded(strip_symbols(text)) for text in units_text]
                         if len(kept) > 1 else [])
-        clause_words = [self._words(clause_form) for clause_form in clause_forms]
+        cuts = Cuts(self.segmenter, clause_forms)
+        clause_words = [self._words(clause_form, cuts) for clause_form in clause_forms]
         # the message is its clauses side by side: segmented once, not once whole and once a clause at a time
         whole = ([word for words in clause_words for word in words] if " ".join(form for form in clause_forms if form) == normalised
-                 else self._words(normalised))
+                 else self._words(normalised, cuts))
         tokens = tuple(_no_numbers(whole))
         # red lines are read in the merchant's own words: a sound-alike fix must not turn 条码 into 跳码; and
         # in what they say did not happen as well ("没买东西 就刷一笔": no sale is the point)
@@ -384,7 +395,7 @@ class Matcher:
         if not about_a_code:
             characters = set(literal)
             redline = next((self.redline_patterns[n][0] for n in self._patterns_by_character.candidates(characters)
-                            if self._pattern_needs[n] <= characters and self.redline_patterns[n][1].search(literal)), None)
+                            if self._pattern_needs[n] <= characters and self._searches[n](literal)), None)
             if redline is None:
                 redline = self._signalled(literal)
         refused = redline is not None or any(word in normalised for word in self.refuse)
@@ -402,12 +413,12 @@ class Matcher:
             # small talk only where nothing points at a problem ("你好 签到失败" is about signing in);
             # words small talk itself uses (收到, 人工) do not count as pointing at one
             problem_word = any(self._index.says_something(t) and t not in self._talk_vocabulary for t in tokens)
-            whole_talk = self._talk_words(normalised)
+            whole_talk = self._talk_words(normalised, cuts)
             clause_talk: list[str] = []  # the clauses' small-talk forms, made the first time they are needed
 
             def talk_of_clauses() -> list[str]:
                 if len(clause_talk) < len(clause_forms):
-                    clause_talk[:] = [self._talk_words(form) for form in clause_forms]
+                    clause_talk[:] = [self._talk_words(form, cuts) for form in clause_forms]
                 return clause_talk
             talk_forms: list[str] = []
             # or where its words are mostly small talk's and none is the terminal's own ("聊天", "消息" point at a
@@ -480,18 +491,24 @@ class Matcher:
         excluded = self._excluded(exclude) if exclude is not None else None
         top_two = np.zeros((2, len(self._intents)), dtype=np.float64) if clauses else None
         shortlists = []
-        for unit in dict.fromkeys(u for u in units if u):
-            phrase_ids, overlap = self._index.overlap(unit)
+        distinct = list(dict.fromkeys(u for u in units if u))
+        for unit, (phrase_ids, overlap) in zip(distinct, self._index.overlaps(distinct), strict=True):
             if excluded is not None and len(phrase_ids):
                 kept = ~np.isin(phrase_ids, excluded)
                 phrase_ids, overlap = phrase_ids[kept], overlap[kept]
             if len(phrase_ids):
                 shortlists.append((unit, phrase_ids, overlap))
         # every unit's shortlist in one rapidfuzz call per scorer: a long message has a dozen units
-        fuzzy = _blend_pairs([unit for unit, phrase_ids, _ in shortlists for _ in range(len(phrase_ids))],
-                             [self._texts[i] for _, phrase_ids, _ in shortlists for i in phrase_ids])
+        # (the pairs' lists built by numpy's indexing and list repetition: a long message has 500 pairs)
+        scored = np.concatenate([phrase_ids for _, phrase_ids, _ in shortlists]) if shortlists else self._owner[:0]
+        forms: list[str] = []
+        sorted_forms: list[str] = []
+        for unit, phrase_ids, _ in shortlists:
+            forms += [unit] * len(phrase_ids)
+            sorted_forms += [sorted_words(unit)] * len(phrase_ids)
+        fuzzy = _blend_pairs(forms, self._text_array[scored].tolist(), sorted_forms,
+                             self._sorted_text_array[scored].tolist())
         if shortlists:
-            scored = np.concatenate([phrase_ids for _, phrase_ids, _ in shortlists])
             all_scores = FUZZY_SHARE * fuzzy + (1 - FUZZY_SHARE) * np.concatenate(
                 [overlap for _, _, overlap in shortlists])
             self._keep_best(all_scores, scored, best, best_phrase)
@@ -512,7 +529,9 @@ class Matcher:
             phrase_ids = self._talk if excluded is None else self._talk[~np.isin(self._talk, excluded)]
             # each form against each small-talk phrase, by token_sort_ratio alone: extra words count
             # against it, unlike token_set_ratio's subsets
-            talk = process.cdist(talk_forms, [self._texts[i] for i in phrase_ids], scorer=fuzz.token_sort_ratio,
+            # (token_sort_ratio is ratio on words sorted in advance: sorted_words)
+            talk = process.cdist([sorted_words(form) for form in talk_forms], [self._sorted_texts[i] for i in phrase_ids],
+                                 scorer=fuzz.ratio,
                                  processor=None, dtype=np.float32, workers=1).max(axis=0) / 100.0
             self._keep_best(talk.astype(np.float64), phrase_ids, best, best_phrase)
         order = [int(index) for index in np.argsort(-best, kind="stable")[:MAX_CANDIDATES * 2]
@@ -683,7 +702,9 @@ class Matcher:
                   if self._negatives.get(intent_id)]
         if not forms or not owners:
             return {}
-        scores = _blend_many(forms, [form for _intent_id, negatives in owners for form in negatives]).max(axis=0)
+        scores = _blend_many(forms, [form for _intent_id, negatives in owners for form in negatives],
+                             [sorted_words(form) for form in forms],
+                             [form for intent_id, _ in owners for form in self._sorted_negatives[intent_id]]).max(axis=0)
         nearest: dict[str, float] = {}
         start = 0
         for intent_id, negatives in owners:
@@ -888,20 +909,39 @@ def _no_numbers(tokens: list[str]) -> list[str]:
     return [t for t in tokens if not t.isdigit()]
 
 
-def _blend_pairs(forms: list[str], texts: list[str]) -> np.ndarray:
-    """The SCORERS blend of each of `forms` against the text beside it in `texts`, 0..1."""
+def sorted_words(form: str) -> str:
+    """A form's words in sorted order: what token_sort_ratio compares, made once per form. rapidfuzz's
+    token_sort_ratio(a, b) is ratio(sorted_words(a), sorted_words(b)) (it splits on whitespace and sorts by code
+    point, as str.split and sorted do; tests/core/test_match.py checks every phrase pair kind), and sorting at each
+    comparison was four fifths of its cost."""
+    return " ".join(sorted(form.split()))
+
+
+def _scorer_inputs(scorer: Scorer, forms: list[str], texts: list[str], sorted_forms: list[str],
+                   sorted_texts: list[str]) -> tuple[Scorer, list[str], list[str]]:
+    """token_sort_ratio as ratio on the forms' words sorted in advance; any other scorer on the forms."""
+    if scorer is fuzz.token_sort_ratio:
+        return fuzz.ratio, sorted_forms, sorted_texts
+    return scorer, forms, texts
+
+
+def _blend_pairs(forms: list[str], texts: list[str], sorted_forms: list[str], sorted_texts: list[str]) -> np.ndarray:
+    """The SCORERS blend of each of `forms` against the text beside it in `texts`, 0..1 (`sorted_forms` and
+    `sorted_texts`: the same, by sorted_words)."""
     total = np.zeros(len(forms), dtype=np.float64)
     if forms:
         for scorer, weight in SCORERS:
-            total += weight * process.cpdist(forms, texts, scorer=scorer, processor=None, dtype=np.float32, workers=1)
+            used, left, right = _scorer_inputs(scorer, forms, texts, sorted_forms, sorted_texts)
+            total += weight * process.cpdist(left, right, scorer=used, processor=None, dtype=np.float32, workers=1)
     return total / 100.0
 
 
-def _blend_many(forms: list[str], texts: list[str]) -> np.ndarray:
+def _blend_many(forms: list[str], texts: list[str], sorted_forms: list[str], sorted_texts: list[str]) -> np.ndarray:
     """The SCORERS blend of each of `forms` (rows) against each of `texts` (columns), 0..1, in one pass."""
     total = np.zeros((len(forms), len(texts)), dtype=np.float64)
     for scorer, weight in SCORERS:
-        total += weight * process.cdist(forms, texts, scorer=scorer, processor=None, dtype=np.float32, workers=1)
+        used, left, right = _scorer_inputs(scorer, forms, texts, sorted_forms, sorted_texts)
+        total += weight * process.cdist(left, right, scorer=used, processor=None, dtype=np.float32, workers=1)
     return total / 100.0
 
 

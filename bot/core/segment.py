@@ -87,3 +87,29 @@ class Segmenter:
         grouped with its neighbours into a made-up word ("小飘是")."""
         words: list[str] = self._tokenizer.lcut(text, HMM=False)
         return words
+
+
+class Cuts:
+    """One question's segmentations: each text is cut once however many of the matcher's forms read it (a
+    clause's words, its small-talk form, the whole message's small-talk form), and the message made of its
+    clauses joined by spaces is their cuts side by side (jieba cuts each run between spaces on its own, so that
+    is what cutting it again would give). Made per question: nothing is kept from one question to the next."""
+
+    __slots__ = ("_segmenter", "_cuts", "_joined", "_parts")
+
+    def __init__(self, segmenter: Segmenter, parts: Iterable[str] = ()) -> None:
+        self._segmenter = segmenter
+        self._cuts: dict[str, list[str]] = {}
+        self._parts = [part for part in parts if part]
+        self._joined = " ".join(self._parts)
+
+    def cut(self, text: str) -> list[str]:
+        """Segmenter.cut(text), each distinct text segmented once."""
+        words = self._cuts.get(text)
+        if words is None:
+            if len(self._parts) > 1 and text == self._joined:
+                words = [word for part in self._parts for word in self.cut(part)]
+            else:
+                words = self._segmenter.cut(text)
+            self._cuts[text] = words
+        return words

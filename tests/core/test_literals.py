@@ -57,3 +57,18 @@ def test_the_character_index_keeps_the_original_order() -> None:
     assert index.candidates(set("刷卡")) == [0, 1, 3]   # item 1 needs nothing: always left
     assert index.candidates(set("现金")) == [1, 2]
     assert index.candidates(set()) == [1]
+
+
+def test_lazy_searches_find_what_re_finds_and_are_compiled_once() -> None:
+    import re
+
+    from bot.core.literals import lazy_searches
+
+    patterns = ["刷.{0,4}套现", "(借|租)(用)?.{0,6}机器"]
+    searches = lazy_searches(patterns)
+    first = searches[0]
+    for text in ("帮我刷一笔套现", "借朋友的机器用", "签到失败"):
+        for number, pattern in enumerate(patterns):
+            found, expected = searches[number](text), re.search(pattern, text)
+            assert (found and found.group()) == (expected and expected.group())
+    assert searches[0] is not first and searches[0].__self__.pattern == patterns[0]  # type: ignore[attr-defined]

@@ -438,3 +438,37 @@ def test_in_a_long_message_the_profile_weighs_more(engine: Engine, monkeypatch: 
     assert engine.matcher.analyse(story).candidates[0].intent == "foreign_cards"
     monkeypatch.setattr(match_module, "LONG_PROFILE_SHARE", match_module.PROFILE_SHARE)
     assert engine.matcher.analyse(story).candidates[0].intent != "foreign_cards"
+
+
+def test_token_sort_ratio_is_ratio_on_words_sorted_in_advance(engine: Engine) -> None:
+    """match.sorted_words lets token_sort_ratio be computed as ratio: the same number, for questions' forms
+    against phrases of every kind (examples, names, small talk, not_examples), Latin words and digits included."""
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
+    from bot.core.match import sorted_words
+
+    matcher = engine.matcher
+    phrases = matcher._texts[::7] + [form for forms in matcher._negatives.values() for form in forms]
+    questions = [matcher.match_form(text) for text in (
+        "刷卡 显示 A0 pos机 没反应", "pos机显示03 怎么办", "扣了两次钱 顾客说 卡里少了 268元",
+        "sign in 失败 wifi 连不上", "你好 在吗", "b c a b", "机器 机器 坏了 坏了")] + phrases[:40]
+    expected = process.cdist(questions, phrases, scorer=fuzz.token_sort_ratio, processor=None, dtype=np.float32)
+    found = process.cdist([sorted_words(q) for q in questions], [sorted_words(p) for p in phrases],
+                          scorer=fuzz.ratio, processor=None, dtype=np.float32)
+    assert np.array_equal(expected, found)
+
+
+def test_a_questions_cuts_are_jiebas_own(engine: Engine) -> None:
+    """segment.Cuts: a text cut once, and clauses joined by spaces cut as their cuts side by side."""
+    from bot.core.segment import Cuts
+
+    segmenter = engine.matcher.segmenter
+    clauses = ["我在超市用pos机扫顾客手机", "每个顾客都扫不出来", "刷卡倒是正常的 就是扫码这块一直不行", "", "wifi 5g"]
+    cuts = Cuts(segmenter, clauses)
+    joined = " ".join(clause for clause in clauses if clause)
+    assert cuts.cut(joined) == segmenter.cut(joined)
+    for clause in clauses:
+        assert cuts.cut(clause) == segmenter.cut(clause)
+    assert cuts.cut(clause) is cuts.cut(clause)
+    assert Cuts(segmenter, ["签到失败"]).cut("签到失败") == segmenter.cut("签到失败")
