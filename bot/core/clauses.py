@@ -41,7 +41,7 @@ _TRIED_NO_HELP = re.compile(r"^(?:我|我们|也)?(?:把)?(?:路由器|机器|po
 _TRIED_IT = re.compile(r"^(?:我|我们|也|都|已经)*把.{1,8}(?:重启|重插|拔了|换了|检查|重新插|关了又开)(?:了|过了|过|一下|了一下)?$")
 """"我把路由器重启了": what the merchant did to it, not the problem."""
 _DISMISSED_NOT_PROBLEM = re.compile(r"(?<!是)不是.{1,12}的问题$|(?<!是)不是.{1,12}问题$")
-_DECLINED = re.compile(r"^(?:但|可|但是|可是)?(?:我|我们)?(?:没敢|不敢|没答应|没同意|没帮他|没帮她|没帮|没有帮|没给他|没给她|拒绝了|没理他|没理她)"
+_DECLINED = re.compile(r"^(?:但|可|但是|可是)?(?:我|我们|他|她|收银员|店员)?(?:没敢|不敢|没答应|没同意|没帮他|没帮她|没帮|没有帮|没给他|没给她|拒绝了|没理他|没理她|没按|没有按|没输|没有输)"
                        r"(?:的|了|啊)?$")
 """A clause saying the merchant did not go along with what came just before ("让我帮他输 我没敢")."""
 MIN_CLAUSE = 2
