@@ -51,32 +51,15 @@ def _required(items: list[tuple[Any, Any]]) -> set[str]:
     return needed
 
 
-class LazyPattern:
-    """A regular expression compiled at its first search. Compiling the ~400 red-line patterns costs 80 ms
-    (`re` parses in Python), and a start from cached content (bot/core/contentcache.py) has not compiled them
-    while validating; most questions search none of them (their required characters are missing), so each is
-    compiled the first time a question needs it. Content validation has compiled every one already, so a bad
-    pattern never gets this far."""
-
-    __slots__ = ("pattern", "_compiled")
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        self._compiled: re.Pattern[str] | None = None
-
-    def search(self, text: str) -> re.Match[str] | None:
-        compiled = self._compiled
-        if compiled is None:  # two threads may both compile it once: the same value either way
-            compiled = self._compiled = re.compile(self.pattern)
-        return compiled.search(text)
-
-
 Search = Callable[[str], "re.Match[str] | None"]
 
 
 def lazy_searches(patterns: Sequence[str]) -> list[Search]:
-    """Each pattern's `search`, compiled at its first call (as LazyPattern is), after which its slot holds the
-    compiled pattern's own bound `search`: a question then pays no Python call of ours per pattern (about 110
+    """Each pattern's `search`, compiled at its first call, after which its slot holds the
+    compiled pattern's own bound `search`. Compiling the ~450 red-line patterns costs about 80 ms (`re` parses in
+    Python), a start from cached content (bot/core/contentcache.py) has not compiled them while validating, and
+    most questions search few of them (their required characters are missing); content validation compiles every
+    one, so a bad pattern never gets this far. A question pays no Python call of ours per pattern (about 110
     patterns are searched in each question; 45 -> 40 us a question on questions.yaml). Two threads may both
     compile one pattern: the slot gets the same value either way."""
     searches: list[Search] = []

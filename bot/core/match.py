@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 from bot.core.clauses import Clause, split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core import formcache
-from bot.core.literals import LazyPattern, lazy_searches, required_characters
+from bot.core.literals import lazy_searches, required_characters
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
@@ -198,11 +198,11 @@ class Matcher:
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.markers = tuple((intent.id, self.normaliser.normalise(marker)) for intent in content.redirects
                              for marker in intent.markers)
-        self.redline_patterns = tuple((intent.id, LazyPattern(pattern)) for intent in content.redlines
-                                      for pattern in intent.patterns)
-        self._searches = lazy_searches([pattern.pattern for _intent_id, pattern in self.redline_patterns])
+        # (red line, pattern) in content order: the first found is refused; compiled at first search
+        self.redline_patterns = tuple((intent.id, pattern) for intent in content.redlines for pattern in intent.patterns)
+        self._searches = lazy_searches([pattern for _intent_id, pattern in self.redline_patterns])
         # what each pattern cannot match without: most questions skip most searches on a set test
-        self._pattern_needs = tuple(required_characters(pattern.pattern) for _intent_id, pattern in self.redline_patterns)
+        self._pattern_needs = tuple(required_characters(pattern) for _intent_id, pattern in self.redline_patterns)
         # each pattern is filed under the character it needs that fewest patterns need
         needed_by = Counter(character for needs in self._pattern_needs for character in needs)
         self._patterns_by_character = _CharacterIndex(
@@ -614,9 +614,10 @@ class Matcher:
         """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher, and
         just over a terminal problem that fits better still where the question names the terminal (posbot asks,
         the redirect first, rather than explain a double charge on a POS), and MARKER_LEAD over it where the
-        question never does ("12306退票手续费是多少" is 12306's, whatever it shares with a fee). In a story (STORY_CLAUSES or more) a
-        marker is as often context ("手机充电器也试了", "地铁口开店"): there the marker lifts its redirect only to just under the best terminal problem, so posbot asks rather than
-        sends the merchant away. A redirect that fits by its own examples may lead a story, by at most
+        question never does ("12306退票手续费是多少" is 12306's, whatever it shares with a fee). In a story
+        (STORY_CLAUSES or more) a marker is as often context ("手机充电器也试了", "地铁口开店"): there the marker
+        lifts its redirect only to just under the best terminal problem, so posbot asks rather than sends the
+        merchant away. A redirect that fits by its own examples may lead a story, by at most
         STORY_LEAD: posbot then asks, the redirect first, and an aside about the merchant's own card does not
         make it forget the terminal problem told beside it. So may a redirect two of whose markers the story
         holds."""
