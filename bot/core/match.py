@@ -12,11 +12,12 @@ from rapidfuzz import fuzz, process
 
 from bot.core.clauses import Clause, split_clauses
 from bot.core.codes import CodeHit, find_codes
+from bot.core.disowned import Disowner
 from bot.core import formcache
 from bot.core.literals import lazy_searches, required_characters
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
-from bot.core.models import CodeIntent, Intent, IntentKind, signal_groups
+from bot.core.models import CodeIntent, Intent, IntentKind, SmalltalkIntent, signal_groups
 from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
 from bot.core import pinyin
 from bot.core.pinyin import transliterate
@@ -196,6 +197,7 @@ class Matcher:
              for word in (*lexicon.words, *(word for group in lexicon.synonyms for word in group))})
         self._domain_words = self._terminal_words | self._problem_name_words
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
+        self.disown = Disowner(lexicon.redline_names)
         self.markers = tuple((intent.id, self.normaliser.normalise(marker)) for intent in content.redirects
                              for marker in intent.markers)
         # (red line, pattern) in content order: the first found is refused; compiled at first search
@@ -269,6 +271,8 @@ class Matcher:
         talk_owners = [talk_intents.index(owner) for owner, is_talk in zip(owners, talk, strict=True) if is_talk]
         self._talk_index = PhraseIndex(talk_texts, talk_owners)
         self._talk_profiles = IntentProfiles(self._talk_index, talk_texts, talk_owners, len(talk_intents))
+        self._openers = frozenset(intent.id for intent in self._intents
+                                  if isinstance(intent, SmalltalkIntent) and intent.opener)
         self._is_talk = np.array([intent.kind == "smalltalk" for intent in self._intents], dtype=bool)
         self._position = {intent.id: number for number, intent in enumerate(self._intents)}
         intents_with: dict[str, set[str]] = {}
@@ -365,7 +369,7 @@ class Matcher:
     def analyse(self, question: str, *, exclude: tuple[str, str] | None = None) -> Analysis:
         """Rank intents for `question`. `exclude` = (intent id, source) leaves one phrase out
         (the validator asks how an example would fare if it were not itself in the index)."""
-        prepared = transliterate(self.normaliser.english_to_chinese(prepare(question)), self._sounds)
+        prepared = self.disown(transliterate(self.normaliser.english_to_chinese(prepare(question)), self._sounds))
         clauses = split_clauses(prepared)
         denied = [(c.start, c.end) for c in clauses if c.denied]
         hits = [h for h in find_codes(prepared, self.known_codes)
@@ -420,23 +424,41 @@ class Matcher:
                 if len(clause_talk) < len(clause_forms):
                     clause_talk[:] = [self._talk_words(form, cuts) for form in clause_forms]
                 return clause_talk
+            going_on: list[bool] = []  # (asks more, told more), worked out the first time they are needed
+
+            def goes_on() -> tuple[bool, bool]:
+                """Whether a clause asks about something small talk does not say ("你好 我想问下大单子能分着收吗"):
+                then the whole message is that question; and whether it asks or is long: then an opener
+                ("您好，本人经营…") is only how it starts, not what it says."""
+                if not going_on:
+                    asks_more = any(_asks(text) and not self._mostly_talk(form)
+                                    for form, text in zip(talk_of_clauses(), units_text, strict=False))
+                    going_on[:] = [asks_more, asks_more or _chinese_length(prepared) >= LONG_MESSAGE]
+                return going_on[0], going_on[1]
+
+            def said_as_talk(forms: list[str]) -> list[str]:
+                asks_more, told_more = goes_on()
+                return [form for n, form in enumerate(forms) if not (asks_more and n == 0)
+                        and not (told_more and self._opens(form, exclude))]
             talk_forms: list[str] = []
             # or where its words are mostly small talk's and none is the terminal's own ("聊天", "消息" point at a
             # problem only by how rarely phrases use them; "小票", "激活码" are the lexicon's)
             if not known and (not problem_word or (self._mostly_talk(whole_talk)
                                                    and not any(self._terminal_word(t) for t in tokens))):
                 # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
-                talk_forms = [form for form, text in zip([whole_talk, *talk_of_clauses()], [joined, *units_text], strict=False)
-                              if not _seeks_reassurance(text)]
+                talk_forms = said_as_talk([form if not _seeks_reassurance(text) else ""
+                                           for form, text in zip([whole_talk, *talk_of_clauses()], [joined, *units_text],
+                                                                 strict=False)])
+                talk_forms = [form for form in talk_forms if form]
             single = {" ".join(t) for t in clause_tokens if len(t) >= MIN_UNIT_WORDS} if len(clause_tokens) > 2 else set()
             fuzzy = self._rank(units, talk_forms, exclude=exclude, clauses=single)
             if not known and problem_word and (not fuzzy or fuzzy[0].score < TALK_OVER):
                 # a word that could point at a problem ("一天", "服务") but nothing that fits one: a clause
                 # that is itself small talk ("气死我了 找了一天都没人管") still says what the message is
                 # a clause asking about the rest ("…再把钱退他 可以吗", "…刷四次不就行了嘛") is not small talk
-                forms = [whole_talk, *(form for form, text in zip(talk_of_clauses(), units_text, strict=False)
-                                       if not _asks(text))]
-                said = self._rank([], [form for form in forms if self._mostly_talk(form)], exclude=exclude)
+                forms = said_as_talk([whole_talk, *(form if not _asks(text) else ""
+                                                    for form, text in zip(talk_of_clauses(), units_text, strict=False))])
+                said = self._rank([], [form for form in forms if form and self._mostly_talk(form)], exclude=exclude)
                 talk = [c for c in said if c.kind == "smalltalk" and c.score >= CLAUSE_TALK
                         and not self._closer_to_a_negative(c.intent, units, c.score)]
                 fuzzy = sorted([*fuzzy, *talk], key=lambda c: c.score, reverse=True)
@@ -580,6 +602,12 @@ class Matcher:
         """A word of the terminal's own: the lexicon's, or of a problem's name that small talk does not use too
         ("投诉", "不能" are both's)."""
         return word in self._terminal_words or (word in self._problem_name_words and word not in self._talk_vocabulary)
+
+    def _opens(self, form: str, exclude: tuple[str, str] | None) -> bool:
+        """A small-talk form that is an opener ("您好", "在吗"): its closest small talk is one. What else it
+        resembles ("你好" ~ "好的", "好厉害") is the same opener read by its 好."""
+        ranked = self._rank([], [form], exclude=exclude)
+        return bool(ranked) and ranked[0].intent in self._openers
 
     def _mostly_talk(self, form: str) -> bool:
         """At least TALK_WORDS of a form's words are small talk's own ("气死 我 了"), so a clause that only
@@ -844,6 +872,8 @@ def _counted(match: re.Match[str]) -> str:
 
 
 _ASKING = re.compile(r"(吗|嘛|么|不|没|呢|没有|问题|行不行|可不可以|能不能|对不对)[\s?？!！。.~～]*$")
+_ASKING_WITHIN = re.compile(r"^请问|是否|能否|可否|有没有|会不会|要不要|能不能|可不可以|行不行|算不算")
+"""A clause that asks before its end ("请问是否可行", "大单子能不能分着收")."""
 _REASSURANCE = re.compile(r"(没事|有事|没问题|可以|行|能行|对|安全|没关系|合法|稳)吧[\s?？!！。.~～]*$")
 """Asking whether something done is all right ("…我照着输了 没事吧"): never small talk, though without its 吧
 "没事" is how a goodbye starts ("没事了"). 吧 elsewhere ("好吧", "就这样吧") is small talk's own."""
@@ -851,7 +881,8 @@ _REASSURANCE = re.compile(r"(没事|有事|没问题|可以|行|能行|对|安�
 
 def _asks(text: str) -> bool:
     """A clause that ends as a question ("可以吗", "有啥问题", "没事吧")."""
-    return bool(_ASKING.search(text.strip())) or _seeks_reassurance(text)
+    text = text.strip()
+    return bool(_ASKING.search(text) or _ASKING_WITHIN.search(text)) or _seeks_reassurance(text)
 
 
 def _seeks_reassurance(text: str) -> bool:

@@ -254,6 +254,9 @@ class SmalltalkIntent(_ConversationIntent):
     """Not needed: the top-level key `smalltalk:` says it."""
     keeps_flow: bool = False
     """在排查中不打断 True for 好的/嗯/收到: said in the middle of a flow, the flow goes on."""
+    opener: bool = False
+    """只是开场白 True for 你好/在吗: in a message that goes on to ask or tell something else, it is not
+    the answer ("您好，本人经营一家建材门店，…请问是否可行" is not a greeting, though nothing else fits it)."""
 
 
 class RedirectIntent(_ConversationIntent):
@@ -370,6 +373,9 @@ class Lexicon(_Model):
     """错别字 Misspelling: correction, for misspellings that do not sound alike."""
     refuse: tuple[Text, ...] = ()
     """红线词 Words that mark a request posbot must decline (red lines), whatever else the question says."""
+    redline_names: tuple[Text, ...] = ()
+    """红线的名字 套现, 养卡, 跳码 …: where the merchant says they do not do one ("我不搞套现") or asks whether
+    what they did counts as one ("这样算不算套现"), the name is taken out and what they did is read instead."""
     not_the_terminal: tuple[Text, ...] = ()
     """不是终端的事 Regular expressions for a merchant saying the question is not about the terminal
     ("跟机器没关系", "不是刷卡机的事", "刷卡机倒是好的"), matched against the whole question in simplified

@@ -472,3 +472,41 @@ def test_a_questions_cuts_are_jiebas_own(engine: Engine) -> None:
         assert cuts.cut(clause) == segmenter.cut(clause)
     assert cuts.cut(clause) is cuts.cut(clause)
     assert Cuts(segmenter, ["签到失败"]).cut("签到失败") == segmenter.cut("签到失败")
+
+
+def test_an_opener_is_not_the_answer_to_a_message_that_goes_on(engine: Engine) -> None:
+    # a greeting clause is how a long or asking message starts: nothing else fitting does not make it one
+    for question in ("您好，本人经营一家服装店，上周起每天傍晚终端就连不上后台，请问是否需要更换设备？",
+                     "你好 我想问下那种大单子能不能分着收"):
+        understood = engine.understand(question)
+        assert understood.decision.intent not in ("greeting", "acknowledge", "praise"), understood.decision
+    assert match_module._asks("请问是否需要更换设备") and match_module._asks("是否会被识别")
+    # a greeting that says nothing more is still one, and so is an opener with another opener
+    for question in ("您好", "你好 在吗", "老板在吗 问个事", "hello 在吗 anyone there"):
+        assert engine.understand(question).decision.intent == "greeting", question
+    assert engine.matcher._openers == {"greeting"}
+
+
+def test_a_red_line_name_the_merchant_disowns_or_asks_about_does_not_refuse(engine: Engine) -> None:
+    # what they did is read instead: an honest refund, a code, a settlement question
+    for question, intent in (("我不搞套现的 就是顾客退货了 钱怎么原路退回去", "void_refund_reversal"),
+                             ("这样算不算套现 客人买了东西第二天退货 我把钱退回他卡里", "void_refund_reversal"),
+                             ("我们从来不养卡 就是机器老显示51 咋回事", "code_51")):
+        understood = engine.understand(question)
+        assert understood.decision.kind != "refuse" and understood.analysis.candidates[0].intent == intent, question
+    # a red line is still one, however the merchant names or disowns it
+    for question in ("我自己刷自己的信用卡 不算套现吧", "没套现啊 就是用自己的卡在自己机器上刷了几万", "怎么套现不被发现",
+                     "教我怎么养卡"):
+        assert engine.understand(question).decision.kind == "refuse", question
+
+
+def test_the_disowner_takes_out_only_the_name_and_what_disowns_it() -> None:
+    from bot.core.disowned import Disowner
+
+    disown = Disowner(["套现", "养卡"])
+    assert disown("我不搞套现 就是问退款").split() == ["就是问退款"]
+    assert disown("这算不算套现呢").strip() == "这"
+    assert disown("怎么套现") == "怎么套现"
+    assert disown("不被发现地套现") == "不被发现地套现"
+    assert disown("有没有代养卡的") == "有没有代养卡的" and disown("会不会套现") == "会不会套现"
+    assert Disowner([])("我不搞套现") == "我不搞套现"

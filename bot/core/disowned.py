@@ -1,0 +1,42 @@
+"""Red-line names the merchant disowns or asks about: "我不搞套现，就是顾客退货怎么退", "这样算不算套现".
+
+A red line's name (套现, 养卡, 跳码 …) refuses wherever it stands, and so it should when a merchant asks
+for it ("怎么套现"). But a merchant who says they do not do it, or who asks whether what they did counts
+as it, asks about what they did: the name is taken out and the rest is read as any question is. If the
+rest is itself a red line ("不算套现吧 我用自己的卡刷自己的机器"), its patterns, signals and examples
+still refuse it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+_DENIAL = (r"(?<![有会是要能想敢算搞做干])(?:(?:我|我们|咱|咱们|本店|我家|俺)?(?:可|也|从来|从|绝|并|根本|又)?"
+           r"(?:不是|没有|没|不|未|别|莫)(?:在|是|会|想|敢|打算|准备|搞过|做过|干过|弄过|搞|做|干|玩|弄|参与|碰)?"
+           r"(?:帮人|给人|替人|帮别人)?)")
+"""A lead that says the merchant does not do it: 不搞, 没有, 从来不帮人, 可没, 不是; not the middle of a
+question that asks for it ("有没有代还的", "会不会套现")."""
+_QUESTION_BEFORE = (r"(?:算不算|算是|算|是不是|是不|属不属于|属于|会不会被当成|会不会被认为|会不会被判成?|"
+                    r"会不会算|会被当成|会被认为|会被判成?|被当成|被认为是?|被判成?|被定性为?|当成|视为|涉嫌|构成)")
+"""Asking whether something counts as it: 算不算, 会不会被当成, 属于."""
+_QUESTION_AFTER = r"(?:吗|嘛|么|不|没|没有|呢)?"
+
+
+class Disowner:
+    """Takes red-line names out of a question where the merchant disowns them or asks whether they apply."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        ordered = sorted({name for name in names if name}, key=len, reverse=True)
+        self._names = tuple(ordered)
+        if not ordered:
+            self._pattern: re.Pattern[str] | None = None
+            return
+        name = "(?:" + "|".join(re.escape(n) for n in ordered) + ")"
+        self._pattern = re.compile(f"{_DENIAL}{name}(?:的)?|{_QUESTION_BEFORE}{name}{_QUESTION_AFTER}")
+
+    def __call__(self, text: str) -> str:
+        """`text` with each disowned or questioned name (and the words that disown it) replaced by a space."""
+        if self._pattern is None or not any(name in text for name in self._names):
+            return text
+        return self._pattern.sub(" ", text)
