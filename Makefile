@@ -30,9 +30,10 @@ chat: $(CHAT_STAMP)
 	$(BIN)/posbot chat
 
 # lint (real bugs, blocking calls in the bot), types (strict on the core and the stores), then the tests
-# on two processes (pytest-xdist; each starts its own PostgreSQL and Redis on 127.0.0.1)
+# on two processes (pytest-xdist; each starts its own PostgreSQL and Redis on 127.0.0.1; loadgroup keeps
+# the tests of one evaluation set on one process, so the set is scored once)
 test: $(DEV_STAMP)
-	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/python -m pytest -n 2
+	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 validate: $(CHAT_STAMP)
 	$(BIN)/posbot validate
