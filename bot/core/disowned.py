@@ -13,13 +13,15 @@ import re
 from typing import Iterable
 
 _DENIAL = (r"(?<![有会是要能想敢算搞做干])(?:(?:我|我们|咱|咱们|本店|我家|俺)?(?:可|也|从来|从|绝|并|根本|又)?"
-           r"(?:不是|没有|没|不|未|别|莫)(?:在|是|会|想|敢|打算|准备|搞过|做过|干过|弄过|搞|做|干|玩|弄|参与|碰)?"
+           r"(?:不是|没有|没|不|未|别|莫)(?:在|是|要|会|想|敢|打算|准备|搞过|做过|干过|弄过|搞|做|干|玩|弄|参与|碰)?"
            r"(?:帮人|给人|替人|帮别人)?)")
 """A lead that says the merchant does not do it: 不搞, 没有, 从来不帮人, 可没, 不是; not the middle of a
 question that asks for it ("有没有代还的", "会不会套现")."""
 _QUESTION_BEFORE = (r"(?:算不算|算是|算|是不是|是不|属不属于|属于|会不会被当成|会不会被认为|会不会被判成?|"
                     r"会不会算|会被当成|会被认为|会被判成?|被当成|被认为是?|被判成?|被定性为?|当成|视为|涉嫌|构成)")
 """Asking whether something counts as it: 算不算, 会不会被当成, 属于."""
+_ACCUSED = (r"(?:说|怀疑|以为|当|认为|判定?|冤枉|举报)(?:我|我们|商户|本店|我家)(?:是|在|要|想|有|刷卡|涉嫌|疑似)*")
+"""Reporting someone else's accusation: 说我疑似套现, 怀疑我刷卡套现."""
 _QUESTION_AFTER = r"(?:吗|嘛|么|不|没|没有|呢)?"
 
 
@@ -33,7 +35,7 @@ class Disowner:
             self._pattern: re.Pattern[str] | None = None
             return
         name = "(?:" + "|".join(re.escape(n) for n in ordered) + ")"
-        self._pattern = re.compile(f"{_DENIAL}{name}(?:的)?|{_QUESTION_BEFORE}{name}{_QUESTION_AFTER}")
+        self._pattern = re.compile(f"{_DENIAL}{name}(?:的)?|{_ACCUSED}{name}|{_QUESTION_BEFORE}{name}{_QUESTION_AFTER}")
 
     def __call__(self, text: str) -> str:
         """`text` with each disowned or questioned name (and the words that disown it) replaced by a space."""

@@ -370,7 +370,7 @@ class Matcher:
         """Rank intents for `question`. `exclude` = (intent id, source) leaves one phrase out
         (the validator asks how an example would fare if it were not itself in the index)."""
         prepared = self.disown(transliterate(self.normaliser.english_to_chinese(prepare(question)), self._sounds))
-        clauses = split_clauses(prepared)
+        clauses = self._without_disowned(split_clauses(prepared))
         denied = [(c.start, c.end) for c in clauses if c.denied]
         hits = [h for h in find_codes(prepared, self.known_codes)
                 if not any(start <= h.start < end for start, end in denied)]
@@ -615,6 +615,30 @@ class Matcher:
         words = form.split()
         known = sum(1 for word in words if self.normaliser.canonical(word) in self._talk_vocabulary)
         return bool(words) and known >= TALK_WORDS * len(words)
+
+    def _without_disowned(self, clauses: list[Clause]) -> list[Clause]:
+        """`clauses` with each one in which the merchant says they do not do a red line ("我没有帮人刷卡换现金
+        那些事", "不想让人家分两天刷", "我没有记客人密码") denied, so it neither votes nor refuses: the
+        question is the rest ("…只是最近店被限制交易了 到底为啥"). A clause of what did not happen that is
+        no red line itself ("没买东西 就刷一笔"), or that asks for one ("没卖东西能打一张小票出来不"), is kept
+        as it was, and a message all of disowning is left to its words."""
+        disowning = [n for n, clause in enumerate(clauses) if (not clause.denied or clause.absent)
+                     and _DISOWNING.search(clause.text) and not _asks(clause.text)
+                     and self._redline_in(clause.text)]
+        if not disowning or len(disowning) == len(clauses):
+            return clauses
+        return [replace(clause, denied=True, absent=False) if n in disowning else clause
+                for n, clause in enumerate(clauses)]
+
+    def _redline_in(self, text: str) -> bool:
+        """Whether `text` alone is a red line by its patterns, signals or red-line words."""
+        literal = self.normaliser.fix_typos(strip_symbols(text))
+        characters = set(literal)
+        if any(self._pattern_needs[n] <= characters and self._searches[n](literal)
+               for n in self._patterns_by_character.candidates(characters)):
+            return True
+        normalised = self.normaliser.normalise_folded(literal)
+        return self._signalled(literal) is not None or any(word in normalised for word in self.refuse)
 
     def _signalled(self, literal: str) -> str | None:
         """The first red line with a signal that has a word of every group close together in the question
@@ -877,6 +901,12 @@ _ASKING_WITHIN = re.compile(r"^请问|是否|能否|可否|有没有|会不会|�
 _REASSURANCE = re.compile(r"(没事|有事|没问题|可以|行|能行|对|安全|没关系|合法|稳)吧[\s?？!！。.~～]*$")
 """Asking whether something done is all right ("…我照着输了 没事吧"): never small talk, though without its 吧
 "没事" is how a goodbye starts ("没事了"). 吧 elsewhere ("好吧", "就这样吧") is small talk's own."""
+
+
+_DISOWNING = re.compile(r"^(?:我|我们|咱|咱们|俺|本店|我家|我这边)?(?:可|也|从来|从|根本|并|又|绝|真|确实|压根)?"
+                        r"(?:没有|没|不是|不会|不想|不敢|不要|不用|不打算|从不|不|未|并非)(?!.{0,3}被)")
+"""A clause that starts by saying the merchant does not do something ("我没有…", "不想让人家…", "我真没…");
+not one about being caught ("我不想被风控"), which is how evading risk control is asked."""
 
 
 def _asks(text: str) -> bool:
