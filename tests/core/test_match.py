@@ -515,7 +515,7 @@ def test_the_disowner_takes_out_only_the_name_and_what_disowns_it() -> None:
 
 def test_a_clause_disowning_a_red_line_neither_votes_nor_refuses(engine: Engine) -> None:
     # the merchant says what they do not do, then asks about something else
-    understood = engine.understand("我从来没有帮人刷卡换现金 只是这几天店里突然被限制交易了 为啥")
+    understood = engine.understand("我可没帮人刷卡换过现金 就是这几天店里的机器突然不让交易了 为啥")
     assert understood.decision.kind != "refuse", understood.decision
     assert "cash_out" not in [c.intent for c in understood.analysis.candidates[:3]]
     assert engine.understand("机器单日限额才五万 怎么申请调高 不想让客人分两天刷").decision.kind != "refuse"
