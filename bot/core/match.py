@@ -379,8 +379,9 @@ class Matcher:
         kept = [c for c in clauses if not c.denied] or clauses
         units_text = [_without(prepared[c.start:c.end], hits, offset=c.start) for c in kept]
         joined = strip_symbols(" ".join(units_text))
-        normalised = self.normaliser.normalise_folded(joined)
-        clause_forms = ([self.normaliser.normalise_folded(strip_symbols(text)) for text in units_text]
+        sounds: dict[str, str] = {}  # the clauses' runs are the message's: fixed once (Normaliser.normalise_folded)
+        normalised = self.normaliser.normalise_folded(joined, sounds=sounds)
+        clause_forms = ([self.normaliser.normalise_folded(strip_symbols(text), sounds=sounds) for text in units_text]
                         if len(kept) > 1 else [])
         cuts = Cuts(self.segmenter, clause_forms)
         clause_words = [self._words(clause_form, cuts) for clause_form in clause_forms]

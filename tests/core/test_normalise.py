@@ -131,3 +131,23 @@ def test_a_number_word_is_replaced_only_where_it_stands_alone() -> None:
     assert normaliser.english_to_chinese("刷了88.5") == "刷了88.5"
     # nor is a Latin word replaced inside a run of letters and digits
     assert normaliser.english_to_chinese("ok2") == "ok2"
+
+
+def test_a_question_fixes_each_run_of_sounds_once() -> None:
+    """The memo analyse shares between the whole message and its clauses: the same result as without it, each
+    run of Chinese characters fixed once (a second text holding a run already seen reuses its fix)."""
+    normaliser = Normaliser(vocabulary=["签到", "通讯"], synonyms=[], typos={})
+    calls: list[str] = []
+    fix = normaliser._fix_sounds
+
+    def counted(run: str) -> str:
+        calls.append(run)
+        return fix(run)
+    normaliser._fix_sounds = counted  # type: ignore[method-assign]
+    sounds: dict[str, str] = {}
+    whole = normaliser.normalise_folded("签倒失败 通迅失败", sounds=sounds)
+    clauses = [normaliser.normalise_folded(text, sounds=sounds) for text in ("签倒失败", "通迅失败")]
+    assert whole == "签到失败 通讯失败" and clauses == ["签到失败", "通讯失败"]
+    assert calls == ["签倒失败", "通迅失败"]
+    assert sounds == {"签倒失败": "签到失败", "通迅失败": "通讯失败"}
+    assert normaliser.normalise_folded("签倒失败 通迅失败") == whole
