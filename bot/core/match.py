@@ -396,13 +396,7 @@ class Matcher:
         # a response code, typed or quoted by its screen text ("提示超出消费次数限制"), says what the message
         # is about: the shapes of a red line around it are the story of that payment ("连着刷了几笔")
         about_a_code = bool(known) or self._quotes_a_display(joined)
-        redline = None
-        if not about_a_code:
-            characters = set(literal)
-            redline = next((self.redline_patterns[n][0] for n in self._patterns_by_character.candidates(characters)
-                            if self._pattern_needs[n] <= characters and self._searches[n](literal)), None)
-            if redline is None:
-                redline = self._signalled(literal)
+        redline = None if about_a_code else self._redline_of(literal)
         refused = redline is not None or any(word in normalised for word in self.refuse)
         fuzzy: list[Candidate] = []
         if not refused:
@@ -634,12 +628,17 @@ class Matcher:
     def _redline_in(self, text: str) -> bool:
         """Whether `text` alone is a red line by its patterns, signals or red-line words."""
         literal = self.normaliser.fix_typos(strip_symbols(text))
-        characters = set(literal)
-        if any(self._pattern_needs[n] <= characters and self._searches[n](literal)
-               for n in self._patterns_by_character.candidates(characters)):
+        if self._redline_of(literal) is not None:
             return True
         normalised = self.normaliser.normalise_folded(literal)
-        return self._signalled(literal) is not None or any(word in normalised for word in self.refuse)
+        return any(word in normalised for word in self.refuse)
+
+    def _redline_of(self, literal: str) -> str | None:
+        """The red line whose pattern (first in content order) or else signal `literal` holds."""
+        characters = set(literal)
+        found = next((self.redline_patterns[n][0] for n in self._patterns_by_character.candidates(characters)
+                      if self._pattern_needs[n] <= characters and self._searches[n](literal)), None)
+        return found if found is not None else self._signalled(literal)
 
     def _signalled(self, literal: str) -> str | None:
         """The first red line with a signal that has a word of every group close together in the question
