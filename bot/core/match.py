@@ -431,29 +431,30 @@ class Matcher:
                     going_on[:] = [asks_more, asks_more or _chinese_length(prepared) >= LONG_MESSAGE]
                 return going_on[0], going_on[1]
 
-            def said_as_talk(forms: list[str]) -> list[str]:
+            def said_as_talk(whole: str, clauses: list[str]) -> list[str]:
+                """The forms small talk is read in: the whole message's (unless a clause asks more) and the
+                clauses', without openers once the message goes on."""
                 asks_more, told_more = goes_on()
-                return [form for n, form in enumerate(forms) if not (asks_more and n == 0)
-                        and not (told_more and self._opens(form, exclude))]
+                return [form for form in ([] if asks_more else [whole]) + clauses
+                        if form and not (told_more and self._opens(form, exclude))]
             talk_forms: list[str] = []
             # or where its words are mostly small talk's and none is the terminal's own ("聊天", "消息" point at a
             # problem only by how rarely phrases use them; "小票", "激活码" are the lexicon's)
             if not known and (not problem_word or (self._mostly_talk(whole_talk)
                                                    and not any(self._terminal_word(t) for t in tokens))):
                 # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
-                talk_forms = said_as_talk([form if not _seeks_reassurance(text) else ""
-                                           for form, text in zip([whole_talk, *talk_of_clauses()], [joined, *units_text],
-                                                                 strict=False)])
-                talk_forms = [form for form in talk_forms if form]
+                talk_forms = said_as_talk("" if _seeks_reassurance(joined) else whole_talk,
+                                          [form for form, text in zip(talk_of_clauses(), units_text, strict=False)
+                                           if not _seeks_reassurance(text)])
             single = {" ".join(t) for t in clause_tokens if len(t) >= MIN_UNIT_WORDS} if len(clause_tokens) > 2 else set()
             fuzzy = self._rank(units, talk_forms, exclude=exclude, clauses=single)
             if not known and problem_word and (not fuzzy or fuzzy[0].score < TALK_OVER):
                 # a word that could point at a problem ("一天", "服务") but nothing that fits one: a clause
                 # that is itself small talk ("气死我了 找了一天都没人管") still says what the message is
                 # a clause asking about the rest ("…再把钱退他 可以吗", "…刷四次不就行了嘛") is not small talk
-                forms = said_as_talk([whole_talk, *(form if not _asks(text) else ""
-                                                    for form, text in zip(talk_of_clauses(), units_text, strict=False))])
-                said = self._rank([], [form for form in forms if form and self._mostly_talk(form)], exclude=exclude)
+                forms = said_as_talk(whole_talk, [form for form, text in zip(talk_of_clauses(), units_text, strict=False)
+                                                  if not _asks(text)])
+                said = self._rank([], [form for form in forms if self._mostly_talk(form)], exclude=exclude)
                 talk = [c for c in said if c.kind == "smalltalk" and c.score >= CLAUSE_TALK
                         and not self._closer_to_a_negative(c.intent, units, c.score)]
                 fuzzy = sorted([*fuzzy, *talk], key=lambda c: c.score, reverse=True)
