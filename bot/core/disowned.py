@@ -23,6 +23,19 @@ _QUESTION_BEFORE = (r"(?:算不算|算是|算|是不是|是不|属不属于|属�
 _ACCUSED = (r"(?:说|怀疑|以为|当|认为|判定?|冤枉|举报)(?:我|我们|商户|本店|我家)(?:是|在|要|想|有|刷卡|涉嫌|疑似)*")
 """Reporting someone else's accusation: 说我疑似套现, 怀疑我刷卡套现."""
 _QUESTION_AFTER = r"(?:吗|嘛|么|不|没|没有|呢)?"
+_SUSPECTED = r"(?:疑似|涉嫌|怀疑)"
+"""What a bank or a screen says of someone: 提示疑似套现, 银行讲他疑似套现."""
+_CAUGHT_AFTER = r"(?:的)?(?:被抓|被判|被查处|被处罚|被罚|被封|抓了|判了|坐牢)"
+"""What became of those who did it: 因为养卡套现被抓了, 用pos套现被判了三年."""
+_MEANING_BEFORE = r"(?:啥叫|什么叫|什么是|何为|啥是)"
+_MEANING_AFTER = r"(?:到底)?(?:是啥意思|是什么意思|啥意思|什么意思|是什么|是啥|指什么|指的是啥|是怎么回事)"
+"""Asking what the word means: 跳码是啥意思, 什么叫养卡."""
+_TOLD_BEFORE = r"(?:听说|新闻|报道|严查|严打|整治|打击|查处|抖音|快手|朋友圈|网上|公告)[^，,。！？!?\s]{0,12}?"
+"""News and hearsay about it: 听说最近严查套现, 新闻说今年要重点整治信用卡套现."""
+_ASKING_HOW = re.compile(r"怎么|咋|如何|教|方法|办法|渠道|门路|路子|哪里能|哪能|帮我|带我|操作|步骤|流程|技巧|攻略|"
+                         r"设置|关掉|去掉|消掉|屏蔽|绕过|不提示")
+"""A question that asks how to do it, or how to silence the warning: news, a suspicion or a word's meaning told
+beside this ("听说能套现 怎么弄", "老是提示疑似套现 能把提示关掉吗") is no report, and the name stays."""
 
 
 class Disowner:
@@ -34,11 +47,18 @@ class Disowner:
         if not ordered:
             self._pattern: re.Pattern[str] | None = None
             return
-        name = "(?:" + "|".join(re.escape(n) for n in ordered) + ")"
-        self._pattern = re.compile(f"{_DENIAL}{name}(?:的)?|{_ACCUSED}{name}|{_QUESTION_BEFORE}{name}{_QUESTION_AFTER}")
+        one = "(?:" + "|".join(re.escape(n) for n in ordered) + ")"
+        name = f"{one}(?:[和、或/]?{one})*"  # 养卡套现, 套现和养卡: one name said twice
+        self._pattern = re.compile(f"{_DENIAL}{name}(?:的)?|{_ACCUSED}{name}|{_QUESTION_BEFORE}{name}{_QUESTION_AFTER}"
+                                   f"|{name}{_CAUGHT_AFTER}")
+        self._told = re.compile(f"{_SUSPECTED}{name}|{_MEANING_BEFORE}{name}|{name}{_MEANING_AFTER}|(?P<told>{_TOLD_BEFORE}){name}")
 
     def __call__(self, text: str) -> str:
         """`text` with each disowned or questioned name (and the words that disown it) replaced by a space."""
         if self._pattern is None or not any(name in text for name in self._names):
             return text
-        return self._pattern.sub(" ", text)
+        text = self._pattern.sub(" ", text)
+        if not _ASKING_HOW.search(text):
+            # the news itself is kept ("听说最近严查"): only the name goes
+            text = self._told.sub(lambda found: (found.group("told") or "") + " ", text)
+        return text

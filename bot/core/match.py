@@ -22,6 +22,7 @@ from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
 from bot.core import pinyin
 from bot.core.pinyin import transliterate
 from bot.core.segment import Cuts, Segmenter
+from bot.core.signals import CharacterIndex, Signals, positions
 
 Via = Literal["code", "fuzzy", "vendor_code", "pattern", "display"]
 Scorer = Callable[..., Any]
@@ -207,18 +208,17 @@ class Matcher:
         self._pattern_needs = tuple(required_characters(pattern) for _intent_id, pattern in self.redline_patterns)
         # each pattern is filed under the character it needs that fewest patterns need
         needed_by = Counter(character for needs in self._pattern_needs for character in needs)
-        self._patterns_by_character = _CharacterIndex(
+        self._patterns_by_character = CharacterIndex(
             [frozenset([min(needs, key=lambda c: (needed_by[c], c))]) if needs else frozenset()
              for needs in self._pattern_needs])
-        self.redline_signals = tuple(
-            (intent.id, tuple(tuple(self.normaliser.fix_typos(prepare(word)) for word in group)
-                             for group in signal_groups(signal)))
-            for intent in content.redlines for signal in intent.signals)
-        # each group's first characters: a question holding none of them lacks the group (a set test)
-        self._signal_firsts = tuple(tuple(frozenset(word[0] for word in group if word) for group in groups)
-                                    for _intent_id, groups in self.redline_signals)
-        self._signals_by_character = _CharacterIndex([min(firsts, key=len) if firsts else frozenset()
-                                                      for firsts in self._signal_firsts])
+        # red-line signals are looked for in the merchant's words as typed (typos fixed), redirects' as their
+        # markers are, in the normalised question
+        self.redline_signals = Signals(((intent.id, signal_groups(signal)) for intent in content.redlines
+                                        for signal in intent.signals),
+                                       lambda word: self.normaliser.fix_typos(prepare(word)))
+        self.redirect_signals = Signals(((intent.id, signal_groups(signal)) for intent in content.redirects
+                                         for signal in intent.signals),
+                                        lambda word: self.normaliser.normalise(word).replace(" ", ""))
         self.not_the_terminal = tuple(re.compile(pattern) for pattern in lexicon.not_the_terminal)
         self.known_codes = frozenset(content.by_code)
         self.displays = _quotable_displays(content)
@@ -621,10 +621,24 @@ class Matcher:
         disowning = [n for n, clause in enumerate(clauses) if (not clause.denied or clause.absent)
                      and _DISOWNING.search(clause.text) and not _asks(clause.text)
                      and self._redline_in(clause.text)]
+        disowning += self._turned_down(clauses)
         if not disowning or len(disowning) == len(clauses):
             return clauses
         return [replace(clause, denied=True, absent=False) if n in disowning else clause
                 for n, clause in enumerate(clauses)]
+
+    def _turned_down(self, clauses: list[Clause]) -> list[int]:
+        """The red-line clauses the merchant says next that they turned down: an offer or a tip told, then "我没答应",
+        "没理他", "我没弄", "后来想想算了" ("朋友老让我帮他刷卡换现金 我一直没答应 … 机器提示交易受限"). Up to
+        TURNED_DOWN_REACH clauses before the refusal are read, each denied only if it is a red line by itself; a
+        refusal that is a red line itself or asks ("我没答应 这样可以吗") turns nothing down."""
+        found: list[int] = []
+        for n, clause in enumerate(clauses):
+            if not _TURNED_DOWN.search(clause.text) or _asks(clause.text) or self._redline_in(clause.text):
+                continue
+            found += [before for before in range(max(0, n - TURNED_DOWN_REACH), n)
+                      if not clauses[before].denied and self._redline_in(clauses[before].text)]
+        return found
 
     def _redline_in(self, text: str) -> bool:
         """Whether `text` alone is a red line by its patterns, signals or red-line words."""
@@ -642,26 +656,8 @@ class Matcher:
         return found if found is not None else self._signalled(literal)
 
     def _signalled(self, literal: str) -> str | None:
-        """The first red line with a signal that has a word of every group close together in the question
-        (within SIGNAL_SPAN characters: in a long story "别的店都能贴 … 我的机器屏幕上" are two
-        separate things, not "my machine at another shop")."""
-        compact = literal.replace(" ", "")
-        # where the merchant put a space: a word read across it ("…都没有 交易是成功了" holds 没有交易) is no word
-        breaks = _break_positions(literal)
-        characters = set(compact)
-        for number in self._signals_by_character.candidates(characters):
-            (intent_id, groups), firsts = self.redline_signals[number], self._signal_firsts[number]
-            # most questions lack a word of some group: those tests are cheap, positions only after them
-            if any(first.isdisjoint(characters) for first in firsts):
-                continue
-            if not all(any(word in compact for word in group) for group in groups):
-                continue
-            found = [[(start, start + len(word)) for word in group for start in _positions(compact, word)
-                      if not any(start < cut < start + len(word) for cut in breaks)]
-                     for group in groups]
-            if _close_together(found):
-                return intent_id
-        return None
+        """The first red line with a signal that `literal` holds (bot/core/signals.py)."""
+        return self.redline_signals.first(literal)
 
     def _with_markers(self, ranked: list[Candidate], normalised: str, *, story: bool = False) -> list[Candidate]:
         """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher, and
@@ -678,7 +674,10 @@ class Matcher:
         for intent_id, marker in self.markers:
             if marker and marker in normalised:
                 found.setdefault(intent_id, []).extend(
-                    (start, start + len(marker)) for start in _positions(normalised, marker))
+                    (start, start + len(marker)) for start in positions(normalised, marker))
+        # a signal is a marker said in several words ("我的卡 … 丢了"); its place is counted as one marker's
+        for intent_id, spans in self.redirect_signals.held(normalised).items():
+            found.setdefault(intent_id, []).extend(spans)
         marked = set(found)
         # two of a redirect's own words apart in one story ("食堂 … 饭卡", "停车场 … 道闸") say the story is about that
         # world, not that it passes through it ("笔记本电脑" and "地铁闸机" are one word each, whatever they hold)
@@ -788,42 +787,6 @@ _APPROVED = frozenset({"00", "10", "11", "A2", "A4", "A5", "A6"})
 happened, not a code to explain."""
 
 
-SIGNAL_SPAN = 30
-"""Characters within which a red-line signal's words must all appear."""
-
-
-def _break_positions(text: str) -> list[int]:
-    """Positions in `text` without its spaces where a space between two Chinese characters stood (a space
-    between Latin letters or digits, "pos 机", is kept within a word)."""
-    cuts: list[int] = []
-    removed = 0
-    for index, character in enumerate(text):
-        if character == " ":
-            before, after = text[index - 1:index], text[index + 1:index + 2]
-            if before and after and not (before.isascii() or after.isascii()):
-                cuts.append(index - removed)
-            removed += 1
-    return cuts
-
-
-def _positions(text: str, word: str) -> list[int]:
-    found = []
-    start = text.find(word)
-    while start >= 0:
-        found.append(start)
-        start = text.find(word, start + 1)
-    return found
-
-
-def _close_together(found: list[list[tuple[int, int]]]) -> bool:
-    """One occurrence per group, all inside SIGNAL_SPAN characters."""
-    starts = sorted({start for spans in found for start, _end in spans})
-    for left in starts:
-        if all(any(left <= start and end <= left + SIGNAL_SPAN for start, end in spans) for spans in found):
-            return True
-    return False
-
-
 ELSEWHERE_FLOOR = 0.35
 """A redirect this close to a question that says it is not about the terminal is taken as what it is about."""
 ELSEWHERE_CAP = 0.35
@@ -910,6 +873,15 @@ _DISOWNING = re.compile(r"^(?:我|我们|咱|咱们|俺|本店|我家|我这边)
 not one about being caught ("我不想被风控"), which is how evading risk control is asked."""
 
 
+_TURNED_DOWN = re.compile(
+    r"(?:^|我|我们|俺|咱)(?:一直|当时|就|也|都|可|从来|压根|坚决|根本)?(?:没|没有|不|不想|不敢|不愿意?)(?:答应|同意|理他|理她|理会|搭理|"
+    r"理|干|弄|搞|做|要|借|碰|接|参与|上当|那样|那么干|那样做|掺和)|拒绝了|撵走|撵出去|轰走|回绝|想想算了|想了想算了|"
+    r"就算了|那种事我不|没那么干|没这么干")
+"""A clause in which the merchant turns an offer or a tip down: 我没答应, 没理他, 我不干, 后来想想算了."""
+TURNED_DOWN_REACH = 2
+"""How many clauses before such a refusal may be what was turned down ("有人跟我说 借他的营业执照就能办机器 我没理他")."""
+
+
 def _asks(text: str) -> bool:
     """A clause that ends as a question ("可以吗", "有啥问题", "没事吧")."""
     text = text.strip()
@@ -918,25 +890,6 @@ def _asks(text: str) -> bool:
 
 def _seeks_reassurance(text: str) -> bool:
     return bool(_REASSURANCE.search(text.strip()))
-
-
-class _CharacterIndex:
-    """Items (red-line patterns, signals) each of which can only fire when the question holds one of its
-    characters: which items a question's characters leave, in their original order (the first red line found
-    is the one refused). An item with no characters is always left."""
-
-    def __init__(self, keys: list[frozenset[str]]) -> None:
-        self._always = [number for number, key in enumerate(keys) if not key]
-        self._by_character: dict[str, list[int]] = {}
-        for number, key in enumerate(keys):
-            for character in key:
-                self._by_character.setdefault(character, []).append(number)
-
-    def candidates(self, characters: set[str]) -> list[int]:
-        found = set(self._always)
-        for character in characters:
-            found.update(self._by_character.get(character, ()))
-        return sorted(found)
 
 
 def _listed(ranked: list[Candidate]) -> tuple[Candidate, ...]:

@@ -259,6 +259,19 @@ class SmalltalkIntent(_ConversationIntent):
     the answer ("您好，本人经营一家建材门店，…请问是否可行" is not a greeting, though nothing else fits it)."""
 
 
+def _signals_have_words(signals: tuple[str, ...]) -> tuple[str, ...]:
+    for signal in signals:
+        groups = signal_groups(signal)
+        if len(groups) < 2 or any(not group for group in groups):
+            raise ValueError(f"{signal!r}：要写两组以上的词，组之间用 + 分开，组内的词用 | 分开，"
+                             "例如 “自己的卡|我的信用卡 + 自己的机器|店里的机器”")
+    return signals
+
+
+SignalList = Annotated[tuple[Text, ...], AfterValidator(_signals_have_words)]
+"""Signals ("a|b + c|d"), each of two groups or more (bot/core/signals.py)."""
+
+
 class RedirectIntent(_ConversationIntent):
     """不归我们管 A question close to ours that someone else answers (the card's issuing bank, a wallet
     app, a transit-card operator, a phone shop …): say kindly who to contact instead."""
@@ -270,6 +283,10 @@ class RedirectIntent(_ConversationIntent):
     markers: tuple[Text, ...] = ()
     """标志词 Words that only this other party's world uses (公交卡, 饭卡, 路由器, 微信零钱): a question holding
     one, and no response code, is offered this intent first whatever else it says."""
+    signals: SignalList = ()
+    """同时出现 Word groups that together say this other party's business where no one word does, written as a
+    red line's signals are ("我的卡|客人的卡 + 丢了|挂失"): a question holding a word of every group within 30
+    characters is treated as holding a marker."""
 
 
 def _compiled(patterns: tuple[str, ...]) -> tuple[str, ...]:
@@ -297,21 +314,11 @@ class RedlineIntent(_ConversationIntent):
     """句式 Regular expressions for the shapes of this request ("刷.{0,6}还.{0,3}网贷"), matched against the
     question in simplified lower-case Chinese after a denied clause is dropped; any match refuses."""
 
-    signals: tuple[Text, ...] = ()
+    signals: SignalList = ()
     """同时出现 Word groups that together make this request, in any order: groups are joined by "+",
     words inside a group by "|" ("自己的卡|我的信用卡 + 自己的机器|店里的机器"). A question holding a word
     of every group within 30 characters, and no response code, is refused. Easier to write than a
     pattern, and the order of what merchants say does not matter."""
-
-    @field_validator("signals")
-    @classmethod
-    def _signals_have_words(cls, signals: tuple[str, ...]) -> tuple[str, ...]:
-        for signal in signals:
-            groups = signal_groups(signal)
-            if len(groups) < 2 or any(not group for group in groups):
-                raise ValueError(f"{signal!r}：要写两组以上的词，组之间用 + 分开，组内的词用 | 分开，"
-                                 "例如 “自己的卡|我的信用卡 + 自己的机器|店里的机器”")
-        return signals
 
     @field_validator("patterns")
     @classmethod

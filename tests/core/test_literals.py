@@ -51,9 +51,9 @@ def test_a_search_skipped_by_the_prefilter_finds_nothing(text: str) -> None:
 
 
 def test_the_character_index_keeps_the_original_order() -> None:
-    from bot.core.match import _CharacterIndex
+    from bot.core.signals import CharacterIndex
 
-    index = _CharacterIndex([frozenset("刷"), frozenset(), frozenset("套现"), frozenset("刷")])
+    index = CharacterIndex([frozenset("刷"), frozenset(), frozenset("套现"), frozenset("刷")])
     assert index.candidates(set("刷卡")) == [0, 1, 3]   # item 1 needs nothing: always left
     assert index.candidates(set("现金")) == [1, 2]
     assert index.candidates(set()) == [1]

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.core import match as match_module
+from bot.core import signals as signals_module
 from bot.core.clauses import split_clauses
 from bot.core.decide import CLARIFY_AT, Decision, decide
 import bot.core.decide as decide_module
@@ -398,7 +399,7 @@ def test_red_lines_are_read_in_the_question_as_typed(engine: Engine) -> None:
     clauses = split_clauses(text)
     assert len(clauses) == 3 and match_module._told_text(text, clauses, clauses, []) == text
     # a word of a signal is not read across the merchant's own space ("客人多 刷卡" holds no 多刷)
-    assert match_module._break_positions("客人多 刷卡 pos 机") == [3]
+    assert signals_module.break_positions("客人多 刷卡 pos 机") == [3]
     assert matcher._signalled("今天客人多 刷卡的也不少 现金收得少") is None
     assert matcher._signalled("多刷了一千 找他现金") == "cash_out"
 
@@ -511,6 +512,37 @@ def test_the_disowner_takes_out_only_the_name_and_what_disowns_it() -> None:
     assert disown("有没有代养卡的") == "有没有代养卡的" and disown("会不会套现") == "会不会套现"
     assert disown("支付宝说我疑似套现").strip() == "支付宝"
     assert Disowner([])("我不搞套现") == "我不搞套现"
+    # news, hearsay, a suspicion, what became of those who did it, what the word means: the name goes, the rest stays
+    assert disown("听说在严打套现 我们要注意啥").split() == ["听说在严打", "我们要注意啥"]
+    assert disown("隔壁养卡套现被抓了").split() == ["隔壁", "了"]
+    assert disown("养卡是什么意思").strip() == ""
+    assert disown("短信提示疑似套现").strip() == "短信提示"
+    # … unless the same message asks how to do it, or how to silence the warning
+    assert disown("听说能套现 教教我") == "听说能套现 教教我"
+    assert disown("老提示疑似套现 能关掉吗") == "老提示疑似套现 能关掉吗"
+
+
+def test_an_offer_the_merchant_turned_down_is_no_request(engine: Engine) -> None:
+    # told, then turned down ("我没答应", "没理他"): the question is what comes after
+    for question in ("老乡叫我拿我的机器帮他把信用卡刷出来换现金 我没答应 今天机器开机黑屏 充电也没反应",
+                     "有个人说借他的执照就能多办几台机器 我没理他 我自己想办一台正规的 要啥资料"):
+        understood = engine.understand(question)
+        assert understood.decision.kind != "refuse", question
+    # hesitating is not turning down, and a refusal that asks about the act asks for it
+    assert engine.understand("朋友想刷我的机器套点现金出来 我还没答应 这样可以吗").decision.kind == "refuse"
+    assert engine.understand("客人要刷两万我转他一万九 我没敢弄 违规不").decision.kind == "refuse"
+    assert match_module._TURNED_DOWN.search("我一直没答应") and match_module._TURNED_DOWN.search("后来想想算了")
+    assert not match_module._TURNED_DOWN.search("我没敢弄")
+
+
+def test_a_redirects_signal_offers_it_where_no_one_word_would(engine: Engine) -> None:
+    # a card of the cardholder's own and what befell it, in any order and words apart
+    for question in ("我自己的交行信用卡昨天弄丢了 要先干嘛", "顾客说他卡丢在出租车上了 问我能不能帮他挂失"):
+        assert engine.understand(question).analysis.candidates[0].intent == "redirect_issuer", question
+    # the terminal lost is the terminal's business, and a word of each group far apart is no signal
+    assert engine.understand("刷卡机丢了 怕被人乱刷").analysis.candidates[0].intent != "redirect_issuer"
+    signals = engine.matcher.redirect_signals
+    assert signals.held("我的卡丢了") and not signals.held("我的卡" + "，这个月生意还行，就是店里人手不够" * 2 + "丢了")
 
 
 def test_a_clause_disowning_a_red_line_neither_votes_nor_refuses(engine: Engine) -> None:
