@@ -72,3 +72,35 @@ def test_lazy_searches_find_what_re_finds_and_are_compiled_once() -> None:
             found, expected = searches[number](text), re.search(pattern, text)
             assert (found and found.group()) == (expected and expected.group())
     assert searches[0] is not first and searches[0].__self__.pattern == patterns[0]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("pattern, rest", [
+    ("(?!.{0,20}(怎么回事|为什么))(改成|登记成)", "(改成|登记成)"),
+    ("(?![)(])套现", "套现"),                 # parentheses inside a set are no group
+    ("(?!不\\))刷|套现", "刷|套现"),          # nor an escaped one; a later alternative stays
+    ("(?!不)(刷)\\1", None),                 # a backreference's number would change
+    ("(?!不)", None),
+    ("刷(?!卡)", None),
+])
+def test_what_follows_a_leading_lookahead(pattern: str, rest: str | None) -> None:
+    from bot.core.literals import without_leading_lookahead
+
+    assert without_leading_lookahead(pattern) == rest
+
+
+def test_a_shipped_lookahead_pattern_matches_only_where_what_follows_it_does() -> None:
+    """literals._searcher searches what follows a leading lookahead first: it must find something wherever the
+    whole pattern does, and the search must find what re finds."""
+    from bot.core.literals import lazy_searches, without_leading_lookahead
+
+    relaxed = [(pattern, rest) for pattern in PATTERNS if (rest := without_leading_lookahead(pattern))]
+    assert len(relaxed) >= 20
+    texts = [example for intent in CONTENT.intents for example in (*intent.examples, *getattr(intent, "not_examples", ()))]
+    searches = lazy_searches([pattern for pattern, _rest in relaxed])
+    for number, (pattern, rest) in enumerate(relaxed):
+        compiled, first = re.compile(pattern), re.compile(rest)
+        for text in texts:
+            found = compiled.search(text)
+            assert not found or first.search(text), (pattern, text)
+            searched = searches[number](text)
+            assert (searched and searched.span()) == (found and found.span())
