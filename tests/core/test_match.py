@@ -558,3 +558,21 @@ def test_a_clause_disowning_a_red_line_neither_votes_nor_refuses(engine: Engine)
     assert match_module._DISOWNING.search("我真没造假") and not match_module._DISOWNING.search("我不想被风控")
     # a clause that starts with what did not happen and asks for a red line is that request
     assert engine.understand("没卖东西能打一张刷卡小票出来不 客户就要个凭证").decision.kind == "refuse"
+
+
+def test_which_forms_open_is_what_rank_lists_first(engine: Engine) -> None:
+    """Matcher._opening (all of a message's forms in one rapidfuzz call) agrees with the first candidate of
+    _rank([], [form]), with and without a small-talk example left out."""
+    matcher = engine.matcher
+    talk = [matcher._texts[int(phrase)] for phrase in matcher._talk]
+    forms = [matcher.talk_form(text) for text in ("您好", "在吗", "你好 签到失败", "谢谢 再见", "好的", "嗯", "刷卡 没反应",
+                                                  "哈哈哈", "abc", "")] + talk[::5]
+    forms = [form for form in forms if form]
+    greeting = next(intent for intent in engine.content.intents if intent.id == "greeting")
+    for exclude in (None, ("greeting", "examples.0"), ("greeting", f"examples.{len(greeting.examples) - 1}")):
+        expected = []
+        for form in forms:
+            ranked = matcher._rank([], [form], exclude=exclude)
+            expected.append(bool(ranked) and ranked[0].intent in matcher._openers)
+        assert matcher._opening(forms, exclude) == expected
+        assert any(expected) and not all(expected)
