@@ -73,7 +73,7 @@ class Signals:
         characters = set(compact)
         for number in self._by_character.candidates(characters):
             (owner, groups), firsts = self.signals[number], self._firsts[number]
-            if any(first.isdisjoint(characters) for first in firsts):
+            if any(map(characters.isdisjoint, firsts)):
                 continue
             if not all(any(word in compact for word in group) for group in groups):
                 continue

@@ -576,3 +576,16 @@ def test_which_forms_open_is_what_rank_lists_first(engine: Engine) -> None:
             expected.append(bool(ranked) and ranked[0].intent in matcher._openers)
         assert matcher._opening(forms, exclude) == expected
         assert any(expected) and not all(expected)
+
+
+def test_a_candidate_rescored_keeps_every_other_field() -> None:
+    """match._scored stands for dataclasses.replace(candidate, score=...): a field added to Candidate must be
+    passed on there too."""
+    from dataclasses import fields, replace
+
+    from bot.core.match import _scored
+
+    values = {field.name: f"value of {field.name}" for field in fields(Candidate)}
+    values["score"] = 0.5
+    candidate = Candidate(**values)  # type: ignore[arg-type]
+    assert _scored(candidate, 0.25) == replace(candidate, score=0.25)
