@@ -34,6 +34,55 @@ def required_characters(pattern: str) -> frozenset[str]:
     return frozenset(_required(list(parsed)))
 
 
+def required_choice(pattern: str) -> tuple[str, ...]:
+    """Strings at least one of which every match of `pattern` contains: its most telling run of literals, or
+    one run from each alternative of a branch ("刷.{0,12}(购物卡|充值卡).{0,15}(现金|钱退)" -> ("现金", "钱退")); the
+    choice whose shortest string is longest, then the one with fewest strings. Empty when none is certain. A long
+    story holds the characters of about 110 patterns; only about 5 of those hold their choice too."""
+    if _sre_parse is None:
+        return ()
+    try:
+        parsed = _sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return ()
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return ()
+    return max(_choices(list(parsed)), key=_telling, default=())
+
+
+def _telling(choice: tuple[str, ...]) -> tuple[int, int]:
+    return min(map(len, choice)), -len(choice)
+
+
+def _choices(items: list[tuple[Any, Any]]) -> list[tuple[str, ...]]:
+    """Every choice a sequence of parse items requires: each run of literals outside optional parts (a choice of
+    one), and each branch whose every alternative requires a choice (the union of their most telling ones). A
+    run stops at anything else: a repeat, a set, a lookaround, a group."""
+    found: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for op, value in items:
+        if op is LITERAL:
+            run.append(chr(value))
+            continue
+        if op is IN and len(value) == 1 and value[0][0] is LITERAL:
+            run.append(chr(value[0][1]))
+            continue
+        if run:
+            found.append(("".join(run),))
+            run = []
+        if op is SUBPATTERN and not value[1] & re.IGNORECASE:
+            found += _choices(list(value[-1]))
+        elif op in REPEATS and value[0] >= 1:
+            found += _choices(list(value[2]))
+        elif op is BRANCH:
+            branches = [_choices(list(branch)) for branch in value[1]]
+            if branches and all(branches):
+                found.append(tuple(dict.fromkeys(text for choices in branches for text in max(choices, key=_telling))))
+    if run:
+        found.append(("".join(run),))
+    return found
+
+
 def _required(items: list[tuple[Any, Any]]) -> set[str]:
     needed: set[str] = set()
     for op, value in items:

@@ -14,7 +14,7 @@ from bot.core.clauses import Clause, split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core.disowned import Disowner
 from bot.core import formcache
-from bot.core.literals import lazy_searches, required_characters
+from bot.core.literals import lazy_searches, required_characters, required_choice
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, SmalltalkIntent, signal_groups
@@ -217,11 +217,16 @@ class Matcher:
         self._searches = lazy_searches([pattern for _intent_id, pattern in self.redline_patterns])
         # what each pattern cannot match without: most questions skip most searches on a set test
         self._pattern_needs = tuple(required_characters(pattern) for _intent_id, pattern in self.redline_patterns)
-        # each pattern is filed under the character it needs that fewest patterns need
+        # ...and strings one of which it cannot match without (literals.required_choice)
+        self._pattern_choices = tuple(required_choice(pattern) for _intent_id, pattern in self.redline_patterns)
+        # each pattern is filed under the first two characters of each string of its choice, when they all have two
+        # (a text lacking all of those pairs lacks the choice: of the ~110 patterns whose characters a long story
+        # holds, about 15 are left), else under the character it needs that fewest patterns need
         needed_by = Counter(character for needs in self._pattern_needs for character in needs)
         self._patterns_by_character = CharacterIndex(
-            [frozenset([min(needs, key=lambda c: (needed_by[c], c))]) if needs else frozenset()
-             for needs in self._pattern_needs])
+            [frozenset(text[:2] for text in choice) if choice and min(map(len, choice)) >= 2
+             else frozenset([min(needs, key=lambda c: (needed_by[c], c))]) if needs else frozenset()
+             for needs, choice in zip(self._pattern_needs, self._pattern_choices, strict=True)])
         # red-line signals are looked for in the merchant's words as typed (typos fixed), redirects' as their
         # markers are, in the normalised question
         self.redline_signals = Signals(((intent.id, signal_groups(signal)) for intent in content.redlines
@@ -685,8 +690,12 @@ class Matcher:
     def _redline_of(self, literal: str) -> str | None:
         """The red line whose pattern (first in content order) or else signal `literal` holds."""
         characters = set(literal)
-        found = next((self.redline_patterns[n][0] for n in self._patterns_by_character.candidates(characters)
-                      if self._pattern_needs[n] <= characters and self._searches[n](literal)), None)
+        choices = self._pattern_choices
+        keys = characters.union([literal[i:i + 2] for i in range(len(literal) - 1)])
+        found = next((self.redline_patterns[n][0] for n in self._patterns_by_character.candidates(keys)
+                      if self._pattern_needs[n] <= characters
+                      and (not choices[n] or any(map(literal.__contains__, choices[n]))) and self._searches[n](literal)),
+                     None)
         return found if found is not None else self._signalled(literal)
 
     def _signalled(self, literal: str) -> str | None:

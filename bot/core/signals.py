@@ -17,9 +17,9 @@ Span = tuple[int, int]
 
 
 class CharacterIndex:
-    """Items (red-line patterns, signals) each of which can only fire when the question holds one of its
-    characters: which items a question's characters leave, in their original order (the first red line found
-    is the one refused). An item with no characters is always left."""
+    """Items (red-line patterns, signals) each of which can only fire when the question holds one of its keys
+    (characters, or pairs of them): which items a question's keys leave, in their original order (the first red
+    line found is the one refused). An item with no keys is always left."""
 
     def __init__(self, keys: list[frozenset[str]]) -> None:
         self._always = [number for number, key in enumerate(keys) if not key]

@@ -104,3 +104,44 @@ def test_a_shipped_lookahead_pattern_matches_only_where_what_follows_it_does() -
             assert not found or first.search(text), (pattern, text)
             searched = searches[number](text)
             assert (searched and searched.span()) == (found and found.span())
+
+
+@pytest.mark.parametrize("pattern, choice", [
+    ("自刷", ("自刷",)),
+    ("刷.{0,12}(购物卡|充值卡).{0,15}(现金|钱退)", ("购物卡", "充值卡")),   # the longest shortest string
+    ("(刷|套)现金", ("现金",)),
+    ("刷(卡)?", ("刷",)),                      # an optional group is no choice
+    ("(?<!被)跳码", ("跳码",)),
+    ("(?!.{0,20}(为什么|怎么))(改成|变成)", ("改成", "变成")),
+    ("cash ?out|cash advance", ("cash",)),
+    ("(a|b.c)x", ("x",)),
+    ("(?i)abc", ()),
+    ("(?i:ab)c", ("c",)),                     # a case-insensitive group's literals are not strings
+    ("[ab]+", ()),
+])
+def test_required_choice(pattern: str, choice: tuple[str, ...]) -> None:
+    from bot.core.literals import required_choice
+
+    assert required_choice(pattern) == choice
+
+
+def test_every_match_of_a_shipped_pattern_holds_its_choice() -> None:
+    from bot.core.literals import required_choice
+
+    texts = [example for intent in CONTENT.intents for example in (*intent.examples, *getattr(intent, "not_examples", ()))]
+    for pattern in PATTERNS:
+        compiled, choice = re.compile(pattern), required_choice(pattern)
+        for text in texts:
+            found = compiled.search(text)
+            if found and choice:
+                assert any(string in found.group() for string in choice), (pattern, text)
+
+
+@given(st.text(alphabet="刷卡现金套自跳码充值购物ab ", max_size=14))
+def test_a_search_skipped_for_its_choice_finds_nothing(text: str) -> None:
+    from bot.core.literals import required_choice
+
+    for pattern in PATTERNS[:80]:
+        choice = required_choice(pattern)
+        if choice and not any(string in text for string in choice):
+            assert re.search(pattern, text) is None
