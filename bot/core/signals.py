@@ -45,8 +45,11 @@ class Signals:
         # each group's first characters: a question holding none of them lacks the group (a set test)
         self._firsts = tuple(tuple(frozenset(word[0] for word in group if word) for group in groups)
                              for _owner, groups in self.signals)
-        self._by_character = CharacterIndex([min(firsts, key=len) if firsts else frozenset()
-                                             for firsts in self._firsts])
+        # each signal is filed under the first two characters of the words of its smallest group of words that
+        # all have two (a text holding none of those pairs lacks the group), else under its smallest group's first
+        # characters
+        self._by_character = CharacterIndex([_keys(groups, firsts) for (_owner, groups), firsts
+                                             in zip(self.signals, self._firsts, strict=True)])
 
     def __len__(self) -> int:
         return len(self.signals)
@@ -71,7 +74,8 @@ class Signals:
         # where the merchant put a space: a word read across it ("…都没有 交易是成功了" holds 没有交易) is no word
         breaks = break_positions(text)
         characters = set(compact)
-        for number in self._by_character.candidates(characters):
+        keys = characters.union([compact[i:i + 2] for i in range(len(compact) - 1)])
+        for number in self._by_character.candidates(keys):
             (owner, groups), firsts = self.signals[number], self._firsts[number]
             if any(map(characters.isdisjoint, firsts)):
                 continue
@@ -83,6 +87,15 @@ class Signals:
             span = close_together(found)
             if span is not None:
                 yield owner, span
+
+
+def _keys(groups: Groups, firsts: tuple[frozenset[str], ...]) -> frozenset[str]:
+    """What a signal is filed under (Signals._held): one of these keys is in every text that holds a word of each
+    of its groups."""
+    paired = [group for group in groups if group and min(map(len, group)) >= 2]
+    if paired:
+        return frozenset(word[:2] for word in min(paired, key=len))
+    return min(firsts, key=len) if firsts else frozenset()
 
 
 def break_positions(text: str) -> list[int]:

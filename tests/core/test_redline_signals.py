@@ -84,3 +84,31 @@ def test_shipped_signals_read_english_and_new_shapes(engine: Engine) -> None:
     # the PIN pad customers type on, and a cash refund, are not red lines
     for question in ("给客人输密码的那个小键盘没反应", "顾客说扣了钱 让我给她现金退回去 可以吗"):
         assert engine.understand(question).decision.kind != "refuse", question
+
+
+def test_the_red_line_indexes_leave_out_only_what_cannot_fire() -> None:
+    """Patterns and signals filed under character pairs (and patterns tested for their required_choice) are what a
+    search of every one of them in content order finds, on every example and not_example of the content; and
+    redirects' signals are held where they were."""
+    import copy
+
+    from bot.core.signals import CharacterIndex
+
+    matcher = Engine.load().matcher
+    everything = copy.copy(matcher)
+    everything._patterns_by_character = CharacterIndex([frozenset()] * len(matcher.redline_patterns))
+    everything._pattern_choices = tuple(() for _ in matcher.redline_patterns)
+    for name in ("redline_signals", "redirect_signals"):
+        unfiled = copy.copy(getattr(matcher, name))
+        unfiled._by_character = CharacterIndex([frozenset()] * len(unfiled))
+        setattr(everything, name, unfiled)
+    texts = [text for intent in matcher.content.intents for text in (*intent.examples, *getattr(intent, "not_examples", ()))]
+    found = 0
+    for text in texts:
+        literal = matcher.normaliser.fix_typos(text)
+        expected = everything._redline_of(literal)
+        assert matcher._redline_of(literal) == expected, text
+        found += expected is not None
+        normalised = matcher.normaliser.normalise(text)
+        assert matcher.redirect_signals.held(normalised) == everything.redirect_signals.held(normalised), text
+    assert found > 50
