@@ -151,3 +151,11 @@ def test_a_question_fixes_each_run_of_sounds_once() -> None:
     assert calls == ["签倒失败", "通迅失败"]
     assert sounds == {"签倒失败": "签到失败", "通迅失败": "通讯失败"}
     assert normaliser.normalise_folded("签倒失败 通迅失败") == whole
+
+
+def test_strip_symbols_reads_every_character_as_its_category_says() -> None:
+    """strip_symbols' table of characters (normalise._KEPT) writes what _is_kept says, over all of Unicode."""
+    from bot.core.normalise import _SPACES, _is_kept, strip_symbols
+
+    text = "".join(chr(code) for code in range(0x110000))
+    assert strip_symbols(text) == _SPACES.sub(" ", "".join(c if _is_kept(c) else " " for c in text)).strip()
