@@ -23,15 +23,7 @@ else:
 def required_characters(pattern: str) -> frozenset[str]:
     """Characters every match of `pattern` contains (an empty set when none is certain, or when the
     pattern uses flags that change what a literal matches)."""
-    if _sre_parse is None:
-        return frozenset()
-    try:
-        parsed = _sre_parse.parse(pattern)
-    except (re.error, RecursionError, OverflowError):
-        return frozenset()
-    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
-        return frozenset()
-    return frozenset(_required(list(parsed)))
+    return required_literals(pattern)[0]
 
 
 def required_choice(pattern: str) -> tuple[str, ...]:
@@ -39,15 +31,22 @@ def required_choice(pattern: str) -> tuple[str, ...]:
     one run from each alternative of a branch ("刷.{0,12}(购物卡|充值卡).{0,15}(现金|钱退)" -> ("现金", "钱退")); the
     choice whose shortest string is longest, then the one with fewest strings. Empty when none is certain. A long
     story holds the characters of about 110 patterns; only about 5 of those hold their choice too."""
+    return required_literals(pattern)[1]
+
+
+def required_literals(pattern: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """`required_characters` and `required_choice` of `pattern`, from one parse (parsing the ~450 red-line patterns
+    is most of what reading them costs at start)."""
     if _sre_parse is None:
-        return ()
+        return frozenset(), ()
     try:
         parsed = _sre_parse.parse(pattern)
     except (re.error, RecursionError, OverflowError):
-        return ()
+        return frozenset(), ()
     if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
-        return ()
-    return max(_choices(list(parsed)), key=_telling, default=())
+        return frozenset(), ()
+    items = list(parsed)
+    return frozenset(_required(items)), max(_choices(items), key=_telling, default=())
 
 
 def _telling(choice: tuple[str, ...]) -> tuple[int, int]:

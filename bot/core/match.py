@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ from bot.core.clauses import Clause, split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core.disowned import Disowner
 from bot.core import formcache
-from bot.core.literals import lazy_searches, required_characters, required_choice
+from bot.core.literals import lazy_searches, required_literals
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
 from bot.core.models import CodeIntent, Intent, IntentKind, SmalltalkIntent, signal_groups
@@ -55,6 +56,8 @@ PARTICLES = frozenset("了吗呢啊吧的呀啦嘛哈么呗咯哇噢")
 TALK_PROFILE_SHARE = 0.5
 """PROFILE_SHARE for small talk among itself. Read blind sets: 0.3 and 0.5 fixed 6 and lost 2, 1.0 fixed 7 and
 lost 4."""
+LITERALS_KEY = "#literals "
+"""Where the form cache keeps what a red-line pattern cannot match without (its key: this and the pattern)."""
 SYLLABLES_KEY = "#pinyin-syllables"
 """Where the phrase-form cache keeps pinyin's syllable inventory (bot/core/pinyin.py), so a start does not read it
 from pypinyin's table again."""
@@ -215,10 +218,14 @@ class Matcher:
         # (red line, pattern) in content order: the first found is refused; compiled at first search
         self.redline_patterns = tuple((intent.id, pattern) for intent in content.redlines for pattern in intent.patterns)
         self._searches = lazy_searches([pattern for _intent_id, pattern in self.redline_patterns])
-        # what each pattern cannot match without: most questions skip most searches on a set test
-        self._pattern_needs = tuple(required_characters(pattern) for _intent_id, pattern in self.redline_patterns)
-        # ...and strings one of which it cannot match without (literals.required_choice)
-        self._pattern_choices = tuple(required_choice(pattern) for _intent_id, pattern in self.redline_patterns)
+        saved = formcache.load(content.version)
+        self._known_forms = dict(saved)
+        # what each pattern cannot match without: characters (most questions skip most searches on a set test) and
+        # strings one of which it needs (literals.required_literals); kept in the form cache, as parsing them is
+        # most of what reading the patterns costs
+        literals = [self._cached_literals(pattern) for _intent_id, pattern in self.redline_patterns]
+        self._pattern_needs = tuple(needs for needs, _choice in literals)
+        self._pattern_choices = tuple(choice for _needs, choice in literals)
         # each pattern is filed under the first two characters of each string of its choice, when they all have two
         # (a text lacking all of those pairs lacks the choice: of the ~110 patterns whose characters a long story
         # holds, about 15 are left), else under the character it needs that fewest patterns need
@@ -243,8 +250,6 @@ class Matcher:
         self._sources: list[tuple[str, str]] = []
         owners: list[int] = []
         talk: list[bool] = []
-        saved = formcache.load(content.version)
-        self._known_forms = dict(saved)
         if SYLLABLES_KEY in saved:
             pinyin.preload(saved[SYLLABLES_KEY].split())
         else:
@@ -308,6 +313,16 @@ class Matcher:
         if self._known_forms != saved:
             formcache.save(content.version, self._known_forms)
         del self._known_forms
+
+    def _cached_literals(self, pattern: str) -> tuple[frozenset[str], tuple[str, ...]]:
+        """`required_literals(pattern)`, from the form cache when a start before has worked it out."""
+        key = LITERALS_KEY + pattern
+        if key in self._known_forms:
+            needs, choice = json.loads(self._known_forms[key])
+            return frozenset(needs), tuple(choice)
+        found = required_literals(pattern)
+        self._known_forms[key] = json.dumps([sorted(found[0]), list(found[1])], ensure_ascii=False)
+        return found
 
     def _word_sounds(self, content: Content) -> dict[tuple[str, ...], str]:
         """Toneless pinyin -> the word posbot knows by that sound (the most used one when two words
