@@ -208,13 +208,10 @@ class Matcher:
         self._domain_words = self._terminal_words | self._problem_name_words
         self.refuse = tuple(self.normaliser.normalise(word) for word in lexicon.refuse)
         self.disown = Disowner(lexicon.redline_names)
-        self.markers = tuple((intent.id, self.normaliser.normalise(marker)) for intent in content.redirects
-                             for marker in intent.markers)
-        # each marker's number under its first character: a question's characters leave the few worth a search
-        self._markers_by_first: dict[str, list[int]] = {}
-        for number, (_intent_id, marker) in enumerate(self.markers):
-            if marker:
-                self._markers_by_first.setdefault(marker[0], []).append(number)
+        self.markers = tuple((intent.id, form) for intent in content.redirects for marker in intent.markers
+                             if (form := self.normaliser.normalise(marker)))
+        # each marker filed under its first character: a question's characters leave the few worth a search
+        self._markers_by_character = CharacterIndex([frozenset(marker[0]) for _intent_id, marker in self.markers])
         # (red line, pattern) in content order: the first found is refused; compiled at first search
         self.redline_patterns = tuple((intent.id, pattern) for intent in content.redlines for pattern in intent.patterns)
         self._searches = lazy_searches([pattern for _intent_id, pattern in self.redline_patterns])
@@ -711,11 +708,7 @@ class Matcher:
                       if self._pattern_needs[n] <= characters
                       and (not choices[n] or any(map(literal.__contains__, choices[n]))) and self._searches[n](literal)),
                      None)
-        return found if found is not None else self._signalled(literal)
-
-    def _signalled(self, literal: str) -> str | None:
-        """The first red line with a signal that `literal` holds (bot/core/signals.py)."""
-        return self.redline_signals.first(literal)
+        return found if found is not None else self.redline_signals.first(literal)
 
     def _with_markers(self, ranked: list[Candidate], normalised: str, *, story: bool = False) -> list[Candidate]:
         """A redirect whose marker the question holds leads, at MARKER_SCORE or its own score if higher, and
@@ -729,7 +722,7 @@ class Matcher:
         make it forget the terminal problem told beside it. So may a redirect two of whose markers the story
         holds."""
         found: dict[str, list[tuple[int, int]]] = {}
-        for number in sorted({n for character in set(normalised) for n in self._markers_by_first.get(character, ())}):
+        for number in self._markers_by_character.candidates(set(normalised)):
             intent_id, marker = self.markers[number]
             if marker in normalised:
                 found.setdefault(intent_id, []).extend(

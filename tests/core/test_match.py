@@ -400,8 +400,8 @@ def test_red_lines_are_read_in_the_question_as_typed(engine: Engine) -> None:
     assert len(clauses) == 3 and match_module._told_text(text, clauses, clauses, []) == text
     # a word of a signal is not read across the merchant's own space ("客人多 刷卡" holds no 多刷)
     assert signals_module.break_positions("客人多 刷卡 pos 机") == [3]
-    assert matcher._signalled("今天客人多 刷卡的也不少 现金收得少") is None
-    assert matcher._signalled("多刷了一千 找他现金") == "cash_out"
+    assert matcher.redline_signals.first("今天客人多 刷卡的也不少 现金收得少") is None
+    assert matcher.redline_signals.first("多刷了一千 找他现金") == "cash_out"
 
 
 def test_a_red_line_refused_on_a_loose_fit_is_not_sure() -> None:
