@@ -62,15 +62,16 @@ class Signals:
         """Every owner with a signal `text` holds, and where in `text` each held signal lies, from its first
         word's start to its last word's end."""
         found: dict[str, list[Span]] = {}
-        kept = [index for index, character in enumerate(text) if character != " "]
+        kept: list[int] = []  # where each character of `text` without its spaces stands in `text`: once one is held
         for owner, (start, end) in self._held(text):
+            kept = kept or [index for index, character in enumerate(text) if character != " "]
             found.setdefault(owner, []).append((kept[start], kept[end - 1] + 1))
         return found
 
     def _held(self, text: str) -> Iterable[tuple[str, Span]]:
-        compact = text.replace(" ", "")
         if not self.signals:
             return
+        compact = text.replace(" ", "")
         # where the merchant put a space: a word read across it ("…都没有 交易是成功了" holds 没有交易) is no word
         breaks = break_positions(text)
         characters = set(compact)
