@@ -4,6 +4,7 @@ that the constants in bot/core/decide.py come from.
     python benchmarks/accuracy.py                  # posbot vs baseline, current thresholds
     python benchmarks/accuracy.py --sweep          # + answer_at / margin / clarify_at sweep
     python benchmarks/accuracy.py --scorers        # + rapidfuzz scorer comparison
+    python benchmarks/accuracy.py --redline-model  # only: what each MODEL_REFUSE_AT would refuse more
 
 Needs the dev extra (scikit-learn) for the baseline only.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,31 +24,72 @@ from rapidfuzz import fuzz  # noqa: E402
 
 from bot.core import decide as decide_module  # noqa: E402
 from bot.core import match as match_module  # noqa: E402
-from bot.core.decide import Decision, decide  # noqa: E402
+from bot.core.decide import Decision, decide, second_opinion  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
 from bot.core.evaluate import Report, evaluate, load_cases  # noqa: E402
 from bot.core.match import Candidate  # noqa: E402
+from bot.core.redline_model import Verdict  # noqa: E402
 from bot.core.normalise import fold  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
 EVAL_SETS = tuple(path.name for path in sorted(EVAL_DIR.glob("*.yaml")))
 """Every set in tests/eval/, each beside the TF-IDF baseline."""
+UNREAD = frozenset({"blind_final.yaml", "blind_holdout.yaml", "blind_dev17.yaml", "blind_dev19.yaml", "blind_dev20.yaml"})
+"""Sets whose misses were never read: left out of the red-line model's sweep, which chose MODEL_REFUSE_AT."""
 MIN_ANSWER_PRECISION = 0.99
 """A wrong explanation of a payment error costs the merchant money: answer outright only when
 almost never wrong, and ask (clarify) otherwise."""
 MIN_FALLBACK_RECALL = 0.90
 
 
-def decide_for(analysis, **thresholds) -> Decision:
-    """What Engine.understand decides, with other thresholds."""
+def decide_for(engine: Engine, analysis, **thresholds) -> Decision:
+    """What Engine.understand decides, with other thresholds (the red-line model's second opinion included)."""
     if analysis.refused:
         return Decision("refuse")
-    return decide(analysis.candidates, specific=analysis.specific, **thresholds)
+    return second_opinion(decide(analysis.candidates, specific=analysis.specific, **thresholds),
+                          partial(engine.matcher.redline_verdict, analysis), analysis.query)
 
 
 def posbot_report(engine: Engine, cases, **thresholds) -> Report:
     analyses = {case.question: engine.matcher.analyse(case.question) for case in cases}
-    return evaluate(cases, lambda q: (decide_for(analyses[q], **thresholds), analyses[q].candidates))
+    return evaluate(cases, lambda q: (decide_for(engine, analyses[q], **thresholds), analyses[q].candidates))
+
+
+MODEL_THRESHOLDS = (0.9, 0.95, 0.97, 0.98, 0.985, 0.99, 0.995)
+MODEL_HOLDOUT = EVAL_DIR / "model" / "holdout.yaml"
+
+
+def redline_model_sweep(engine: Engine, files: list[Path]) -> None:
+    """How many more questions each MODEL_REFUSE_AT refuses, of the red-line questions (gold refuse) and of the
+    rest, over the given sets, and of the model's held-out sentences. Counts only: no question is printed, so the
+    sets never read stay unread. MODEL_REFUSE_AT is the lowest value that refuses at most 10 more of the read
+    sets' other questions (0.2 %)."""
+    import yaml
+
+    groups: dict[str, list[float]] = {}
+
+    def consider(group: str, question: str) -> None:
+        analysis = engine.matcher.analyse(question)
+        decision = decide(analysis.candidates, specific=analysis.specific)
+        # asked where Engine.understand would ask it: second_opinion with a sure verdict says where that is
+        asked = (not analysis.refused and decision.kind in ("clarify", "fallback")
+                 and second_opinion(decision, lambda: Verdict(1.0, "any"), analysis.query).refused)
+        groups.setdefault(group, []).append(engine.matcher.redline_verdict(analysis).probability if asked else 0.0)
+
+    for path in files:
+        for case in load_cases(path, engine.content):
+            consider("red-line questions" if case.label == "refuse" else "other questions", case.question)
+    if MODEL_HOLDOUT.exists():
+        for part, rows in yaml.safe_load(MODEL_HOLDOUT.read_text(encoding="utf-8")).items():
+            for row in rows:
+                consider(f"model holdout: {part}", row["q"])
+    print("\n## red-line model: more refused at each MODEL_REFUSE_AT (of the questions the matcher would ask about "
+          f"or fall back on; shipped {decide_module.MODEL_REFUSE_AT})\n")
+    names = sorted(groups)
+    print("| MODEL_REFUSE_AT | " + " | ".join(f"{name} ({len(groups[name])})" for name in names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for threshold in MODEL_THRESHOLDS:
+        print(f"| {threshold} | " + " | ".join(str(sum(p >= threshold for p in groups[name])) for name in names) + " |")
 
 
 def baseline_report(engine: Engine, cases) -> tuple[Report, float]:
@@ -93,7 +136,7 @@ def sweep(engine: Engine, cases) -> None:
         if clarify_at > answer_at:
             continue
         thresholds = dict(answer_at=answer_at, margin=margin, clarify_at=clarify_at)
-        report = evaluate(cases, lambda q, t=thresholds: (decide_for(analyses[q], **t), analyses[q].candidates))
+        report = evaluate(cases, lambda q, t=thresholds: (decide_for(engine, analyses[q], **t), analyses[q].candidates))
         rows.append((thresholds, report))
     ok = [r for r in rows if r[1].answer_precision >= MIN_ANSWER_PRECISION
           and r[1].fallback_recall >= MIN_FALLBACK_RECALL]
@@ -153,11 +196,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--scorers", action="store_true")
+    parser.add_argument("--redline-model", action="store_true",
+                        help="only the red-line model's threshold sweep (bot/core/redline_model.py)")
     parser.add_argument("--file", type=Path, action="append",
                         help="an evaluation set (repeatable); default: every set in tests/eval")
     args = parser.parse_args()
     engine = Engine.load()
     files = args.file or [EVAL_DIR / name for name in EVAL_SETS]
+    if args.redline_model:
+        redline_model_sweep(engine, [path for path in files if path.name not in UNREAD])
+        return
     for path in files:
         cases = load_cases(path, engine.content)
         ours = posbot_report(engine, cases)

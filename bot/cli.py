@@ -226,6 +226,8 @@ async def _records(settings: StoreSettings) -> Records:
 
 
 def _match(args: argparse.Namespace) -> int:
+    from bot.core.decide import MODEL_REFUSE_AT
+
     engine = _engine(args)
     if args.text == "-":
         for line in sys.stdin:
@@ -250,8 +252,12 @@ def _match(args: argparse.Namespace) -> int:
         print("  (none)")
     if analysis.symptom is not None:
         print(f"symptom:    {analysis.symptom.intent} ({analysis.symptom.score:.3f})")
+    verdict = engine.matcher.redline_verdict(analysis)
+    print(f"red-line model: {verdict.probability:.4f}{' ' + verdict.intent if verdict.intent else ''}"
+          f"  (refuses from {MODEL_REFUSE_AT} where the matcher would clarify or fall back)")
     target = decision.intent or ", ".join(c.intent for c in decision.choices)
-    print(f"decision:   {decision.kind}{' -> ' + target if target else ''}")
+    unsure = " (unsure)" if decision.kind == "refuse" and not decision.sure else ""
+    print(f"decision:   {decision.kind}{' -> ' + target if target else ''}{unsure}")
     return 0
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from rapidfuzz import fuzz
 
 from bot.core.answer import (ANSWER_LINES, STEP_LIMIT, Shape, problem_answer, redirect_answer, refusal_answer)
 from bot.core.cards import holds_card_number
 from bot.core.context import match_followup
-from bot.core.decide import decide
+from bot.core.decide import decide, second_opinion
 from bot.core.errors import Problem
 from bot.core.loader import Content
 from bot.core.match import Matcher
@@ -56,7 +57,8 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
     for intent in content.intents:
         for index, negative in enumerate(getattr(intent, "not_examples", ())):
             analysis = matcher.analyse(negative)
-            decision = decide(analysis.candidates, specific=analysis.specific)
+            decision = second_opinion(decide(analysis.candidates, specific=analysis.specific),
+                                      partial(matcher.redline_verdict, analysis), analysis.query)
             if decision.intent == intent.id:
                 where = content.locate(intent.id, "not_examples", index)
                 problems.append(Problem(where.file, where.line, f"{intent.id}.not_examples[{index}]",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence
+import re
+from typing import Callable, Literal, Sequence
 
 from bot.core.match import Candidate
+from bot.core.redline_model import Verdict
 
 # The three thresholds come from `python benchmarks/accuracy.py --sweep` on tests/eval/questions.yaml:
 # of the settings that keep answer precision >= 0.99 (a wrong explanation costs a merchant money)
@@ -111,3 +113,27 @@ def decide(candidates: Sequence[Candidate], *, answer_at: float = ANSWER_AT, mar
         if choices:
             return Decision("clarify", choices=choices[:CLARIFY_CHOICES])
     return Decision("fallback")
+
+
+MODEL_REFUSE_AT = 0.98
+"""The red-line model's probability from which a question the matcher would ask about or fall back on is refused
+(unsure): the lowest value of the sweep that refuses at most 10 more of the ~5,000 other questions of the read evaluation
+sets (0.2 %; benchmarks/accuracy.py --redline-model). At release it refuses 9 of them more, 16 of their 1,321 red
+lines, and 98 of the 497 held-out requests the matcher misses 212 of; 0.95 would refuse 17 and 22, 0.99 3 and 8."""
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def second_opinion(decision: Decision, verdict: Callable[[], Verdict], question: str) -> Decision:
+    """`decision`, or a refusal (unsure) where it would clarify or fall back and the red-line model
+    (bot/core/redline_model.py; `verdict`, asked only then) is sure the question asks for a red line. Not for a
+    question mostly in Latin letters: the model learnt from Chinese sentences, and pinyin read as Chinese is
+    too uncertain to refuse on."""
+    if decision.kind not in ("clarify", "fallback"):
+        return decision
+    if len(_LATIN.findall(question)) > len(_HAN.findall(question)):
+        return decision
+    judged = verdict()
+    if judged.probability >= MODEL_REFUSE_AT and judged.intent is not None:
+        return Decision("refuse", intent=judged.intent, sure=False)
+    return decision

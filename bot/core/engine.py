@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core.decide import Decision, decide
+from bot.core.decide import Decision, decide, second_opinion
 from bot.core.contentcache import cached_content
 from bot.core.loader import Content
 from bot.core.match import Analysis, Matcher
@@ -54,4 +54,6 @@ class Engine:
         if analysis.refused:
             redline = next((c.intent for c in analysis.candidates if c.kind == "redline"), None)
             return Understanding(analysis, Decision("refuse", intent=redline))
-        return Understanding(analysis, decide(analysis.candidates, specific=analysis.specific))
+        decision = decide(analysis.candidates, specific=analysis.specific)
+        return Understanding(analysis, second_opinion(decision, lambda: self.matcher.redline_verdict(analysis),
+                                                      analysis.query))

@@ -15,6 +15,7 @@ from bot.core.clauses import Clause, split_clauses
 from bot.core.codes import CodeHit, find_codes
 from bot.core.disowned import Disowner
 from bot.core import formcache
+from bot.core.redline_model import RedlineModel, Verdict, model_text, without_worries
 from bot.core.literals import lazy_searches, required_literals
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
@@ -307,9 +308,31 @@ class Matcher:
                 self._negatives[intent.id] = [form for form in negatives if form]
         self._sorted_negatives = {intent_id: [sorted_words(form) for form in forms]
                                   for intent_id, forms in self._negatives.items()}
+        self.redline_model = self._learn_redlines(content)
         if self._known_forms != saved:
             formcache.save(content.version, self._known_forms)
         del self._known_forms
+
+    def _learn_redlines(self, content: Content) -> RedlineModel:
+        """The red-line model (bot/core/redline_model.py) from every sentence of the content, their words from the
+        form cache."""
+        def sentence(text: str) -> tuple[str, str]:
+            read = without_worries(model_text(text))
+            return read, self._cached_form(None, text if read == model_text(text) else read)
+
+        requests = [(intent.id, *sentence(text)) for intent in content.redlines
+                    for text in (*intent.aliases, *intent.examples, *intent.model_examples)]
+        others = [sentence(text) for intent in content.intents if intent.kind != "redline"
+                  for text in (*getattr(intent, "aliases", ()), *intent.examples)]
+        others += [sentence(text) for intent in content.intents
+                   for text in (*getattr(intent, "not_examples", ()), *getattr(intent, "model_not_examples", ()))]
+        others += [sentence(text) for text in content.lexicon.everyday]
+        return RedlineModel([(i, t, w.split()) for i, t, w in requests], [(t, w.split()) for t, w in others])
+
+    def redline_verdict(self, analysis: Analysis) -> Verdict:
+        """The red-line model's reading of an analysed question (its normalised text and words)."""
+        read = without_worries(analysis.normalised)
+        return self.redline_model.judge(read, analysis.tokens if read == analysis.normalised else self.tokens(read))
 
     def _cached_literals(self, pattern: str) -> tuple[frozenset[str], tuple[str, ...]]:
         """`required_literals(pattern)`, from the form cache when a start before has worked it out."""

@@ -320,6 +320,14 @@ class RedlineIntent(_ConversationIntent):
     of every group within 30 characters, and no response code, is refused. Easier to write than a
     pattern, and the order of what merchants say does not matter."""
 
+    model_examples: tuple[Text, ...] = ()
+    """更多说法 More ways merchants ask for this, for the red-line model only (bot/core/redline_model.py): the
+    matcher does not compare questions with them, so hundreds here change no other question's score. Write the
+    request in everyday words, without naming the act ("先刷我卡上的 你过两天打回来")."""
+    model_not_examples: tuple[Text, ...] = ()
+    """正常的问法 Honest questions in this red line's words ("客人一半刷卡一半付现金 可以吧"), for the red-line
+    model only: they teach it which words do not make a request."""
+
     @field_validator("patterns")
     @classmethod
     def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
@@ -390,6 +398,11 @@ class Lexicon(_Model):
     english: dict[Text, Text] = Field(default_factory=dict)
     """英文词 English words or phrases merchants mix in, and the Chinese they mean (printer: 打印机);
     matched as whole words, lower case."""
+    everyday: tuple[Text, ...] = ()
+    """日常的话 Ordinary messages that are no intent's and cross no red line: chat, off-topic requests, long honest
+    stories ("帮我算算这个月房租水电一共多少", "今天下雨 客人少得很 心烦"). Only the red-line model reads them
+    (bot/core/redline_model.py), as ordinary talk: without them, the friendly words of a long story ("反正",
+    "干脆", "生日") count as a red line's, because red-line requests are often told as stories and examples seldom."""
     replies: StepReplies = Field(default_factory=StepReplies)
     """排查回复 What a merchant types at a flow step instead of tapping 好了 or 还是不行. Only the dialog
     reads these (never the matcher); left out, the defaults below apply."""

@@ -1,0 +1,153 @@
+"""A second opinion on red lines: naive Bayes over character n-grams and words, learnt from the content.
+
+The matcher refuses a red line when a pattern, a signal or an example fits it closely. A request told in
+words none of those has ("先刷我卡上的钱 过两天你打回来") then scores low against every intent and is asked
+about or falls back. Naive Bayes weighs each character pair and word by how much more often red lines use it
+than the rest of the content does, so it reads a request by the words it shares with hundreds of others, not
+with one. It is asked only when the matcher would clarify or fall back; what it refuses is refused as unsure
+(the reply names what it took the question for and asks to be corrected: bot/core/answer.py).
+
+Trained at each content load from every red line's `examples` and `model_examples` (the requests), and every
+other intent's `examples`, every `not_examples` and the red lines' `model_not_examples` (the rest): closed form,
+one pass over ~10,000 sentences, so an admin's edit counts at the next reload without a training step.
+Features as scikit-learn's TfidfVectorizer builds them (sublinear tf, smoothed idf, l2 per block), which
+tests/core/test_redline_model.py checks against scikit-learn's MultinomialNB on the same features.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.core.normalise import prepare, strip_symbols
+
+SMOOTHING = 0.3
+"""Additive (Lidstone) smoothing of the feature counts. At release, 0.3 and 0.1 refused about as many held-out
+requests for as many other questions refused (98 for 9 at 0.98, and 106 for 11 at 0.99:
+benchmarks/accuracy.py --redline-model); 1.0 pulls every probability down, and MODEL_REFUSE_AT would have to
+move with it."""
+MIN_DOCUMENTS = 2
+"""A character n-gram or word in fewer training sentences than this is left out: seen once, it says only
+which sentence it came from."""
+LONGEST_GRAM = 3
+WORD_MARK = "\x01"
+"""Words and character n-grams share one vocabulary; words are told apart by this first character."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    probability: float
+    """How likely the text asks for something on a red line (0–1), the two classes weighed equally."""
+    intent: str | None
+    """The red line it is most like, None when the model knows no red line."""
+
+
+def model_text(text: str) -> str:
+    """A training sentence as the model reads it: simplified, lower-case, symbols as spaces (as a question's
+    normalised text is)."""
+    return strip_symbols(prepare(text))
+
+
+_WORRY = re.compile(r"(会不会|会|能不能|容不容易|怕|担心)?(被|遭)?(风控|查到|查出来|查|封号|封机|封|冻结|冻|发现|抓)(吗|不|啊|呀|了)?")
+
+
+def without_worries(text: str) -> str:
+    """`text` without the worry it ends on ("…会不会被风控", "…会被查吗"): the model reads the act, not the fear of
+    being caught. Red-line requests are often told as "<the act>, 会不会被查"; without this, the honest "刷大额会不会被
+    风控" is judged by the worry those requests share."""
+    return " ".join(_WORRY.sub(" ", text).split())
+
+
+def character_grams(text: str) -> list[str]:
+    """Character 1–3-grams inside each space-separated run, the run padded with a space at each end (so a
+    run's first and last characters are features of their own: scikit-learn's analyzer="char_wb")."""
+    grams: list[str] = []
+    for run in text.split():
+        padded = f" {run} "
+        for size in range(1, LONGEST_GRAM + 1):
+            grams.extend(padded[i:i + size] for i in range(len(padded) - size + 1))
+    return grams
+
+
+def _weighted(counts: Counter[str], vocabulary: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(feature numbers, weights): 1 + ln(count) times idf, l2-normalised."""
+    known = [(vocabulary[f], n) for f, n in counts.items() if f in vocabulary]
+    if not known:
+        return np.zeros(0, dtype=np.intp), np.zeros(0)
+    numbers = np.fromiter((number for number, _n in known), dtype=np.intp, count=len(known))
+    weights = np.fromiter((1.0 + math.log(n) for _number, n in known), dtype=float, count=len(known)) * idf[numbers]
+    return numbers, weights / np.linalg.norm(weights)
+
+
+class RedlineModel:
+    """Learnt once per content version; `judge` is pure and thread-safe."""
+
+    def __init__(self, requests: Sequence[tuple[str, str, Sequence[str]]], others: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """`requests`: (red line id, text, its words) of every red-line sentence; `others`: (text, its words)
+        of every other sentence. Texts are normalised (simplified, lower-case, symbols as spaces), words are
+        the matcher's."""
+        sentences = [(text, words) for _intent, text, words in requests] + list(others)
+        self.red_lines = sorted({intent for intent, _text, _words in requests})
+        # every feature of every sentence, and its block: block 2d is sentence d's characters, 2d + 1 its words
+        features: list[str] = []
+        block_of_each: list[int] = []
+        for number, (text, words) in enumerate(sentences):
+            grams = character_grams(text)
+            marked = [WORD_MARK + word for word in words]
+            features += grams
+            features += marked
+            block_of_each += [2 * number] * len(grams)
+            block_of_each += [2 * number + 1] * len(marked)
+        seen = {feature: n for n, feature in enumerate(dict.fromkeys(features))}
+        pairs = np.array(block_of_each, dtype=np.int64) * len(seen) + np.array([seen[f] for f in features], dtype=np.int64)
+        unique, repeats = np.unique(pairs, return_counts=True)
+        block_of, seen_of = unique // len(seen), unique % len(seen)
+        documents_with = np.bincount(seen_of, minlength=len(seen))
+        # a feature in fewer than MIN_DOCUMENTS sentences is dropped; the rest are numbered in their first order
+        kept = documents_with >= MIN_DOCUMENTS
+        renumber = np.cumsum(kept) - 1
+        names = list(seen)
+        self.vocabulary = {names[n]: int(renumber[n]) for n in np.flatnonzero(kept)}
+        size, total = len(self.vocabulary), len(sentences)
+        self.idf = np.log((1 + total) / (1 + documents_with[kept])) + 1.0
+        present = kept[seen_of]
+        block_of, feature_of, repeats = block_of[present], renumber[seen_of[present]], repeats[present]
+        weights = (1.0 + np.log(repeats.astype(float))) * self.idf[feature_of]
+        norms = np.sqrt(np.bincount(block_of, weights=weights * weights, minlength=2 * total))
+        weights /= norms[block_of]
+        # class 0: the rest; classes 1..: each red line
+        classes = np.array([1 + self.red_lines.index(intent) for intent, _text, _words in requests] + [0] * len(others),
+                           dtype=np.intp)
+        cells = classes[block_of // 2] * size + feature_of
+        counts = np.bincount(cells, weights=weights, minlength=(1 + len(self.red_lines)) * size).reshape(-1, size)
+        requested = counts[1:].sum(axis=0)
+        self._is_request = self._log_probabilities(requested) - self._log_probabilities(counts[0])
+        self._which = np.vstack([self._log_probabilities(row) for row in counts[1:]]) if self.red_lines else counts[1:]
+
+    @staticmethod
+    def _log_probabilities(counts: np.ndarray) -> np.ndarray:
+        smoothed = counts + SMOOTHING
+        return np.log(smoothed) - math.log(float(smoothed.sum()))
+
+    @staticmethod
+    def _features(text: str, words: Iterable[str]) -> tuple[Counter[str], Counter[str]]:
+        return Counter(character_grams(text)), Counter(WORD_MARK + word for word in words)
+
+    def _vectors(self, document: tuple[Counter[str], Counter[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each block (characters, words) weighted and normalised on its own, as a union of two vectorizers is."""
+        return [_weighted(block, self.vocabulary, self.idf) for block in document]
+
+    def judge(self, text: str, words: Iterable[str]) -> Verdict:
+        """`text` normalised as the training texts are, `words` the matcher's words of it."""
+        vectors = self._vectors(self._features(text, words))
+        if not self.red_lines or not any(len(numbers) for numbers, _weights in vectors):
+            return Verdict(0.0, None)
+        evidence = sum(float(weights @ self._is_request[numbers]) for numbers, weights in vectors)
+        which = sum((self._which[:, numbers] @ weights for numbers, weights in vectors), np.zeros(len(self.red_lines)))
+        probability = 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, evidence))))
+        return Verdict(probability, self.red_lines[int(np.argmax(which))])

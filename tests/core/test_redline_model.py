@@ -1,0 +1,119 @@
+"""The red-line model (bot/core/redline_model.py): scikit-learn's naive Bayes in numpy, asked only where the matcher
+would ask about a question or fall back, and refusing only as unsure."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.pipeline import make_union
+
+from bot.core.decide import MODEL_REFUSE_AT, Decision, decide, second_opinion
+from bot.core.engine import Engine
+from bot.core.redline_model import MIN_DOCUMENTS, SMOOTHING, RedlineModel, Verdict, character_grams
+from tests.conftest import MINI
+
+REQUESTS = [("cash_out", "朋友让我刷他的卡 我转现金给他", ["朋友", "刷", "卡", "转", "现金"]),
+            ("cash_out", "刷两万 你把钱打回我微信", ["刷", "两万", "钱", "打回", "微信"]),
+            ("cash_out", "帮人刷卡换现金 收点手续费", ["帮人", "刷卡", "换", "现金", "手续费"]),
+            ("split_payment", "一万的单子分两次刷", ["一万", "单子", "分", "两次", "刷"]),
+            ("split_payment", "金额太大 拆成几笔刷", ["金额", "太大", "拆成", "几笔", "刷"])]
+OTHERS = [("打印机不出纸", ["打印机", "不出", "纸"]), ("刷卡显示51", ["刷卡", "显示", "51"]),
+          ("客人一半刷卡一半付现金", ["顾客", "一半", "刷卡", "一半", "付", "现金"]),
+          ("机器连不上网", ["pos机", "连不上", "网"]), ("退货怎么退到卡上", ["退货", "怎么", "退", "卡"]),
+          ("刷卡金额太大 提示超限", ["刷卡", "金额", "太大", "提示", "超限"])]
+
+
+def test_the_model_is_scikit_learns_naive_bayes_on_the_same_features() -> None:
+    """Same features as a union of two TfidfVectorizers (characters, words), same MultinomialNB: same probabilities."""
+    model = RedlineModel(REQUESTS, OTHERS)
+    documents = [(text, words) for _intent, text, words in REQUESTS] + OTHERS
+    labels = [1] * len(REQUESTS) + [0] * len(OTHERS)
+    features = make_union(
+        TfidfVectorizer(analyzer=lambda d: character_grams(d[0]), sublinear_tf=True, min_df=MIN_DOCUMENTS),
+        TfidfVectorizer(analyzer=lambda d: d[1], sublinear_tf=True, min_df=MIN_DOCUMENTS))
+    bayes = MultinomialNB(alpha=SMOOTHING, fit_prior=False).fit(features.fit_transform(documents), labels)
+    questions = [("我刷你的卡 你转我现金", ["刷", "卡", "转", "现金"]), ("打印机卡纸了", ["打印机", "卡纸"]),
+                 ("金额太大 分几次刷", ["金额", "太大", "分", "几次", "刷"])]
+    expected = bayes.predict_proba(features.transform(questions))[:, 1]
+    got = [model.judge(text, words).probability for text, words in questions]
+    assert np.allclose(got, expected, atol=1e-9)
+    assert expected[0] > 0.5 > expected[1]
+
+
+def test_the_red_line_named_is_the_one_the_request_is_most_like() -> None:
+    model = RedlineModel(REQUESTS, OTHERS)
+    assert model.judge("金额太大 分几次刷", ["金额", "太大", "分", "几次", "刷"]).intent == "split_payment"
+    assert model.judge("我刷你的卡 你转我现金", ["刷", "卡", "转", "现金"]).intent == "cash_out"
+
+
+def test_a_text_with_nothing_the_model_knows_is_no_request() -> None:
+    model = RedlineModel(REQUESTS, OTHERS)
+    assert model.judge("", []) == Verdict(0.0, None)
+    assert model.judge("😀", ["😀"]).probability < 0.5  # only the padding space is known
+    assert RedlineModel([], OTHERS).judge("刷卡", ["刷卡"]) == Verdict(0.0, None)
+
+
+def _never_asked() -> Verdict:
+    raise AssertionError("the model is asked only where the matcher would clarify or fall back")
+
+
+SURE = Verdict(MODEL_REFUSE_AT, "cash_out")
+
+
+@pytest.mark.parametrize("decision", [Decision("answer", intent="printer_problem"), Decision("refuse", intent="cash_out")])
+def test_an_answer_or_a_refusal_is_left_as_it_is(decision: Decision) -> None:
+    assert second_opinion(decision, _never_asked, "刷卡") is decision
+
+
+@pytest.mark.parametrize("kind", ["clarify", "fallback"])
+def test_a_sure_model_turns_a_question_or_a_fallback_into_an_unsure_refusal(kind: str) -> None:
+    decision = second_opinion(Decision(kind), lambda: SURE, "帮人刷点钱出来")  # type: ignore[arg-type]
+    assert (decision.kind, decision.intent, decision.sure) == ("refuse", "cash_out", False)
+    unsure = Verdict(MODEL_REFUSE_AT - 0.01, "cash_out")
+    assert second_opinion(Decision(kind), lambda: unsure, "帮人刷点钱出来").kind == kind  # type: ignore[arg-type]
+
+
+def test_a_question_mostly_in_latin_letters_is_not_overruled() -> None:
+    """The model learnt from Chinese: pinyin read back as characters is too uncertain to refuse on."""
+    assert second_opinion(Decision("fallback"), _never_asked, "bang ren shua dian qian chu lai 行吗").kind == "fallback"
+
+
+def test_requests_in_words_no_pattern_has_are_refused_by_the_model_and_honest_ones_are_not(engine: Engine) -> None:
+    """Written for this test (no evaluation set holds them): the matcher alone falls back on the first two."""
+    for question, red_line in [("店里那台机器晚上借给夜市摆摊的老乡用 他收的钱我再转他", "terminal_lending"),
+                               ("帮客人把那六位数记本子上 下次他来就不用按了", "card_data_capture")]:
+        analysis = engine.matcher.analyse(question)
+        assert decide(analysis.candidates, specific=analysis.specific).kind in ("clarify", "fallback")
+        understood = engine.understand(question)
+        assert (understood.decision.kind, understood.decision.intent, understood.decision.sure) == (
+            "refuse", red_line, False)
+    for honest in ["机器搬到新店要办什么手续", "客人忘了密码 让他自己再试一次吗"]:
+        assert engine.understand(honest).decision.kind != "refuse"
+
+
+LENDING = """\
+redlines:
+  - id: terminal_lending
+    title: 出借出租机器
+    now: 机器只能你自己的店用，不能借、租给别人
+    answer: 把机器借给、租给别人收款，违反“一机一户”的规定。
+    examples: [我的pos机能借给朋友用吗, 把刷卡机租给别的店收费, 朋友开店没机器 用我的先收着]
+"""
+
+
+def test_model_examples_teach_the_model_and_leave_every_score_alone(tmp_path: Path) -> None:
+    root = tmp_path / "content"
+    shutil.copytree(MINI, root)
+    redlines = root / "intents" / "redlines.yaml"
+    redlines.write_text(LENDING, encoding="utf-8")
+    before = Engine.load(root)
+    redlines.write_text(LENDING + "    model_examples: [晚上把机器给别人摆摊收钱, 机器给隔壁店用 收的钱我再转他, 摆摊的老乡用我机器收钱]\n",
+                        encoding="utf-8")
+    after = Engine.load(root)
+    question = "晚上机器给隔壁摆摊的用 钱我再转他"
+    assert after.matcher.analyse(question).candidates == before.matcher.analyse(question).candidates
+    assert (after.matcher.redline_verdict(after.matcher.analyse(question)).probability
+            > before.matcher.redline_verdict(before.matcher.analyse(question)).probability)
