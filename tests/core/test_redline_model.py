@@ -54,6 +54,7 @@ def test_a_text_with_nothing_the_model_knows_is_no_request() -> None:
     assert model.judge("", []) == Verdict(0.0, None)
     assert model.judge("😀", ["😀"]).probability < 0.5  # only the padding space is known
     assert RedlineModel([], OTHERS).judge("刷卡", ["刷卡"]) == Verdict(0.0, None)
+    assert RedlineModel([], []).judge("刷卡", ["刷卡"]) == Verdict(0.0, None)
 
 
 def _never_asked() -> Verdict:
