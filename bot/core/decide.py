@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import re
+import unicodedata
 from typing import Callable, Literal, Sequence
 
 from bot.core.match import Candidate
@@ -126,12 +127,14 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 def second_opinion(decision: Decision, verdict: Callable[[], Verdict], question: str) -> Decision:
     """`decision`, or a refusal (unsure) where it would clarify or fall back and the red-line model
-    (bot/core/redline_model.py; `verdict`, asked only then) is sure the question asks for a red line. Not for a
-    question mostly in Latin letters: the model learnt from Chinese sentences, and pinyin read as Chinese is
+    (bot/core/redline_model.py; `verdict`, asked only then) is sure the question asks for a red line. Only for a
+    question mostly in Chinese characters: the model learnt from Chinese sentences, and pinyin read as Chinese is
     too uncertain to refuse on."""
     if decision.kind not in ("clarify", "fallback"):
         return decision
-    if len(_LATIN.findall(question)) > len(_HAN.findall(question)):
+    folded = unicodedata.normalize("NFKC", question)  # "𝓣𝓱𝓮" and full-width letters are Latin too
+    chinese = len(_HAN.findall(folded))
+    if chinese == 0 or len(_LATIN.findall(folded)) > chinese:
         return decision
     judged = verdict()
     if judged.probability >= MODEL_REFUSE_AT and judged.intent is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bot.core.decide import Decision, decide, second_opinion
@@ -55,5 +56,5 @@ class Engine:
             redline = next((c.intent for c in analysis.candidates if c.kind == "redline"), None)
             return Understanding(analysis, Decision("refuse", intent=redline))
         decision = decide(analysis.candidates, specific=analysis.specific)
-        return Understanding(analysis, second_opinion(decision, lambda: self.matcher.redline_verdict(analysis),
+        return Understanding(analysis, second_opinion(decision, partial(self.matcher.redline_verdict, analysis),
                                                       analysis.query))

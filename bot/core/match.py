@@ -317,8 +317,9 @@ class Matcher:
         """The red-line model (bot/core/redline_model.py) from every sentence of the content, their words from the
         form cache."""
         def sentence(text: str) -> tuple[str, str]:
-            read = without_worries(model_text(text))
-            return read, self._cached_form(None, text if read == model_text(text) else read)
+            as_written = model_text(text)
+            read = without_worries(as_written)
+            return read, self._cached_form(None, text if read == as_written else read)
 
         requests = [(intent.id, *sentence(text)) for intent in content.redlines
                     for text in (*intent.aliases, *intent.examples, *intent.model_examples)]

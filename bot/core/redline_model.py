@@ -7,9 +7,10 @@ than the rest of the content does, so it reads a request by the words it shares 
 with one. It is asked only when the matcher would clarify or fall back; what it refuses is refused as unsure
 (the reply names what it took the question for and asks to be corrected: bot/core/answer.py).
 
-Trained at each content load from every red line's `examples` and `model_examples` (the requests), and every
-other intent's `examples`, every `not_examples` and the red lines' `model_not_examples` (the rest): closed form,
-one pass over ~10,000 sentences, so an admin's edit counts at the next reload without a training step.
+Trained at each content load from every red line's aliases, `examples` and `model_examples` (the requests), and
+every other intent's aliases and `examples`, every `not_examples`, the red lines' `model_not_examples` and the
+lexicon's `everyday` (the rest): closed form, one pass over ~7,000 sentences (about 0.2 s), so an admin's edit
+counts at the next reload without a training step.
 Features as scikit-learn's TfidfVectorizer builds them (sublinear tf, smoothed idf, l2 per block), which
 tests/core/test_redline_model.py checks against scikit-learn's MultinomialNB on the same features.
 """
@@ -20,10 +21,10 @@ import ctypes
 import math
 import re
 from array import array
-from itertools import repeat
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -131,7 +132,7 @@ class RedlineModel:
         unique, repeats = np.unique(pairs, return_counts=True)
         block_of, seen_of = unique // len(distinct), unique % len(distinct)
         documents_with = np.bincount(seen_of, minlength=len(distinct))
-        # a feature in fewer than MIN_DOCUMENTS sentences is dropped; the rest are numbered in their first order
+        # a feature in fewer than MIN_DOCUMENTS sentences is dropped; the rest are numbered in the order of their hashes
         kept = documents_with >= MIN_DOCUMENTS
         renumber = np.cumsum(kept) - 1
         self.vocabulary = {int(distinct[n]): int(renumber[n]) for n in np.flatnonzero(kept)}

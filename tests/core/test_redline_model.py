@@ -77,9 +77,10 @@ def test_a_sure_model_turns_a_question_or_a_fallback_into_an_unsure_refusal(kind
     assert second_opinion(Decision(kind), lambda: unsure, "帮人刷点钱出来").kind == kind  # type: ignore[arg-type]
 
 
-def test_a_question_mostly_in_latin_letters_is_not_overruled() -> None:
+@pytest.mark.parametrize("question", ["bang ren shua dian qian chu lai 行吗", "𝓣𝓱𝓮 𝓬𝓪𝓼𝓱", "ｃａｓｈ　ｏｕｔ 吗", "😀😀😀", "кэш"])
+def test_a_question_not_mostly_in_chinese_characters_is_not_overruled(question: str) -> None:
     """The model learnt from Chinese: pinyin read back as characters is too uncertain to refuse on."""
-    assert second_opinion(Decision("fallback"), _never_asked, "bang ren shua dian qian chu lai 行吗").kind == "fallback"
+    assert second_opinion(Decision("fallback"), _never_asked, question).kind == "fallback"
 
 
 def test_requests_in_words_no_pattern_has_are_refused_by_the_model_and_honest_ones_are_not(engine: Engine) -> None:
