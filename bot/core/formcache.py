@@ -15,6 +15,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from bot.core.segment import cache_dir, jieba
 
 _CODE = Path(__file__).resolve().parent
@@ -59,6 +61,36 @@ def save(content_version: str, forms: dict[str, str]) -> None:
         keep_newest(path.parent, "forms-*.json", KEPT)
     except OSError:
         # a full disk or a read-only cache costs the next start half a second, nothing more
+        try:
+            os.unlink(temporary)
+        except (OSError, UnboundLocalError):
+            pass
+
+
+def arrays_path(name: str, content_version: str) -> Path:
+    return cache_path(content_version).with_name(f"{name}-{cache_path(content_version).stem.removeprefix('forms-')}.npz")
+
+
+def load_arrays(name: str, content_version: str) -> dict[str, np.ndarray] | None:
+    """The arrays saved as `name` for this content and code, or None when there are none or they cannot be read
+    (numbers and strings only: nothing is unpickled)."""
+    try:
+        with np.load(arrays_path(name, content_version), allow_pickle=False) as saved:
+            return {key: saved[key] for key in saved.files}
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def save_arrays(name: str, content_version: str, arrays: dict[str, np.ndarray]) -> None:
+    """Written as the forms are: a temporary file and a rename; a full disk or a read-only cache is no error."""
+    path = arrays_path(name, content_version)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, **arrays)  # type: ignore[arg-type]
+        os.replace(temporary, path)
+        keep_newest(path.parent, f"{name}-*.npz", KEPT)
+    except OSError:
         try:
             os.unlink(temporary)
         except (OSError, UnboundLocalError):

@@ -60,6 +60,8 @@ lost 4."""
 LITERALS_KEY = "#literals "
 """Where the form cache keeps what a red-line pattern cannot match without (its key: this and the pattern)."""
 SYLLABLES_KEY = "#pinyin-syllables"
+REDLINE_MODEL_CACHE = "redline-model"
+"""The red-line model's arrays are kept beside the phrase forms, under this name (learning it is ~0.25 s a start)."""
 """Where the phrase-form cache keeps pinyin's syllable inventory (bot/core/pinyin.py), so a start does not read it
 from pypinyin's table again."""
 MARKER_SCORE = 0.8
@@ -314,8 +316,19 @@ class Matcher:
         del self._known_forms
 
     def _learn_redlines(self, content: Content) -> RedlineModel:
-        """The red-line model (bot/core/redline_model.py) from every sentence of the content, their words from the
-        form cache."""
+        """The red-line model (bot/core/redline_model.py): as an earlier start of the same content and code kept it,
+        or learnt from every sentence of the content (their words from the form cache) and kept."""
+        kept = formcache.load_arrays(REDLINE_MODEL_CACHE, content.version)
+        if kept is not None:
+            try:
+                return RedlineModel.from_arrays(kept)
+            except (KeyError, ValueError):
+                pass  # a file of another shape: learnt again below, and written over
+        model = self._learnt_redlines(content)
+        formcache.save_arrays(REDLINE_MODEL_CACHE, content.version, model.arrays())
+        return model
+
+    def _learnt_redlines(self, content: Content) -> RedlineModel:
         def sentence(text: str) -> tuple[str, str]:
             as_written = model_text(text)
             read = without_worries(as_written)

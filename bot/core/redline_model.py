@@ -9,8 +9,8 @@ with one. It is asked only when the matcher would clarify or fall back; what it 
 
 Trained at each content load from every red line's aliases, `examples` and `model_examples` (the requests), and
 every other intent's aliases and `examples`, every `not_examples`, the red lines' `model_not_examples` and the
-lexicon's `everyday` (the rest): closed form, one pass over ~7,000 sentences (about 0.2 s), so an admin's edit
-counts at the next reload without a training step.
+lexicon's `everyday` (the rest): closed form, one pass over ~7,000 sentences (about 0.25 s), so an admin's edit
+counts at the next reload without a training step. Kept between starts beside the phrase forms (`arrays`).
 Features as scikit-learn's TfidfVectorizer builds them (sublinear tf, smoothed idf, l2 per block), which
 tests/core/test_redline_model.py checks against scikit-learn's MultinomialNB on the same features.
 """
@@ -113,8 +113,8 @@ class RedlineModel:
         sentences = [(text, words) for _intent, text, words in requests] + list(others)
         self.red_lines = sorted({intent for intent, _text, _words in requests})
         if not sentences:  # content with no sentence at all: a model that knows nothing
-            self.vocabulary, self.idf = {}, np.zeros(0)
-            self._is_request, self._which = np.zeros(0), np.zeros((0, 0))
+            self.vocabulary, self.idf, self._names = {}, np.zeros(0), []
+            self._is_request, self._which = np.zeros(0), np.zeros((len(self.red_lines), 0))
             return
         # every feature of every sentence as its hash, and its block: block 2d is sentence d's characters, 2d + 1 its
         # words. Hashes in arrays, not strings in lists or dicts: a list of every n-gram of ~7,000 sentences held
@@ -137,6 +137,7 @@ class RedlineModel:
         renumber = np.cumsum(kept) - 1
         self.vocabulary = {int(distinct[n]): int(renumber[n]) for n in np.flatnonzero(kept)}
         """A kept feature's hash -> its number."""
+        self._names = self._kept_names(sentences)
         size, total = len(self.vocabulary), len(sentences)
         self.idf = np.log((1 + total) / (1 + documents_with[kept])) + 1.0
         present = kept[seen_of]
@@ -154,6 +155,36 @@ class RedlineModel:
         self._which = np.vstack([self._log_probabilities(row) for row in counts[1:]]) if self.red_lines else counts[1:]
         del block_of, feature_of, repeats, weights, norms, cells, counts, pairs, unique, present
         _give_back_freed_memory()
+
+    def _kept_names(self, sentences: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+        """The kept features by number, as strings (a second pass: training itself keeps only their hashes)."""
+        names = [""] * len(self.vocabulary)
+        for text, words in sentences:
+            for feature in (*character_grams(text), *(WORD_MARK + word for word in words)):
+                number = self.vocabulary.get(hash(feature))
+                if number is not None:
+                    names[number] = feature
+        return names
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What the model is, to keep between starts (bot/core/formcache.py): strings and numbers only."""
+        return {"red_lines": np.array(self.red_lines, dtype=str), "features": np.array(self._names, dtype=str),
+                "idf": self.idf, "is_request": self._is_request, "which": self._which}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> RedlineModel:
+        """A model as `arrays` kept it. Hashes of strings differ from process to process, so the vocabulary is
+        hashed again here."""
+        model = cls.__new__(cls)
+        model.red_lines = [str(name) for name in arrays["red_lines"]]
+        model._names = [str(name) for name in arrays["features"]]
+        model.vocabulary = {hash(name): number for number, name in enumerate(model._names)}
+        model.idf, model._is_request, model._which = arrays["idf"], arrays["is_request"], arrays["which"]
+        size = len(model._names)
+        if (model.idf.shape != (size,) or model._is_request.shape != (size,)
+                or model._which.shape != (len(model.red_lines), size)):
+            raise ValueError("the kept red-line model does not fit together")
+        return model
 
     @staticmethod
     def _log_probabilities(counts: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import pytest
 from bot.core import formcache, pinyin
 from bot.core.loader import load_content
 from bot.core.match import Matcher
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -87,3 +88,27 @@ def test_only_the_newest_content_versions_are_kept(cache: Path) -> None:
         formcache.save(f"version-{number}", {"m:x": str(number)})
     assert len(list(cache.glob("forms-*.json"))) == formcache.KEPT
     assert formcache.load(f"version-{formcache.KEPT + 2}") == {"m:x": str(formcache.KEPT + 2)}
+
+
+def test_a_second_start_reads_the_red_line_model_instead_of_learning_it(cache: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Learning the model is a quarter of a start; kept as numbers and strings, it is read back and judges alike (the
+    features are hashed again: a string's hash differs from process to process)."""
+    content = load_content(ROOT)
+    first = Matcher(content)
+    assert formcache.arrays_path("redline-model", content.version).exists()
+    monkeypatch.setattr(Matcher, "_learnt_redlines", lambda self, content: pytest.fail("learnt again"))
+    second = Matcher(content)
+    for question in ("店里那台机器晚上借给夜市摆摊的老乡用 他收的钱我再转他", "机器搬到新店要办什么手续", "😀"):
+        assert second.redline_verdict(second.analyse(question)) == first.redline_verdict(first.analyse(question))
+
+
+def test_an_unreadable_or_misshapen_kept_model_is_learnt_again(cache: Path, mini_copy: Path) -> None:
+    content = load_content(mini_copy)
+    learnt = Matcher(content).redline_model
+    kept = formcache.arrays_path("redline-model", content.version)
+    kept.write_bytes(b"not an npz")
+    assert Matcher(content).redline_model.arrays()["features"].tolist() == learnt.arrays()["features"].tolist()
+    arrays = learnt.arrays()
+    formcache.save_arrays("redline-model", content.version, {**arrays, "idf": arrays["idf"][:1]})
+    assert Matcher(content).redline_model.arrays()["idf"].tolist() == learnt.arrays()["idf"].tolist()
