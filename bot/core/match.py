@@ -710,10 +710,19 @@ class Matcher:
                      and _DISOWNING.search(clause.text) and not _asks(clause.text)
                      and self._redline_in(clause.text)]
         disowning += self._turned_down(clauses)
+        disowning += self._reported(clauses)
         if not disowning or len(disowning) == len(clauses):
             return clauses
         return [replace(clause, denied=True, absent=False) if n in disowning else clause
                 for n, clause in enumerate(clauses)]
+
+    def _reported(self, clauses: list[Clause]) -> list[int]:
+        """The red-line clauses of a message that asks how or whether to report them ("网上有人卖改定位的 怎么举报",
+        "有人高价收身份证办pos 我直接挂了 需要报警吗"): what someone else does or offers, not a request. The asking
+        clause must be no red line itself; a message of one clause is left to its words."""
+        if not any(_REPORTING.search(clause.text) and not self._redline_in(clause.text) for clause in clauses):
+            return []
+        return [n for n, clause in enumerate(clauses) if not clause.denied and self._redline_in(clause.text)]
 
     def _turned_down(self, clauses: list[Clause]) -> list[int]:
         """The red-line clauses the merchant says next that they turned down: an offer or a tip told, then "我没答应",
@@ -969,6 +978,10 @@ _TURNED_DOWN = re.compile(
     r"|(?<!还)(?:没答应|没同意|没理他|没理她|没理会|没搭理)|不答应|不同意|不理他|不理她|拒绝了|回绝了|撵走|撵出去|轰走|"
     r"想想算了|想了想算了|就算了|那种事我不|没那么干|没这么干|没上当|不上当")
 """A clause in which the merchant turns an offer or a tip down: 我没答应, 没理他, 我不干, 后来想想算了."""
+_REPORTING = re.compile(
+    r"(?:怎么|如何|要不要|该不该|需不需要|需要|能不能|可以|去哪里?|哪里|向谁|找谁|应该)去?(?:举报|报警|投诉)"
+    r"|(?:举报|报警|投诉)(?:他|她|他们|这种人|这种|这个|对方)|(?:举报|报警)(?:吗|不)")
+"""A clause asking how or whether to report someone: 怎么举报, 要不要报警, 举报他; not 被举报 or 举报我."""
 TURNED_DOWN_REACH = 2
 """How many clauses before such a refusal may be what was turned down ("有人跟我说 借他的营业执照就能办机器 我没理他")."""
 
