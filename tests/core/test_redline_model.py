@@ -12,7 +12,7 @@ from sklearn.pipeline import make_union
 
 from bot.core.decide import MODEL_REFUSE_AT, Decision, decide, second_opinion
 from bot.core.engine import Engine
-from bot.core.redline_model import MIN_DOCUMENTS, SMOOTHING, RedlineModel, Verdict, character_grams
+from bot.core.redline_model import MIN_DOCUMENTS, SMOOTHING, RedlineModel, Verdict, character_grams, word_features
 from tests.conftest import MINI
 
 REQUESTS = [("cash_out", "朋友让我刷他的卡 我转现金给他", ["朋友", "刷", "卡", "转", "现金"]),
@@ -27,13 +27,14 @@ OTHERS = [("打印机不出纸", ["打印机", "不出", "纸"]), ("刷卡显示
 
 
 def test_the_model_is_scikit_learns_naive_bayes_on_the_same_features() -> None:
-    """Same features as a union of two TfidfVectorizers (characters, words), same MultinomialNB: same probabilities."""
+    """Same features as a union of two TfidfVectorizers (characters; words and word pairs), same MultinomialNB: same
+    probabilities."""
     model = RedlineModel(REQUESTS, OTHERS)
     documents = [(text, words) for _intent, text, words in REQUESTS] + OTHERS
     labels = [1] * len(REQUESTS) + [0] * len(OTHERS)
     features = make_union(
         TfidfVectorizer(analyzer=lambda d: character_grams(d[0]), sublinear_tf=True, min_df=MIN_DOCUMENTS),
-        TfidfVectorizer(analyzer=lambda d: d[1], sublinear_tf=True, min_df=MIN_DOCUMENTS))
+        TfidfVectorizer(analyzer=lambda d: word_features(d[1]), sublinear_tf=True, min_df=MIN_DOCUMENTS))
     bayes = MultinomialNB(alpha=SMOOTHING, fit_prior=False).fit(features.fit_transform(documents), labels)
     questions = [("我刷你的卡 你转我现金", ["刷", "卡", "转", "现金"]), ("打印机卡纸了", ["打印机", "卡纸"]),
                  ("金额太大 分几次刷", ["金额", "太大", "分", "几次", "刷"])]
