@@ -68,7 +68,9 @@ def save(content_version: str, forms: dict[str, str]) -> None:
 
 
 def arrays_path(name: str, content_version: str) -> Path:
-    return cache_path(content_version).with_name(f"{name}-{cache_path(content_version).stem.removeprefix('forms-')}.npz")
+    """Arrays kept as `name` beside the forms of the same content and code (same key)."""
+    forms = cache_path(content_version)
+    return forms.with_name(f"{name}-{forms.stem.removeprefix('forms-')}.npz")
 
 
 def load_arrays(name: str, content_version: str) -> dict[str, np.ndarray] | None:
