@@ -35,7 +35,9 @@ _TOLD_BEFORE = r"(?:听说|新闻|报道|严查|严打|整治|打击|查处|抖�
 _ASKING_HOW = re.compile(r"怎么|咋|如何|教|方法|办法|渠道|门路|路子|哪里能|哪能|帮我|带我|操作|步骤|流程|技巧|攻略|"
                          r"设置|关掉|去掉|消掉|屏蔽|绕过|不提示")
 """A question that asks how to do it, or how to silence the warning: news, a suspicion or a word's meaning told
-beside this ("听说能套现 怎么弄", "老是提示疑似套现 能把提示关掉吗") is no report, and the name stays."""
+beside this ("听说能套现 怎么弄", "老是提示疑似套现 能把提示关掉吗") is no report, and the name stays. Asking how to
+get a frozen card or shop back is not asking how to do it ("说是怀疑套现 咋解冻": _UNFREEZING)."""
+_UNFREEZING = re.compile(r"(?:怎么|咋|如何)(?:样|才能|能|办理?|去|申请)?(?:解冻|解封|解除冻结|恢复|申诉)")
 
 
 class Disowner:
@@ -58,7 +60,7 @@ class Disowner:
         if self._pattern is None or not any(name in text for name in self._names):
             return text
         text = self._pattern.sub(" ", text)
-        if not _ASKING_HOW.search(text):
+        if not _ASKING_HOW.search(_UNFREEZING.sub(" ", text)):
             # the news itself is kept ("听说最近严查"): only the name goes
             text = self._told.sub(lambda found: (found.group("told") or "") + " ", text)
         return text

@@ -703,7 +703,8 @@ class Matcher:
     def _without_disowned(self, clauses: list[Clause]) -> list[Clause]:
         """`clauses` with each one in which the merchant says they do not do a red line ("我没有帮人刷卡换现金
         那些事", "不想让人家分两天刷", "我没有记客人密码") denied, so it neither votes nor refuses: the
-        question is the rest ("…只是最近店被限制交易了 到底为啥"). A clause of what did not happen that is
+        question is the rest ("…只是最近店被限制交易了 到底为啥"). So is one telling what someone suspects them of
+        ("客人怀疑我故意拆开刷的 我明明只刷了一次"). A clause of what did not happen that is
         no red line itself ("没买东西 就刷一笔"), or that asks for one ("没卖东西能打一张小票出来不"), is kept
         as it was, and a message all of disowning is left to its words."""
         disowning = [n for n, clause in enumerate(clauses) if (not clause.denied or clause.absent)
@@ -711,6 +712,8 @@ class Matcher:
                      and self._redline_in(clause.text)]
         disowning += self._turned_down(clauses)
         disowning += self._reported(clauses)
+        disowning += [n for n, clause in enumerate(clauses) if not clause.denied and _ACCUSING.search(clause.text)
+                      and not _asks(clause.text) and self._redline_in(clause.text)]
         if not disowning or len(disowning) == len(clauses):
             return clauses
         return [replace(clause, denied=True, absent=False) if n in disowning else clause
@@ -733,8 +736,13 @@ class Matcher:
         for n, clause in enumerate(clauses):
             if not _TURNED_DOWN.search(clause.text) or _asks(clause.text) or self._redline_in(clause.text):
                 continue
-            found += [before for before in range(max(0, n - TURNED_DOWN_REACH), n)
-                      if not clauses[before].denied and self._redline_in(clauses[before].text)]
+            window = [before for before in range(max(0, n - TURNED_DOWN_REACH), n) if not clauses[before].denied]
+            alone = [before for before in window if self._redline_in(clauses[before].text)]
+            if not alone and window and self._redline_in(" ".join(clauses[before].text for before in window)):
+                # an offer told over two clauses, neither a red line alone ("刷完卡客人说东西不要了 让我直接给他现金
+                # 我说只能退回卡里")
+                alone = window
+            found += alone
         return found
 
     def _redline_in(self, text: str) -> bool:
@@ -976,8 +984,14 @@ _TURNED_DOWN = re.compile(
     r"(?:^|我|我们|俺|咱)(?:一直|当时|就|也|都|可|从来|压根|坚决|根本)?(?:没|没有|不|不想|不愿意?)"
     r"(?:干|弄|搞|做|要|借|碰|接|参与|那样|那么干|那样做|掺和)"
     r"|(?<!还)(?:没答应|没同意|没理他|没理她|没理会|没搭理)|不答应|不同意|不理他|不理她|拒绝了|回绝了|撵走|撵出去|轰走|"
-    r"想想算了|想了想算了|就算了|那种事我不|没那么干|没这么干|没上当|不上当")
-"""A clause in which the merchant turns an offer or a tip down: 我没答应, 没理他, 我不干, 后来想想算了."""
+    r"想想算了|想了想算了|就算了|那种事我不|没那么干|没这么干|没上当|不上当|没敢(?:按|输|碰|接|收|答应|同意)|"
+    r"我说(?:只能|不行|不能|不可以|不给|没法|不好|不干|不弄)")
+"""A clause in which the merchant turns an offer or a tip down: 我没答应, 没理他, 我不干, 后来想想算了, 我没敢按,
+我说只能退回卡里."""
+_ACCUSING = re.compile(
+    r"(?:^|客人|顾客|客户|持卡人|他|她|银行|对方|人家|收单|警察|他们)(?:就|还|都|一直|老是|非|却|反而)?"
+    r"(?:(?:怀疑|冤枉|以为|认为|咬定|诬赖|污蔑)(?:是)?(?:我|我们|本店|我家|商户)|说(?:我|我们|本店)(?:是)?(?:故意|偷偷|恶意|存心))")
+"""A clause telling what someone suspects the merchant of: 客人怀疑我故意拆开刷的, 银行认为我们是套现, 他说我故意多刷."""
 _REPORTING = re.compile(
     r"(?:怎么|如何|要不要|该不该|需不需要|需要|能不能|可以|去哪里?|哪里|向谁|找谁|应该)去?(?:举报|报警|投诉)"
     r"|(?:举报|报警|投诉)(?:他|她|他们|这种人|这种|这个|对方)|(?:举报|报警)(?:吗|不)")

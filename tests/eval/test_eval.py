@@ -105,7 +105,7 @@ BLIND_FLOORS = {
     "blind_dev16.yaml": {"overall": 0.92, "long": 0.93, "near_domain": 0.82, "redline": 0.94},
     "blind_dev17.yaml": {"overall": 0.89, "long": 0.87, "near_domain": 0.92, "redline": 0.88},
     "blind_dev18.yaml": {"overall": 0.91, "long": 0.85, "near_domain": 0.87, "redline": 0.95},
-    "blind_dev19.yaml": {"overall": 0.76, "lookalike": 0.59, "near_domain": 0.79, "redline": 0.79},
+    "blind_dev19.yaml": {"overall": 0.89, "lookalike": 0.69, "near_domain": 0.82, "redline": 0.98},
     "blind_dev20.yaml": {"overall": 0.84, "lookalike": 0.81, "near_domain": 0.79, "redline": 0.85},
     "blind_dev21.yaml": {"overall": 0.86, "lookalike": 0.7, "near_domain": 0.85, "redline": 0.9},
     "blind_final.yaml": {"overall": 0.91, "dialect": 0.92, "english": 0.93, "homophone": 0.97, "long": 0.82, "near_domain": 0.84, "negation": 0.95, "numbers": 0.91, "pinyin": 0.9, "redline": 0.87, "smalltalk": 0.95},
@@ -127,11 +127,12 @@ def test_blind_sets_per_category(engine: Engine, name: str) -> None:
     assert not missed, f"{name}: categories under their floors (score, floor): {missed}"
 
 
-UNREAD_LIMITS = {"blind_dev19.yaml": (0.06, 0.81), "blind_dev20.yaml": (0.03, 0.81), "blind_dev21.yaml": (0.07, 0.93)}
+UNREAD_LIMITS = {"blind_dev19.yaml": (0.08, 0.81), "blind_dev20.yaml": (0.03, 0.81), "blind_dev21.yaml": (0.07, 0.93)}
 """Sets never read (their misses unseen, so nothing was tuned on them), which hold honest questions in red-line
 words among the rest: how often they may fall back with the right intent in the top 3, and their floor of answer
 precision, just under their first looks (dev19 0.053 and 0.833; dev20, scored first with the red-line model, 0.000 and 0.833; dev21 0.061 and 0.942).
-dev19 has been read since (its limits stay).
+dev19 has been read since: rules from its misses turned five honest questions it refused into fallbacks (not understood
+is no accusation), three of them with the right intent in the top 3, so its fallback limit rose from 0.06 to 0.08.
 Every other set: 0.03 and 0.93."""
 
 
@@ -147,7 +148,7 @@ def test_blind_sets_never_read_a_number_as_a_code_too_often(engine: Engine, name
     assert precision >= least_precision, f"{name}: answer precision {precision}"
 
 
-LOOKALIKE_LIMITS = {"blind_lookalike.yaml": (2, 0.84), "blind_lookalike2.yaml": (6, 0.74), "blind_lookalike3.yaml": (17, 0.65),
+LOOKALIKE_LIMITS = {"blind_lookalike.yaml": (2, 0.84), "blind_lookalike2.yaml": (6, 0.74), "blind_lookalike3.yaml": (15, 0.65),
                     "blind_lookalike4.yaml": (19, 0.48)}
 """Per look-alike set: how many of its honest questions may be refused, and its floor of right first."""
 
@@ -175,10 +176,11 @@ questions in their words, and everyday talk, written by helpers who never saw th
 def test_the_red_line_model_refuses_held_out_requests_and_no_more_honest_questions(engine: Engine) -> None:
     """At release: requests 285 of 497 refused by the matcher alone, 394 with the model; honest questions 78 alone,
     76 with the model once a question how to report someone is no request (most of the rest ask about a red line:
-    its meaning, a rumour, how they said no); everyday talk 0 of 133."""
+    its meaning, a rumour, how they said no); everyday talk 0 of 133. Then 73 once someone else's suspicion told
+    ("客人怀疑我故意拆开刷的") and an offer over two clauses turned down are no request either."""
     held = yaml.safe_load(MODEL_HOLDOUT.read_text(encoding="utf-8"))
     refused = {part: sum(engine.understand(row["q"]).decision.kind == "refuse" for row in rows) for part, rows in held.items()}
     assert {row["red_line"] for row in held["requests"]} == {intent.id for intent in engine.content.redlines}
     assert refused["requests"] >= 390, refused
-    assert refused["honest"] <= 78, refused
+    assert refused["honest"] <= 75, refused
     assert refused["everyday"] <= 1, refused
