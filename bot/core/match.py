@@ -462,7 +462,8 @@ class Matcher:
         # is about: the shapes of a red line around it are the story of that payment ("连着刷了几笔")
         quoted = set() if known else self._quoted_codes(joined)
         about_a_code = bool(known) or bool(quoted)
-        redline = None if about_a_code else self._redline_of(literal)
+        redline = (self._asked_beside_a_code(clauses, kept, hits, normalised, tokens) if about_a_code
+                   else self._redline_of(literal))
         refused = redline is not None or any(word in normalised for word in self.refuse)
         fuzzy: list[Candidate] = []
         if not refused:
@@ -745,6 +746,22 @@ class Matcher:
             found += alone
         return found
 
+    def _asked_beside_a_code(self, clauses: list[Clause], kept: list[Clause], hits: list[CodeHit], normalised: str,
+                             tokens: tuple[str, ...]) -> str | None:
+        """The red line a message about a response code asks for ("提示61超限 能不能拆成两单刷", "显示61 我把金额改小点
+        多刷几回凑够 算违规吗"): a pattern or signal in a clause of its own that holds no code, in a message that asks
+        something, and the red-line model as sure as CODE_STORY_MODEL_AT. Anything less is the story of that payment
+        ("显示65 今天连着刷了几笔 咋回事", "一张刷完额度不够又换一张 刷到第三张的时候显示61"), read as the code's."""
+        if len(kept) < 2 or not any(_asks(clause.text) for clause in clauses):
+            return None
+        found = next((red_line for clause in kept if not any(clause.start <= hit.start < clause.end for hit in hits)
+                      and (red_line := self._redline_of(self.normaliser.fix_typos(strip_symbols(clause.text))))), None)
+        if found is None:
+            return None
+        read = without_worries(normalised)
+        verdict = self.redline_model.judge(read, tokens if read == normalised else self.tokens(read))
+        return found if verdict.probability >= CODE_STORY_MODEL_AT else None
+
     def _redline_in(self, text: str) -> bool:
         """Whether `text` alone is a red line by its patterns, signals or red-line words."""
         literal = self.normaliser.fix_typos(strip_symbols(text))
@@ -996,6 +1013,10 @@ _REPORTING = re.compile(
     r"(?:怎么|如何|要不要|该不该|需不需要|需要|能不能|可以|去哪里?|哪里|向谁|找谁|应该)去?(?:举报|报警|投诉)"
     r"|(?:举报|报警|投诉)(?:他|她|他们|这种人|这种|这个|对方)|(?:举报|报警)(?:吗|不)")
 """A clause asking how or whether to report someone: 怎么举报, 要不要报警, 举报他; not 被举报 or 举报我."""
+CODE_STORY_MODEL_AT = 0.95
+"""How sure the red-line model must be before a message about a response code is refused for a red line a clause of it
+asks for (Matcher._asked_beside_a_code). At 0.95 it refused two more red lines of the read evaluation sets (dev16, dev20)
+and no honest question; at 0.9, one honest question more ("客户拿好几张卡凑 … 刷到第三张的时候显示61")."""
 TURNED_DOWN_REACH = 2
 """How many clauses before such a refusal may be what was turned down ("有人跟我说 借他的营业执照就能办机器 我没理他")."""
 
