@@ -345,8 +345,12 @@ class Matcher:
 
     def redline_verdict(self, analysis: Analysis) -> Verdict:
         """The red-line model's reading of an analysed question (its normalised text and words)."""
-        read = without_worries(analysis.normalised)
-        return self.redline_model.judge(read, analysis.tokens if read == analysis.normalised else self.tokens(read))
+        return self._verdict_of(analysis.normalised, analysis.tokens)
+
+    def _verdict_of(self, normalised: str, tokens: tuple[str, ...]) -> Verdict:
+        """The red-line model's reading of a normalised text and its words, without the worry it ends on."""
+        read = without_worries(normalised)
+        return self.redline_model.judge(read, tokens if read == normalised else self.tokens(read))
 
     def _cached_literals(self, pattern: str) -> tuple[frozenset[str], tuple[str, ...]]:
         """`required_literals(pattern)`, from the form cache when a start before has worked it out."""
@@ -758,9 +762,7 @@ class Matcher:
                       and (red_line := self._redline_of(self.normaliser.fix_typos(strip_symbols(clause.text))))), None)
         if found is None:
             return None
-        read = without_worries(normalised)
-        verdict = self.redline_model.judge(read, tokens if read == normalised else self.tokens(read))
-        return found if verdict.probability >= CODE_STORY_MODEL_AT else None
+        return found if self._verdict_of(normalised, tokens).probability >= CODE_STORY_MODEL_AT else None
 
     def _redline_in(self, text: str) -> bool:
         """Whether `text` alone is a red line by its patterns, signals or red-line words."""
