@@ -34,7 +34,8 @@ from bot.core.normalise import fold  # noqa: E402
 EVAL_DIR = ROOT / "tests" / "eval"
 EVAL_SETS = tuple(path.name for path in sorted(EVAL_DIR.glob("*.yaml")))
 """Every set in tests/eval/, each beside the TF-IDF baseline."""
-UNREAD = frozenset({"blind_final.yaml", "blind_holdout.yaml", "blind_dev17.yaml", "blind_dev19.yaml", "blind_dev20.yaml"})
+UNREAD = frozenset({"blind_final.yaml", "blind_holdout.yaml", "blind_dev17.yaml", "blind_dev21.yaml", "blind_dev22.yaml",
+                    "blind_dev23.yaml", "blind_dev25.yaml"})
 """Sets whose misses were never read: left out of the red-line model's sweep, which chose MODEL_REFUSE_AT."""
 MIN_ANSWER_PRECISION = 0.99
 """A wrong explanation of a payment error costs the merchant money: answer outright only when
@@ -47,7 +48,7 @@ def decide_for(engine: Engine, analysis, **thresholds) -> Decision:
     if analysis.refused:
         return Decision("refuse")
     return second_opinion(decide(analysis.candidates, specific=analysis.specific, **thresholds),
-                          partial(engine.matcher.redline_verdict, analysis), analysis.query)
+                          partial(engine.matcher.redline_verdict, analysis), analysis.normalised)
 
 
 def posbot_report(engine: Engine, cases, **thresholds) -> Report:
@@ -73,7 +74,7 @@ def redline_model_sweep(engine: Engine, files: list[Path]) -> None:
         decision = decide(analysis.candidates, specific=analysis.specific)
         # asked where Engine.understand would ask it: second_opinion with a sure verdict says where that is
         asked = (not analysis.refused and decision.kind in ("clarify", "fallback")
-                 and second_opinion(decision, lambda: Verdict(1.0, "any"), analysis.query).refused)
+                 and second_opinion(decision, lambda: Verdict(1.0, "any"), analysis.normalised).refused)
         groups.setdefault(group, []).append(engine.matcher.redline_verdict(analysis).probability if asked else 0.0)
 
     for path in files:
@@ -83,6 +84,7 @@ def redline_model_sweep(engine: Engine, files: list[Path]) -> None:
         for part, rows in yaml.safe_load(MODEL_HOLDOUT.read_text(encoding="utf-8")).items():
             for row in rows:
                 consider(f"model holdout: {part}", row["q"])
+                consider(f"model holdout in pinyin: {part}", typed_in_pinyin(row["q"]))
     print("\n## red-line model: more refused at each MODEL_REFUSE_AT (of the questions the matcher would ask about "
           f"or fall back on; shipped {decide_module.MODEL_REFUSE_AT})\n")
     names = sorted(groups)
@@ -90,6 +92,15 @@ def redline_model_sweep(engine: Engine, files: list[Path]) -> None:
     print("|---" * (len(names) + 1) + "|")
     for threshold in MODEL_THRESHOLDS:
         print(f"| {threshold} | " + " | ".join(str(sum(p >= threshold for p in groups[name])) for name in names) + " |")
+
+
+def typed_in_pinyin(text: str) -> str:
+    """`text` as typed with the input method off: toneless pinyin, a space between words (jieba's), punctuation
+    kept ("帮朋友刷卡，给他现金" -> "bangpengyou shuaka ， gei ta xianjin")."""
+    import jieba
+    from pypinyin import lazy_pinyin
+
+    return " ".join("".join(lazy_pinyin(word)) for word in jieba.lcut(text) if word.strip())
 
 
 def baseline_report(engine: Engine, cases) -> tuple[Report, float]:
