@@ -19,10 +19,10 @@ from bot.core.redline_model import RedlineModel, Verdict, model_text, without_wo
 from bot.core.literals import lazy_searches, required_literals
 from bot.core.index import LONG_PROFILE_SHARE, PROFILE_SHARE, IntentProfiles, PhraseIndex
 from bot.core.loader import Content
-from bot.core.models import CodeIntent, Intent, IntentKind, SmalltalkIntent, signal_groups
-from bot.core.normalise import Normaliser, prepare, sound_key, strip_symbols
+from bot.core.models import CodeIntent, Intent, IntentKind, Lexicon, SmalltalkIntent, signal_groups
+from bot.core.normalise import Normaliser, fold, prepare, sound_key, strip_symbols
 from bot.core import pinyin
-from bot.core.pinyin import transliterate
+from bot.core.pinyin import split_syllables, transliterate
 from bot.core.segment import Cuts, Segmenter
 from bot.core.signals import CharacterIndex, Signals, positions
 
@@ -78,12 +78,15 @@ SOUND_PRIOR = 2_000
 """A single character's jieba frequency / this is added to its count in the content when a pinyin syllable
 is read alone: 但 (110,709) gains 55, 单 (5,823) 3, so a few examples using 单 no longer turn "dan" into 单;
 机 (6,937, +3.5) still beats 寄 (2,577, +1.3) that 寄回 examples use more often. Pure jieba frequency read "ji"
-as 急 and lost read pinyin questions; 1,000 also reads "ji" as 急; 2,000 to 100,000 score the read sets alike."""
+as 急 and lost read pinyin questions; 1,000 also reads "ji" as 急; 2,000 to 100,000 score the read sets alike.
+The frequency is Segmenter.general_frequency: jieba's own where posbot's user words were given less ("de" is 的)."""
 OTHER_SOUND_WEIGHT = 0.25
 """How much a word of small talk, a redirect or a red line counts when choosing the word a pinyin sound
 stands for, against a terminal problem's word (1)."""
 TALK_WORDS = 2 / 3
 """Share of a form's words that must be small talk's own for that form to be taken as small talk."""
+MIN_TERM_LETTERS = 3
+"""A Latin word inside a run of pinyin is taken as a word of its own from this length (Matcher._terms_inside_pinyin)."""
 STORY_CLAUSES = 4
 """A message of this many clauses or more is a story: a redirect's marker word in it may be context."""
 STORY_SECOND = 0.01
@@ -303,6 +306,7 @@ class Matcher:
         limit = max(1, int(GENERIC_SHARE * len(self._intents)))
         self.generic = frozenset(t for t, owners_of in intents_with.items() if len(owners_of) > limit)
         self._sounds = self._word_sounds(content)
+        self._latin_terms = self._terms_inside_pinyin(lexicon)
         self._negatives: dict[str, list[str]] = {}
         for intent in content.intents:
             negatives = [self._cached_form(None, text) for text in getattr(intent, "not_examples", ())]
@@ -380,11 +384,25 @@ class Matcher:
             if word and all("\u4e00" <= c <= "\u9fff" for c in word):
                 # one syllable left over is often a common character ("dan" is 但 more often than 单): its
                 # general frequency counts too, so a few new examples using 单 do not change how "dan" reads
-                weight = count + self.segmenter.frequency(word) / SOUND_PRIOR if len(word) == 1 else count
+                weight = count + self.segmenter.general_frequency(word) / SOUND_PRIOR if len(word) == 1 else count
                 key = sound_key(word)
                 if key not in by_sound or weight > by_sound[key][0]:
                     by_sound[key] = (weight, word)
         return {key: word for key, (_count, word) in by_sound.items()}
+
+    def _terms_inside_pinyin(self, lexicon: Lexicon) -> dict[str, str]:
+        """Latin words that are not pinyin (pos, mcc, gps, app) -> what to write for each when typed together with
+        pinyin ("wodexinyongkaxiangyongposshua"): the lexicon's English words as their Chinese, and the Latin words
+        of the lexicon and of the content's phrases as they are. Without them such a run is not read as pinyin at
+        all. Three letters at least: "my", "to" would cut a run of pinyin anywhere."""
+        def latin(word: str) -> bool:
+            return len(word) >= MIN_TERM_LETTERS and word.isascii() and word.isalpha() and split_syllables(word) is None
+
+        terms = {word: word for text in self._texts for word in text.split() if latin(word)}
+        terms.update({word: word for word in (*lexicon.words, *(w for group in lexicon.synonyms for w in group))
+                      if latin(fold(word))})
+        terms.update({fold(english): fold(chinese) for english, chinese in lexicon.english.items() if latin(fold(english))})
+        return terms
 
     def _cached_form(self, intent: Intent | None, text: str) -> str:
         """form_of (match_form for a not_example, `intent` None), from the forms saved at an earlier start."""
@@ -438,7 +456,8 @@ class Matcher:
     def analyse(self, question: str, *, exclude: tuple[str, str] | None = None) -> Analysis:
         """Rank intents for `question`. `exclude` = (intent id, source) leaves one phrase out
         (the validator asks how an example would fare if it were not itself in the index)."""
-        prepared = self.disown(transliterate(self.normaliser.english_to_chinese(prepare(question)), self._sounds))
+        prepared = self.disown(transliterate(self.normaliser.english_to_chinese(prepare(question)), self._sounds,
+                                                 self._latin_terms))
         clauses = self._without_disowned(split_clauses(prepared))
         denied = [(c.start, c.end) for c in clauses if c.denied]
         hits = [h for h in find_codes(prepared, self.known_codes)

@@ -45,39 +45,66 @@ def _read_syllables() -> frozenset[str]:
     found: set[str] = set()
     for readings in PINYIN_DICT.values():
         for reading in readings.split(","):
-            plain = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+            # ü is typed as v (lv, nv, lve: 费率 is "feilv"), as pypinyin writes it in sound keys
+            decomposed = unicodedata.normalize("NFD", reading).replace("u\u0308", "v")
+            plain = "".join(c for c in decomposed if not unicodedata.combining(c))
             if plain.isascii() and plain.isalpha():
                 found.add(plain)
     # m, n, ng, hm (interjections) have no vowel: "57mm" is a size, not two syllables
     return frozenset(s for s in found if not _NO_VOWEL.fullmatch(s))
 
 
-def split_syllables(run: str) -> list[str] | None:
+TERM_MARK = "\x02"
+"""Marks a Latin term inside a run of pinyin ("yong pos shua" typed together: "yongposshua"), kept as a word."""
+
+
+def split_syllables(run: str, terms: Iterable[str] = ()) -> list[str] | None:
     """Cut a run of Latin letters into pinyin syllables, fewest syllables first ("xian" stays one,
-    "qiandaobuliao" -> qian dao bu liao); None when it does not read as pinyin at all."""
-    inventory = syllables()
+    "qiandaobuliao" -> qian dao bu liao); None when it does not read as pinyin at all.
+
+    A run that does not read as pinyin alone may hold `terms`, Latin words that are not pinyin (pos, mcc, gps),
+    typed together with the syllables around them ("xiangyongposduoshua"): those pieces come back marked with
+    TERM_MARK. The plain reading is tried first, so a run that is pinyin on its own never changes."""
+    plain = _fewest_pieces(run, syllables())
+    if plain is not None or not terms:
+        return plain
+    marked = {term: TERM_MARK + term for term in terms}
+    pieces = _fewest_pieces(run, syllables(), marked)
+    # an English word made of terms ("customers", "cousin") is English, not pinyin around a term
+    if pieces is None or sum(not piece.startswith(TERM_MARK) for piece in pieces) < MIN_PINYIN_SYLLABLES:
+        return None
+    return pieces
+
+
+def _fewest_pieces(run: str, inventory: frozenset[str], terms: Mapping[str, str] | None = None) -> list[str] | None:
+    longest = max(MAX_SYLLABLE, max(map(len, terms), default=0)) if terms else MAX_SYLLABLE
     best: list[list[str] | None] = [None] * (len(run) + 1)
     best[0] = []
     for end in range(1, len(run) + 1):
-        for length in range(1, min(MAX_SYLLABLE, end) + 1):
+        for length in range(1, min(longest, end) + 1):
             before = best[end - length]
+            if before is None:
+                continue
             piece = run[end - length:end]
-            if before is not None and piece in inventory:
-                candidate = before + [piece]
+            found = piece if piece in inventory else (terms.get(piece) if terms else None)
+            if found is not None:
+                candidate = before + [found]
                 current = best[end]
                 if current is None or len(candidate) < len(current):
                     best[end] = candidate
     return best[len(run)]
 
 
-def transliterate(text: str, words: Mapping[tuple[str, ...], str]) -> str:
+def transliterate(text: str, words: Mapping[tuple[str, ...], str], terms: Mapping[str, str] | None = None) -> str:
     """`text` with its pinyin runs written as the domain's own words: every stretch of Latin runs that
     reads as pinyin (spaces between runs allowed) is cut into syllables, and the longest known word
     sound at each point replaces them ("qiandao shibai" -> "签到失败"); syllables no word has are
-    dropped. Text with fewer than MIN_PINYIN_SYLLABLES pinyin syllables is returned as it is."""
+    dropped. Text with fewer than MIN_PINYIN_SYLLABLES pinyin syllables is returned as it is. `terms`: Latin
+    words that are not pinyin, found inside a run of it (split_syllables), and what to write for each."""
     # letters glued to a number ("57mm", "5000mah", "t1", and a code's letter: "还是A0") are a unit or a
     # label, not pinyin
-    runs = [(m.start(), m.end(), None if _glued_to_a_number(text, m.start(), m.end()) else split_syllables(m.group()))
+    known = terms or {}
+    runs = [(m.start(), m.end(), None if _glued_to_a_number(text, m.start(), m.end()) else split_syllables(m.group(), known))
             for m in _LATIN.finditer(text)]
     if sum(len(cut) for _, _, cut in runs if cut) < MIN_PINYIN_SYLLABLES:
         return text
@@ -100,7 +127,7 @@ def transliterate(text: str, words: Mapping[tuple[str, ...], str]) -> str:
             last += 1
             sounds.extend(runs[last][2] or ())
         out.append(text[position:start])
-        out.append(" " + _to_words(sounds, words) + " ")
+        out.append(" " + _written(sounds, words, known) + " ")
         position = runs[last][1]
         index = last + 1
     out.append(text[position:])
@@ -112,6 +139,20 @@ def _glued_to_a_number(text: str, start: int, end: int) -> bool:
     # number only a letter or two: a code ("A0", "Y1"), not "...biancheng2000nianle"
     short = end - start <= 3
     return short and ((start > 0 and text[start - 1].isdigit()) or (end - start <= 2 and end < len(text) and text[end].isdigit()))
+
+
+def _written(pieces: list[str], words: Mapping[tuple[str, ...], str], terms: Mapping[str, str]) -> str:
+    """Syllables as words (_to_words), a term found among them as what `terms` writes for it."""
+    out: list[str] = []
+    sounds: list[str] = []
+    for piece in pieces:
+        if piece.startswith(TERM_MARK):
+            out.extend((_to_words(sounds, words), terms[piece[1:]]))
+            sounds = []
+        else:
+            sounds.append(piece)
+    out.append(_to_words(sounds, words))
+    return " ".join(part for part in out if part)
 
 
 def _to_words(sounds: list[str], words: Mapping[tuple[str, ...], str]) -> str:

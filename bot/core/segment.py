@@ -71,6 +71,8 @@ class Segmenter:
         self._tokenizer.tmp_dir = str(cache_dir())
         self._tokenizer.initialize()
         self.words = tuple(sorted({w for w in words if w and " " not in w}))
+        self._general = {word: int(self._tokenizer.FREQ.get(word, 0)) for word in self.words}
+        """jieba's own frequency of each user word, before USER_WORD_FREQ overwrote it."""
         for word in self.words:
             self._tokenizer.add_word(word, freq=USER_WORD_FREQ)
 
@@ -81,6 +83,12 @@ class Segmenter:
     def frequency(self, word: str) -> int:
         """How often `word` occurs in jieba's dictionary (general Chinese; 0 if it is not there)."""
         return int(self._tokenizer.FREQ.get(word, 0))
+
+    def general_frequency(self, word: str) -> int:
+        """How common `word` is: its frequency here, or jieba's own where that is higher. A user word has
+        USER_WORD_FREQ here, less than jieba gives the commonest (的 318,825, 他 401,339, 了 883,634): taken as they
+        are here, a pinyin "de" read as 得 (134,479) and "ta" as 她."""
+        return max(self.frequency(word), self._general.get(word, 0))
 
     def known_words(self, text: str) -> list[str]:
         """`text` as dictionary words and single characters: without HMM, a typo ("小飘") is never

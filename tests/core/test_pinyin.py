@@ -62,3 +62,25 @@ def test_a_left_over_syllable_reads_as_a_common_character_unless_the_domain_uses
     assert sounds[("dan",)] == "但"
     # 机 is in hundreds of phrases: "pos ji" is still 机, not 急
     assert sounds[("ji",)] == "机"
+    # the commonest characters by jieba's own count, not the lower one posbot gives its user words (的, 他
+    # are stopwords): "de" was 得 and "ta" 她, and the red-line model read "自己得信用卡"
+    assert (sounds[("de",)], sounds[("ta",)]) == ("的", "他")
+    # but a question's last "ma" is still 吗, not the domain's 码
+    assert sounds[("ma",)] == "吗"
+
+
+def test_u_with_umlaut_is_typed_as_v() -> None:
+    """费率 is "feilv" on every Chinese keyboard (pypinyin writes 率 as "lv" too); "lv" was no syllable, so no
+    question about the rate typed in pinyin was read."""
+    assert split_syllables("feilv") == ["fei", "lv"]
+    assert split_syllables("nvde") == ["nv", "de"]
+
+
+def test_a_latin_word_typed_together_with_pinyin_is_a_word_of_its_own(engine: Engine) -> None:
+    assert split_syllables("xiangyongposshua") is None
+    assert split_syllables("xiangyongposshua", ["pos"]) == ["xiang", "yong", "\x02pos", "shua"]
+    # a run pinyin alone reads is read as before, and a word made of terms is English
+    assert split_syllables("shuaka", ["ka", "shua"]) == ["shua", "ka"]
+    assert split_syllables("customers", ["custom", "ers"]) is None
+    read = engine.matcher.analyse("nenggaimccma woshimaizhubaode").normalised
+    assert "mcc" in read and "珠宝" in read
