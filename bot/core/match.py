@@ -792,7 +792,10 @@ class Matcher:
         return any(word in normalised for word in self.refuse)
 
     def _redline_of(self, literal: str) -> str | None:
-        """The red line whose pattern (first in content order) or else signal `literal` holds."""
+        """The red line whose pattern (first in content order) or else signal `literal` holds. Spaces between a
+        number and a character are read as not there: patterns are written as merchants type most ("刷5000给他4800
+        现金"), and "刷 5000 给他 4800 现金" (or pinyin written back around its numbers) says the same."""
+        literal = _SPACE_BY_A_NUMBER.sub("", literal)
         characters = set(literal)
         choices = self._pattern_choices
         keys = characters.union([literal[i:i + 2] for i in range(len(literal) - 1)])
@@ -964,6 +967,9 @@ def _redirect_first(ranked: list[Candidate]) -> list[Candidate]:
             candidate = _scored(candidate, round(min(candidate.score, level - ELSEWHERE_LEAD), 4))
         moved.append(candidate)
     return moved
+
+
+_SPACE_BY_A_NUMBER = re.compile(r"(?<=\d) +(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff]) +(?=\d)")
 
 
 def _compact(text: str) -> str:

@@ -104,7 +104,8 @@ def transliterate(text: str, words: Mapping[tuple[str, ...], str], terms: Mappin
     # letters glued to a number ("57mm", "5000mah", "t1", and a code's letter: "还是A0") are a unit or a
     # label, not pinyin
     known = terms or {}
-    runs = [(m.start(), m.end(), None if _glued_to_a_number(text, m.start(), m.end()) else split_syllables(m.group(), known))
+    runs = [(m.start(), m.end(), None if _glued_to_a_number(text, m.start(), m.end()) or _a_label(text, m.start(), m.end())
+             else split_syllables(m.group(), known))
             for m in _LATIN.finditer(text)]
     if sum(len(cut) for _, _, cut in runs if cut) < MIN_PINYIN_SYLLABLES:
         return text
@@ -139,6 +140,11 @@ def _glued_to_a_number(text: str, start: int, end: int) -> bool:
     # number only a letter or two: a code ("A0", "Y1"), not "...biancheng2000nianle"
     short = end - start <= 3
     return short and ((start > 0 and text[start - 1].isdigit()) or (end - start <= 2 and end < len(text) and text[end].isdigit()))
+
+
+def _a_label(text: str, start: int, end: int) -> bool:
+    """One letter right before a Chinese character names a thing ("A卡的账单 用B卡还"), it is not the syllable a."""
+    return end - start == 1 and end < len(text) and "\u4e00" <= text[end] <= "\u9fff"
 
 
 def _written(pieces: list[str], words: Mapping[tuple[str, ...], str], terms: Mapping[str, str]) -> str:

@@ -84,3 +84,15 @@ def test_a_latin_word_typed_together_with_pinyin_is_a_word_of_its_own(engine: En
     assert split_syllables("customers", ["custom", "ers"]) is None
     read = engine.matcher.analyse("nenggaimccma woshimaizhubaode").normalised
     assert "mcc" in read and "珠宝" in read
+
+
+def test_one_letter_before_a_character_is_a_label() -> None:
+    """"A卡的账单 用B卡还" read the a as 啊 (and the message as small talk)."""
+    assert transliterate("A卡的账单到期了 用B卡还A卡", {("a",): "啊"}) == "A卡的账单到期了 用B卡还A卡"
+    assert transliterate("a ka shua bu liao", {("a",): "啊", ("ka",): "卡"}).split() == ["啊卡"]
+
+
+def test_a_red_line_pattern_reads_a_number_with_spaces_around_it_as_glued(engine: Engine) -> None:
+    # pinyin written back keeps a space around its numbers ("刷 5000 我给他 4800 现金"), as many merchants type
+    assert engine.understand("客户刷 5000 我给他 4800 现金可以吗").decision.kind == "refuse"
+    assert engine.understand("kehushua5000wogeita4800xianjin keyima").decision.kind == "refuse"
