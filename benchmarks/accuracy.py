@@ -24,7 +24,7 @@ from rapidfuzz import fuzz  # noqa: E402
 
 from bot.core import decide as decide_module  # noqa: E402
 from bot.core import match as match_module  # noqa: E402
-from bot.core.decide import Decision, decide, second_opinion  # noqa: E402
+from bot.core.decide import Decision, decide, model_readable, second_opinion  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
 from bot.core.evaluate import Report, evaluate, load_cases  # noqa: E402
 from bot.core.match import Candidate  # noqa: E402
@@ -74,8 +74,9 @@ def redline_model_sweep(engine: Engine, files: list[Path]) -> None:
         decision = decide(analysis.candidates, specific=analysis.specific)
         # asked where Engine.understand would ask it: second_opinion with a sure verdict says where that is
         asked = (not analysis.refused and decision.kind in ("clarify", "fallback")
-                 and second_opinion(decision, lambda: Verdict(1.0, "any"), analysis.normalised).refused)
-        groups.setdefault(group, []).append(engine.matcher.redline_verdict(analysis).probability if asked else 0.0)
+                 and second_opinion(decision, lambda _text: Verdict(1.0, "any"), analysis.normalised).refused)
+        judged = engine.matcher.redline_verdict(analysis, model_readable(analysis.normalised)) if asked else None
+        groups.setdefault(group, []).append(judged.probability if judged is not None else 0.0)
 
     for path in files:
         for case in load_cases(path, engine.content):

@@ -226,7 +226,8 @@ async def _records(settings: StoreSettings) -> Records:
 
 
 def _match(args: argparse.Namespace) -> int:
-    from bot.core.decide import MODEL_REFUSE_AT
+    from bot.core.decide import MODEL_REFUSE_AT, model_readable
+    from bot.core.redline_model import Verdict
 
     engine = _engine(args)
     if args.text == "-":
@@ -252,7 +253,8 @@ def _match(args: argparse.Namespace) -> int:
         print("  (none)")
     if analysis.symptom is not None:
         print(f"symptom:    {analysis.symptom.intent} ({analysis.symptom.score:.3f})")
-    verdict = engine.matcher.redline_verdict(analysis)
+    readable = model_readable(analysis.normalised)
+    verdict = engine.matcher.redline_verdict(analysis, readable) if readable is not None else Verdict(0.0, None)
     print(f"red-line model: {verdict.probability:.4f}{' ' + verdict.intent if verdict.intent else ''}"
           f"  (refuses from {MODEL_REFUSE_AT} where the matcher would clarify or fall back)")
     target = decision.intent or ", ".join(c.intent for c in decision.choices)

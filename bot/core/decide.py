@@ -122,22 +122,47 @@ MODEL_REFUSE_AT = 0.97
 sets (0.2 %; benchmarks/accuracy.py --redline-model). At release it refuses 10 of them more, 20 of their 1,321 red
 lines, and 109 of the 497 held-out requests; 0.95 would refuse 16 and 24, 0.98 8 and 19."""
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_ENGLISH_WORD = re.compile(r"[a-z]{2,}", re.IGNORECASE)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-def second_opinion(decision: Decision, verdict: Callable[[], Verdict], read: str) -> Decision:
+def model_readable(read: str) -> str | None:
+    """What of `read` (a question as the matcher reads it) the red-line model can judge: all of it when it is mostly
+    Chinese characters; its Chinese alone when letters outnumber the characters but the characters still outnumber
+    the English words ("how to make the 刷卡 look like real sales 金额弄随机一点就行吗"); nothing when it is mostly
+    English, emoji or anything else. The model learnt from Chinese sentences: English it barely knows is judged by
+    its letters, and honest English questions ("customer paid half cash half card, how to refund") read as red
+    lines, while their Chinese alone did not. Judging every text with English by its Chinese alone was tried too: it
+    lost as many red lines of the read sets as it found (English red-line examples teach the model some English)."""
+    folded = unicodedata.normalize("NFKC", read)  # "𝓣𝓱𝓮" and full-width letters are Latin too
+    chinese = len(_HAN.findall(folded))
+    if chinese == 0:
+        return None
+    if len(_LATIN.findall(folded)) <= chinese:
+        return read
+    if len(_ENGLISH_WORD.findall(folded)) > chinese:
+        return None
+    return " ".join(_ENGLISH_WORD.sub(" ", folded).split())
+
+
+def second_opinion(decision: Decision, verdict: Callable[[str], Verdict], read: str) -> Decision:
     """`decision`, or a refusal (unsure) where it would clarify or fall back and the red-line model
-    (bot/core/redline_model.py; `verdict`, asked only then) is sure the question asks for a red line.
+    (bot/core/redline_model.py; `verdict` of a text, asked only then) is sure the question asks for a red line.
 
     `read` is the question as the model reads it, the matcher's normalised text: pinyin written back as the words
-    it sounds like, the English words the lexicon knows written in Chinese. Only a text mostly in Chinese characters
-    is judged: the model learnt from Chinese sentences, and English it does not know would be judged by its letters
-    alone. Judging the raw question instead left every request typed in pinyin to the matcher: of the model's
-    held-out requests typed in pinyin, 193 of 497 were refused (394 in characters); judged as read, 300, with 2 more
-    of the 340 honest questions typed in pinyin and none of the 133 everyday ones (benchmarks/accuracy.py
-    --redline-model)."""
+    it sounds like, the English words the lexicon knows written in Chinese; the model judges what of it it can
+    (model_readable). Judging the raw question instead left every request typed in pinyin to the matcher: of the
+    model's held-out requests typed in pinyin, 207 of 497 were refused (394 in characters); judged as read, 318,
+    with 2 more of the 340 honest questions typed in pinyin and none of the 133 everyday ones."""
     if decision.kind not in ("clarify", "fallback"):
         return decision
+    readable = model_readable(read)
+    if readable is None:
+        return decision
+    judged = verdict(readable)
+    if judged.probability >= MODEL_REFUSE_AT and judged.intent is not None:
+        return Decision("refuse", intent=judged.intent, sure=False)
+    return decision
     folded = unicodedata.normalize("NFKC", read)  # "𝓣𝓱𝓮" and full-width letters are Latin too
     chinese = len(_HAN.findall(folded))
     if chinese == 0 or len(_LATIN.findall(folded)) > chinese:

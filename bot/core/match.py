@@ -347,9 +347,12 @@ class Matcher:
         others += [sentence(text) for text in content.lexicon.everyday]
         return RedlineModel([(i, t, w.split()) for i, t, w in requests], [(t, w.split()) for t, w in others])
 
-    def redline_verdict(self, analysis: Analysis) -> Verdict:
-        """The red-line model's reading of an analysed question (its normalised text and words)."""
-        return self._verdict_of(analysis.normalised, analysis.tokens)
+    def redline_verdict(self, analysis: Analysis, text: str | None = None) -> Verdict:
+        """The red-line model's reading of an analysed question (its normalised text and words), or of `text`, a
+        part of that normalised text (bot/core/decide.py model_readable)."""
+        if text is None or text == analysis.normalised:
+            return self._verdict_of(analysis.normalised, analysis.tokens)
+        return self._verdict_of(text, tuple(self.tokens(text)))
 
     def _verdict_of(self, normalised: str, tokens: tuple[str, ...]) -> Verdict:
         """The red-line model's reading of a normalised text and its words, without the worry it ends on."""

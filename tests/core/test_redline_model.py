@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_union
 
-from bot.core.decide import MODEL_REFUSE_AT, Decision, decide, second_opinion
+from bot.core.decide import MODEL_REFUSE_AT, Decision, decide, model_readable, second_opinion
 from bot.core.engine import Engine
 from bot.core.redline_model import MIN_DOCUMENTS, SMOOTHING, RedlineModel, Verdict, character_grams, word_features
 from tests.conftest import MINI
@@ -58,7 +58,7 @@ def test_a_text_with_nothing_the_model_knows_is_no_request() -> None:
     assert RedlineModel([], []).judge("刷卡", ["刷卡"]) == Verdict(0.0, None)
 
 
-def _never_asked() -> Verdict:
+def _never_asked(_text: str) -> Verdict:
     raise AssertionError("the model is asked only where the matcher would clarify or fall back")
 
 
@@ -72,10 +72,10 @@ def test_an_answer_or_a_refusal_is_left_as_it_is(decision: Decision) -> None:
 
 @pytest.mark.parametrize("kind", ["clarify", "fallback"])
 def test_a_sure_model_turns_a_question_or_a_fallback_into_an_unsure_refusal(kind: str) -> None:
-    decision = second_opinion(Decision(kind), lambda: SURE, "帮人刷点钱出来")  # type: ignore[arg-type]
+    decision = second_opinion(Decision(kind), lambda _text: SURE, "帮人刷点钱出来")  # type: ignore[arg-type]
     assert (decision.kind, decision.intent, decision.sure) == ("refuse", "cash_out", False)
     unsure = Verdict(MODEL_REFUSE_AT - 0.01, "cash_out")
-    assert second_opinion(Decision(kind), lambda: unsure, "帮人刷点钱出来").kind == kind  # type: ignore[arg-type]
+    assert second_opinion(Decision(kind), lambda _text: unsure, "帮人刷点钱出来").kind == kind  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("question", ["bang ren shua dian qian chu lai 行吗", "𝓣𝓱𝓮 𝓬𝓪𝓼𝓱", "ｃａｓｈ　ｏｕｔ 吗", "😀😀😀", "кэш"])
@@ -133,3 +133,12 @@ def test_model_examples_teach_the_model_and_leave_every_score_alone(tmp_path: Pa
     assert after.matcher.analyse(question).candidates == before.matcher.analyse(question).candidates
     assert (after.matcher.redline_verdict(after.matcher.analyse(question)).probability
             > before.matcher.redline_verdict(before.matcher.analyse(question)).probability)
+
+
+def test_the_model_judges_the_chinese_of_a_text_mostly_in_english_words_only_when_chinese_outnumbers_them() -> None:
+    assert model_readable("帮人刷点钱出来") == "帮人刷点钱出来"
+    # more letters than characters, more characters than English words: the Chinese alone
+    assert model_readable("how to make the 刷卡 look like real sales 金额弄随机一点就行吗") == "刷卡 金额弄随机一点就行吗"
+    # mostly English words: nothing to judge
+    assert model_readable("customer paid half 现金 half 卡, how to 退款 the 卡 part only") is None
+    assert model_readable("😀😀😀") is None
