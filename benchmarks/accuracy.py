@@ -48,7 +48,8 @@ def decide_for(engine: Engine, analysis, **thresholds) -> Decision:
     if analysis.refused:
         return Decision("refuse")
     return second_opinion(decide(analysis.candidates, specific=analysis.specific, **thresholds),
-                          partial(engine.matcher.redline_verdict, analysis), analysis.normalised)
+                          partial(engine.matcher.redline_verdict, analysis), analysis.normalised,
+                          analysis.candidates)
 
 
 def posbot_report(engine: Engine, cases, **thresholds) -> Report:
@@ -74,7 +75,8 @@ def redline_model_sweep(engine: Engine, files: list[Path]) -> None:
         decision = decide(analysis.candidates, specific=analysis.specific)
         # asked where Engine.understand would ask it: second_opinion with a sure verdict says where that is
         asked = (not analysis.refused and decision.kind in ("clarify", "fallback")
-                 and second_opinion(decision, lambda _text: Verdict(1.0, "any"), analysis.normalised).refused)
+                 and second_opinion(decision, lambda _text: Verdict(1.0, "any"), analysis.normalised,
+                                        analysis.candidates).refused)
         judged = engine.matcher.redline_verdict(analysis, model_readable(analysis.normalised)) if asked else None
         groups.setdefault(group, []).append(judged.probability if judged is not None else 0.0)
 

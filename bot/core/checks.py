@@ -58,7 +58,8 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
         for index, negative in enumerate(getattr(intent, "not_examples", ())):
             analysis = matcher.analyse(negative)
             decision = second_opinion(decide(analysis.candidates, specific=analysis.specific),
-                                      partial(matcher.redline_verdict, analysis), analysis.normalised)
+                                      partial(matcher.redline_verdict, analysis), analysis.normalised,
+                                      analysis.candidates)
             if decision.intent == intent.id:
                 where = content.locate(intent.id, "not_examples", index)
                 problems.append(Problem(where.file, where.line, f"{intent.id}.not_examples[{index}]",

@@ -120,7 +120,9 @@ MODEL_REFUSE_AT = 0.97
 """The red-line model's probability from which a question the matcher would ask about or fall back on is refused
 (unsure): the lowest value of the sweep that refuses at most 10 more of the ~5,000 other questions of the read evaluation
 sets (0.2 %; benchmarks/accuracy.py --redline-model). At release it refuses 10 of them more, 20 of their 1,321 red
-lines, and 109 of the 497 held-out requests; 0.95 would refuse 16 and 24, 0.98 8 and 19."""
+lines, and 109 of the 497 held-out requests; 0.95 would refuse 16 and 24, 0.98 8 and 19. Two releases on (dev19, dev20
+and dev24 read: 5,258 other questions, 1,661 red lines) 9 and 50, and 111 held-out requests (110 of them typed in
+pinyin); 0.95 would refuse 15 and 58, 0.98 7 and 42."""
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _ENGLISH_WORD = re.compile(r"[a-z]{2,}", re.IGNORECASE)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -145,7 +147,16 @@ def model_readable(read: str) -> str | None:
     return " ".join(_ENGLISH_WORD.sub(" ", folded).split())
 
 
-def second_opinion(decision: Decision, verdict: Callable[[str], Verdict], read: str) -> Decision:
+def _someone_elses_job(decision: Decision, candidates: Sequence[Candidate]) -> bool:
+    """posbot asks about what it ranks first, someone else's job as sure as ANSWER_AT ("有没有那种不看征信的借款": a
+    loan, or the customer's bank?). The model is not asked there: of the read sets' and held-out red lines (about
+    3,000) it refused none there, and two honest questions about a loan (it reads 那种, 急用钱 as red)."""
+    return (decision.kind == "clarify" and bool(candidates) and candidates[0].kind == "redirect"
+            and candidates[0].score >= ANSWER_AT)
+
+
+def second_opinion(decision: Decision, verdict: Callable[[str], Verdict], read: str,
+                   candidates: Sequence[Candidate] = ()) -> Decision:
     """`decision`, or a refusal (unsure) where it would clarify or fall back and the red-line model
     (bot/core/redline_model.py; `verdict` of a text, asked only then) is sure the question asks for a red line.
 
@@ -153,8 +164,9 @@ def second_opinion(decision: Decision, verdict: Callable[[str], Verdict], read: 
     it sounds like, the English words the lexicon knows written in Chinese; the model judges what of it it can
     (model_readable). Judging the raw question instead left every request typed in pinyin to the matcher: of the
     model's held-out requests typed in pinyin, 207 of 497 were refused (394 in characters); judged as read, 318,
-    with 2 more of the 340 honest questions typed in pinyin and none of the 133 everyday ones."""
-    if decision.kind not in ("clarify", "fallback"):
+    with 2 more of the 340 honest questions typed in pinyin and none of the 133 everyday ones. `candidates`: what
+    the decision was made from (_someone_elses_job)."""
+    if decision.kind not in ("clarify", "fallback") or _someone_elses_job(decision, candidates):
         return decision
     readable = model_readable(read)
     if readable is None:

@@ -142,3 +142,13 @@ def test_the_model_judges_the_chinese_of_a_text_mostly_in_english_words_only_whe
     # mostly English words: nothing to judge
     assert model_readable("customer paid half 现金 half 卡, how to 退款 the 卡 part only") is None
     assert model_readable("😀😀😀") is None
+
+
+def test_the_model_is_not_asked_when_posbot_asks_which_of_someone_elses_jobs_it_is(engine: Engine) -> None:
+    """Written for this test: the model is sure (0.99) this loan question is a red line ("那种" reads as red); the
+    matcher ranks the loan redirect first at 0.8 and asks, which is right."""
+    question = "有没有那种不查征信也能借到钱的平台"
+    analysis = engine.matcher.analyse(question)
+    assert analysis.candidates[0].kind == "redirect" and engine.matcher.redline_verdict(analysis).probability >= MODEL_REFUSE_AT
+    decision = engine.understand(question).decision
+    assert (decision.kind, decision.choices[0].intent) == ("clarify", "redirect_loan")
