@@ -538,9 +538,14 @@ class Matcher:
             if not known and (not problem_word or (self._mostly_talk(whole_talk)
                                                    and not any(self._terminal_word(t) for t in tokens))):
                 # the whole message, and each clause ("懂了 我去试试": 懂了 says it)
+                # a word asking after something that is not small talk ("…用B卡在我pos上刷出来去还A卡 行吗") asks
+                # about it: its 行 is not an "OK" ("人呢 有人吗" is still small talk)
+                clause_talk_forms = talk_of_clauses()
                 talk_forms = said_as_talk("" if _seeks_reassurance(joined) else whole_talk,
-                                          [form for form, text in zip(talk_of_clauses(), units_text, strict=False)
-                                           if not _seeks_reassurance(text)])
+                                          [form for number, (form, text) in enumerate(zip(clause_talk_forms, units_text, strict=False))
+                                           if not _seeks_reassurance(text)
+                                           and not (_asks(text) and len(form.split()) == 1
+                                                    and not all(map(self._mostly_talk, clause_talk_forms[:number])))])
             single = {" ".join(t) for t in clause_tokens if len(t) >= MIN_UNIT_WORDS} if len(clause_tokens) > 2 else set()
             fuzzy = self._rank(units, talk_forms, exclude=exclude, clauses=single)
             if not known and problem_word and (not fuzzy or fuzzy[0].score < TALK_OVER):

@@ -589,3 +589,11 @@ def test_a_candidate_rescored_keeps_every_other_field() -> None:
     values["score"] = 0.5
     candidate = Candidate(**values)  # type: ignore[arg-type]
     assert _scored(candidate, 0.25) == replace(candidate, score=0.25)
+
+
+def test_a_last_word_asking_about_what_was_told_is_not_an_ok(engine: Engine) -> None:
+    """"…用e卡swipe一下 行吗" asks whether what it told is allowed: its 行 is no "OK" (it was answered 好的). After small
+    talk, a one-word question still is small talk."""
+    assert engine.understand("这个月的rent用e卡swipe一下 行吗").decision.intent != "acknowledge"
+    assert engine.understand("人呢 有人吗").decision.intent == "greeting"
+    assert engine.understand("好的 行").decision.intent == "acknowledge"
