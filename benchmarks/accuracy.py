@@ -30,6 +30,7 @@ from bot.core.evaluate import Report, evaluate, load_cases  # noqa: E402
 from bot.core.match import Candidate  # noqa: E402
 from bot.core.redline_model import Verdict  # noqa: E402
 from bot.core.normalise import fold  # noqa: E402
+from bot.core.pinyin import typed_in_pinyin  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
 EVAL_SETS = tuple(path.name for path in sorted(EVAL_DIR.glob("*.yaml")))
@@ -49,7 +50,7 @@ def decide_for(engine: Engine, analysis, **thresholds) -> Decision:
         return Decision("refuse")
     return second_opinion(decide(analysis.candidates, specific=analysis.specific, **thresholds),
                           partial(engine.matcher.redline_verdict, analysis), analysis.normalised,
-                          analysis.candidates)
+                          analysis.candidates, analysis.query)
 
 
 def posbot_report(engine: Engine, cases, **thresholds) -> Report:
@@ -63,9 +64,11 @@ MODEL_HOLDOUT = EVAL_DIR / "model" / "holdout.yaml"
 
 def redline_model_sweep(engine: Engine, files: list[Path]) -> None:
     """How many more questions each MODEL_REFUSE_AT refuses, of the red-line questions (gold refuse) and of the
-    rest, over the given sets, and of the model's held-out sentences. Counts only: no question is printed, so the
-    sets never read stay unread. MODEL_REFUSE_AT is the lowest value that refuses at most 10 more of the read
-    sets' other questions (0.2 %)."""
+    rest, over the given sets, and of the model's held-out sentences, as written and typed in pinyin. Counts only: no
+    question is printed, so the sets never read stay unread. MODEL_REFUSE_AT is the lowest value that refuses at most
+    10 more of the read sets' other questions (0.2 %); MODEL_REFUSE_AT_LETTERS the lowest that refuses no more of the
+    held-out honest questions typed in pinyin than MODEL_REFUSE_AT refuses of them written in characters (each row
+    is one threshold for every question of the column)."""
     import yaml
 
     groups: dict[str, list[float]] = {}
@@ -89,21 +92,13 @@ def redline_model_sweep(engine: Engine, files: list[Path]) -> None:
                 consider(f"model holdout: {part}", row["q"])
                 consider(f"model holdout in pinyin: {part}", typed_in_pinyin(row["q"]))
     print("\n## red-line model: more refused at each MODEL_REFUSE_AT (of the questions the matcher would ask about "
-          f"or fall back on; shipped {decide_module.MODEL_REFUSE_AT})\n")
+          f"or fall back on; shipped {decide_module.MODEL_REFUSE_AT}, {decide_module.MODEL_REFUSE_AT_LETTERS} for a question "
+          "typed in letters)\n")
     names = sorted(groups)
     print("| MODEL_REFUSE_AT | " + " | ".join(f"{name} ({len(groups[name])})" for name in names) + " |")
     print("|---" * (len(names) + 1) + "|")
     for threshold in MODEL_THRESHOLDS:
         print(f"| {threshold} | " + " | ".join(str(sum(p >= threshold for p in groups[name])) for name in names) + " |")
-
-
-def typed_in_pinyin(text: str) -> str:
-    """`text` as typed with the input method off: toneless pinyin, a space between words (jieba's), punctuation
-    kept ("帮朋友刷卡，给他现金" -> "bangpengyou shuaka ， gei ta xianjin")."""
-    import jieba
-    from pypinyin import lazy_pinyin
-
-    return " ".join("".join(lazy_pinyin(word)) for word in jieba.lcut(text) if word.strip())
 
 
 def baseline_report(engine: Engine, cases) -> tuple[Report, float]:

@@ -59,7 +59,7 @@ def check_content(content: Content, matcher: Matcher | None = None) -> list[Prob
             analysis = matcher.analyse(negative)
             decision = second_opinion(decide(analysis.candidates, specific=analysis.specific),
                                       partial(matcher.redline_verdict, analysis), analysis.normalised,
-                                      analysis.candidates)
+                                      analysis.candidates, analysis.query)
             if decision.intent == intent.id:
                 where = content.locate(intent.id, "not_examples", index)
                 problems.append(Problem(where.file, where.line, f"{intent.id}.not_examples[{index}]",

@@ -123,6 +123,13 @@ sets (0.2 %; benchmarks/accuracy.py --redline-model). At release it refuses 10 o
 lines, and 109 of the 497 held-out requests; 0.95 would refuse 16 and 24, 0.98 8 and 19. Two releases on (dev19, dev20
 and dev24 read: 5,258 other questions, 1,661 red lines) 9 and 50, and 111 held-out requests (110 of them typed in
 pinyin); 0.95 would refuse 15 and 58, 0.98 7 and 42."""
+MODEL_REFUSE_AT_LETTERS = 0.95
+"""MODEL_REFUSE_AT for a question typed mostly in letters (pinyin, English words), which the model reads as the matcher
+wrote it back: homophones and dropped syllables make it less sure of the same request. Calibrated to refuse as few
+honest questions as MODEL_REFUSE_AT does in characters: of the model's 340 held-out honest questions, 4 are refused
+in characters at 0.97 and 4 typed in pinyin at 0.95 (1 at 0.97), with 132 of the 497 requests typed in pinyin (110
+at 0.97) and none of the 133 everyday messages (benchmarks/accuracy.py --redline-model). No question of the read
+evaluation sets is refused more; their red lines typed in letters 4 more (dev24 3 of 110, dev10a 1)."""
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _ENGLISH_WORD = re.compile(r"[a-z]{2,}", re.IGNORECASE)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -155,8 +162,13 @@ def _someone_elses_job(decision: Decision, candidates: Sequence[Candidate]) -> b
             and candidates[0].score >= ANSWER_AT)
 
 
+def _mostly_letters(typed: str) -> bool:
+    folded = unicodedata.normalize("NFKC", typed)
+    return len(_LATIN.findall(folded)) > len(_HAN.findall(folded))
+
+
 def second_opinion(decision: Decision, verdict: Callable[[str], Verdict], read: str,
-                   candidates: Sequence[Candidate] = ()) -> Decision:
+                   candidates: Sequence[Candidate] = (), typed: str | None = None) -> Decision:
     """`decision`, or a refusal (unsure) where it would clarify or fall back and the red-line model
     (bot/core/redline_model.py; `verdict` of a text, asked only then) is sure the question asks for a red line.
 
@@ -165,21 +177,14 @@ def second_opinion(decision: Decision, verdict: Callable[[str], Verdict], read: 
     (model_readable). Judging the raw question instead left every request typed in pinyin to the matcher: of the
     model's held-out requests typed in pinyin, 207 of 497 were refused (394 in characters); judged as read, 318,
     with 2 more of the 340 honest questions typed in pinyin and none of the 133 everyday ones. `candidates`: what
-    the decision was made from (_someone_elses_job)."""
+    the decision was made from (_someone_elses_job); `typed`: the question as typed (MODEL_REFUSE_AT_LETTERS)."""
     if decision.kind not in ("clarify", "fallback") or _someone_elses_job(decision, candidates):
         return decision
     readable = model_readable(read)
     if readable is None:
         return decision
     judged = verdict(readable)
-    if judged.probability >= MODEL_REFUSE_AT and judged.intent is not None:
-        return Decision("refuse", intent=judged.intent, sure=False)
-    return decision
-    folded = unicodedata.normalize("NFKC", read)  # "𝓣𝓱𝓮" and full-width letters are Latin too
-    chinese = len(_HAN.findall(folded))
-    if chinese == 0 or len(_LATIN.findall(folded)) > chinese:
-        return decision
-    judged = verdict()
-    if judged.probability >= MODEL_REFUSE_AT and judged.intent is not None:
+    refuse_at = MODEL_REFUSE_AT_LETTERS if typed is not None and _mostly_letters(typed) else MODEL_REFUSE_AT
+    if judged.probability >= refuse_at and judged.intent is not None:
         return Decision("refuse", intent=judged.intent, sure=False)
     return decision

@@ -57,4 +57,4 @@ class Engine:
             return Understanding(analysis, Decision("refuse", intent=redline))
         decision = decide(analysis.candidates, specific=analysis.specific)
         return Understanding(analysis, second_opinion(decision, partial(self.matcher.redline_verdict, analysis),
-                                                      analysis.normalised, analysis.candidates))
+                                                      analysis.normalised, analysis.candidates, analysis.query))

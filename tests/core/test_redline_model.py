@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_union
 
-from bot.core.decide import MODEL_REFUSE_AT, Decision, decide, model_readable, second_opinion
+from bot.core.decide import MODEL_REFUSE_AT, MODEL_REFUSE_AT_LETTERS, Decision, decide, model_readable, second_opinion
 from bot.core.engine import Engine
 from bot.core.redline_model import MIN_DOCUMENTS, SMOOTHING, RedlineModel, Verdict, character_grams, word_features
 from tests.conftest import MINI
@@ -152,3 +152,12 @@ def test_the_model_is_not_asked_when_posbot_asks_which_of_someone_elses_jobs_it_
     assert analysis.candidates[0].kind == "redirect" and engine.matcher.redline_verdict(analysis).probability >= MODEL_REFUSE_AT
     decision = engine.understand(question).decision
     assert (decision.kind, decision.choices[0].intent) == ("clarify", "redirect_loan")
+
+
+def test_a_question_typed_in_letters_is_refused_from_its_own_threshold() -> None:
+    """Pinyin written back is noisier, so the model is less sure of the same request (MODEL_REFUSE_AT_LETTERS)."""
+    between = Verdict((MODEL_REFUSE_AT_LETTERS + MODEL_REFUSE_AT) / 2, "cash_out")
+    read = "帮人刷点钱出来"
+    assert second_opinion(Decision("fallback"), lambda _text: between, read, typed="bang ren shua dian qian chu lai").refused
+    assert not second_opinion(Decision("fallback"), lambda _text: between, read, typed=read).refused
+    assert not second_opinion(Decision("fallback"), lambda _text: between, read).refused
