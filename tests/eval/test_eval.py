@@ -111,8 +111,8 @@ BLIND_FLOORS = {
     "blind_dev21.yaml": {"overall": 0.86, "lookalike": 0.7, "near_domain": 0.85, "redline": 0.9},
     "blind_dev22.yaml": {"overall": 0.86, "lookalike": 0.7, "near_domain": 0.84, "redline": 0.91},
     "blind_dev23.yaml": {"overall": 0.85, "lookalike": 0.8, "near_domain": 0.84, "redline": 0.86},
-    "blind_dev24.yaml": {"overall": 0.84, "english": 0.87, "english_redline": 0.85, "pinyin": 0.83, "pinyin_redline": 0.78},
-    "blind_dev25.yaml": {"overall": 0.80, "english": 0.72, "english_redline": 0.85, "pinyin": 0.85, "pinyin_redline": 0.75},
+    "blind_dev24.yaml": {"overall": 0.86, "english": 0.87, "english_redline": 0.89, "pinyin": 0.83, "pinyin_redline": 0.82},
+    "blind_dev25.yaml": {"overall": 0.82, "english": 0.72, "english_redline": 0.85, "pinyin": 0.85, "pinyin_redline": 0.8},
     "blind_final.yaml": {"overall": 0.93, "dialect": 0.92, "english": 0.97, "homophone": 0.97, "long": 0.84, "near_domain": 0.86, "negation": 0.93, "numbers": 0.91, "pinyin": 0.93, "redline": 0.93, "smalltalk": 0.95},
     "blind_holdout.yaml": {"overall": 0.94, "dialect": 0.9, "english": 0.92, "homophone": 0.94, "long": 0.88, "near_domain": 0.97, "negation": 0.94, "numbers": 0.92, "pinyin": 0.97, "redline": 0.93, "smalltalk": 0.93},
 }
@@ -133,11 +133,11 @@ def test_blind_sets_per_category(engine: Engine, name: str) -> None:
 
 
 UNREAD_LIMITS = {"blind_dev19.yaml": (0.08, 0.81), "blind_dev20.yaml": (0.03, 0.81), "blind_dev21.yaml": (0.07, 0.93),
-                 "blind_dev23.yaml": (0.04, 0.91), "blind_dev24.yaml": (0.03, 0.88), "blind_dev25.yaml": (0.05, 0.93)}
+                 "blind_dev23.yaml": (0.04, 0.91), "blind_dev24.yaml": (0.03, 0.89), "blind_dev25.yaml": (0.05, 0.93)}
 """Sets never read (their misses unseen, so nothing was tuned on them), which hold honest questions in red-line
 words among the rest: how often they may fall back with the right intent in the top 3, and their floor of answer
 precision, just under their first looks (dev19 0.053 and 0.833; dev20, scored first with the red-line model, 0.000 and 0.833; dev21 0.061 and 0.942; dev23 0.029 and 0.926;
-dev24 0.036 and 0.881, 0.024 and 0.909 once read; dev25 0.049 and 0.937).
+dev24 0.036 and 0.881, 0.024 and 0.923 once read; dev25 0.049 and 0.937).
 dev19 and dev20 have been read since: rules from its misses turned five honest questions it refused into fallbacks (not understood
 is no accusation), three of them with the right intent in the top 3, so its fallback limit rose from 0.06 to 0.08.
 Every other set: 0.03 and 0.93."""
