@@ -108,7 +108,8 @@ class ChatLocks(BaseEventIsolation):
                 yield
         finally:
             users[0] -= 1
-            if users[0] == 0:
+            # close() may have emptied the table while this update was still in hand (a shutdown mid-update)
+            if users[0] == 0 and self._locks.get(key) is entry:
                 del self._locks[key]
 
     @property

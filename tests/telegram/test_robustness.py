@@ -55,3 +55,21 @@ async def test_chat_locks_still_keep_one_chat_s_updates_in_order() -> None:
     assert order.index("b1 in") < order.index("a1 out")  # another chat: not held up
     assert locks.chats == 0
 
+
+
+async def test_closing_the_chat_locks_mid_update_lets_the_update_finish() -> None:
+    """A shutdown closes the isolation while updates are in hand: each used to end on a KeyError when it let go."""
+    locks = ChatLocks()
+    entered = asyncio.Event()
+
+    async def update() -> str:
+        async with locks.lock("a"):  # type: ignore[arg-type]
+            entered.set()
+            await asyncio.sleep(0.02)
+        return "done"
+
+    running = asyncio.create_task(update())
+    await entered.wait()
+    await locks.close()
+    assert await running == "done"
+    assert locks.chats == 0
