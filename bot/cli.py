@@ -226,7 +226,7 @@ async def _records(settings: StoreSettings) -> Records:
 
 
 def _match(args: argparse.Namespace) -> int:
-    from bot.core.decide import MODEL_REFUSE_AT, model_readable
+    from bot.core.decide import MODEL_REFUSE_AT, MODEL_REFUSE_AT_LETTERS, model_readable
     from bot.core.redline_model import Verdict
 
     engine = _engine(args)
@@ -256,7 +256,8 @@ def _match(args: argparse.Namespace) -> int:
     readable = model_readable(analysis.normalised)
     verdict = engine.matcher.redline_verdict(analysis, readable) if readable is not None else Verdict(0.0, None)
     print(f"red-line model: {verdict.probability:.4f}{' ' + verdict.intent if verdict.intent else ''}"
-          f"  (refuses from {MODEL_REFUSE_AT} where the matcher would clarify or fall back)")
+          f"  (refuses from {MODEL_REFUSE_AT}, {MODEL_REFUSE_AT_LETTERS} for a question typed in letters, where the matcher"
+          " would clarify or fall back)")
     target = decision.intent or ", ".join(c.intent for c in decision.choices)
     unsure = " (unsure)" if decision.kind == "refuse" and not decision.sure else ""
     print(f"decision:   {decision.kind}{' -> ' + target if target else ''}{unsure}")

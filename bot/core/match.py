@@ -399,7 +399,8 @@ class Matcher:
         of the lexicon and of the content's phrases as they are. Without them such a run is not read as pinyin at
         all. Three letters at least: "my", "to" would cut a run of pinyin anywhere."""
         def latin(word: str) -> bool:
-            return len(word) >= MIN_TERM_LETTERS and word.isascii() and word.isalpha() and split_syllables(word) is None
+            return (MIN_TERM_LETTERS <= len(word) <= pinyin.MAX_TERM_LETTERS and word.isascii() and word.isalpha()
+                    and split_syllables(word) is None)
 
         terms = {word: word for text in self._texts for word in text.split() if latin(word)}
         terms.update({word: word for word in (*lexicon.words, *(w for group in lexicon.synonyms for w in group))

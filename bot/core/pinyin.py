@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 
 _LATIN = re.compile(r"[a-z]+")
 _NO_VOWEL = re.compile(r"[^aeiouv]+")
@@ -54,11 +54,13 @@ def _read_syllables() -> frozenset[str]:
     return frozenset(s for s in found if not _NO_VOWEL.fullmatch(s))
 
 
+MAX_TERM_LETTERS = 12
+"""The longest Latin term looked for inside a run of pinyin (split_syllables); "supermarket" has 11."""
 TERM_MARK = "\x02"
 """Marks a Latin term inside a run of pinyin ("yong pos shua" typed together: "yongposshua"), kept as a word."""
 
 
-def split_syllables(run: str, terms: Iterable[str] = ()) -> list[str] | None:
+def split_syllables(run: str, terms: Collection[str] = ()) -> list[str] | None:
     """Cut a run of Latin letters into pinyin syllables, fewest syllables first ("xian" stays one,
     "qiandaobuliao" -> qian dao bu liao); None when it does not read as pinyin at all.
 
@@ -68,16 +70,15 @@ def split_syllables(run: str, terms: Iterable[str] = ()) -> list[str] | None:
     plain = _fewest_pieces(run, syllables())
     if plain is not None or not terms:
         return plain
-    marked = {term: TERM_MARK + term for term in terms}
-    pieces = _fewest_pieces(run, syllables(), marked)
+    pieces = _fewest_pieces(run, syllables(), terms)
     # an English word made of terms ("customers", "cousin") is English, not pinyin around a term
     if pieces is None or sum(not piece.startswith(TERM_MARK) for piece in pieces) < MIN_PINYIN_SYLLABLES:
         return None
     return pieces
 
 
-def _fewest_pieces(run: str, inventory: frozenset[str], terms: Mapping[str, str] | None = None) -> list[str] | None:
-    longest = max(MAX_SYLLABLE, max(map(len, terms), default=0)) if terms else MAX_SYLLABLE
+def _fewest_pieces(run: str, inventory: frozenset[str], terms: Collection[str] = ()) -> list[str] | None:
+    longest = MAX_TERM_LETTERS if terms else MAX_SYLLABLE
     best: list[list[str] | None] = [None] * (len(run) + 1)
     best[0] = []
     for end in range(1, len(run) + 1):
@@ -86,7 +87,7 @@ def _fewest_pieces(run: str, inventory: frozenset[str], terms: Mapping[str, str]
             if before is None:
                 continue
             piece = run[end - length:end]
-            found = piece if piece in inventory else (terms.get(piece) if terms else None)
+            found = piece if piece in inventory else (TERM_MARK + piece if piece in terms else None)
             if found is not None:
                 candidate = before + [found]
                 current = best[end]

@@ -71,7 +71,7 @@ class Segmenter:
         self._tokenizer.tmp_dir = str(cache_dir())
         self._tokenizer.initialize()
         self.words = tuple(sorted({w for w in words if w and " " not in w}))
-        self._general = {word: int(self._tokenizer.FREQ.get(word, 0)) for word in self.words}
+        self._general = {word: int(found) for word in self.words if (found := self._tokenizer.FREQ.get(word))}
         """jieba's own frequency of each user word, before USER_WORD_FREQ overwrote it."""
         for word in self.words:
             self._tokenizer.add_word(word, freq=USER_WORD_FREQ)
