@@ -191,7 +191,8 @@ def typed_in_pinyin(text: str) -> str:
     """`text` as typed with the input method off: toneless pinyin, a space between jieba's words, punctuation kept
     ("帮朋友刷卡，给他现金" -> "bangpengyou shuaka ， gei ta xianjin"). For measuring how a sentence fares in
     pinyin (benchmarks/accuracy.py --redline-model, tests/eval/test_eval.py); posbot itself never needs it."""
-    import jieba
     from pypinyin import lazy_pinyin
+
+    from bot.core.segment import jieba  # imported as posbot imports it (without pkg_resources)
 
     return " ".join("".join(lazy_pinyin(word)) for word in jieba.lcut(text) if word.strip())
